@@ -1,0 +1,481 @@
+/* test_parse.c -- Check suite for lib/parse.c: formats, fields, escapes,
+ * timestamps, clients, and lines that try to break the walker. */
+#include <check.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "parse.h"
+
+static lt_format *fmt;
+static lt_parser *ps;
+static lt_record rec;
+
+static void use_format(const char *spec)
+{
+    char err[256];
+    lt_parser_free(ps);
+    lt_format_free(fmt);
+    fmt = lt_format_new(spec, err, sizeof(err));
+    ck_assert_msg(fmt != NULL, "format '%s': %s", spec, err);
+    ps = lt_parser_new(fmt);
+    ck_assert_ptr_nonnull(ps);
+}
+
+static void setup(void)
+{
+    use_format("combined");
+}
+
+static void teardown(void)
+{
+    lt_parser_free(ps);
+    lt_format_free(fmt);
+    ps = NULL;
+    fmt = NULL;
+}
+
+static int parse(const char *line)
+{
+    memset(&rec, 0xa5, sizeof(rec));
+    return lt_parse_line(ps, line, strlen(line), &rec);
+}
+
+static void assert_url(const char *want)
+{
+    ck_assert_ptr_nonnull(rec.url);
+    ck_assert_uint_eq(rec.url_len, strlen(want));
+    ck_assert_msg(memcmp(rec.url, want, rec.url_len) == 0, "url '%.*s' != '%s'",
+                  (int)rec.url_len, rec.url, want);
+}
+
+#define COMBINED_OK                                                                          \
+    "192.0.2.7 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif?x=1 HTTP/1.0\" 200 " \
+    "2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\""
+
+START_TEST(combined_line)
+{
+    ck_assert_int_eq(parse(COMBINED_OK), LT_PARSE_OK);
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(rec.ipv4, 0xc0000207u);
+    ck_assert_int_eq(rec.ts, 971211336);
+    assert_url("/apache_pb.gif?x=1");
+    ck_assert_uint_eq(rec.status, 200);
+    ck_assert_uint_eq(rec.bytes, 2326);
+    ck_assert_ptr_null(rec.vhost);
+}
+END_TEST
+
+START_TEST(common_line_and_combined_leniency)
+{
+    static const char *nasa =
+        "199.72.81.55 - - [01/Jul/1995:00:00:01 -0400] \"GET /history/apollo/ HTTP/1.0\" 200 6245";
+    use_format("common");
+    ck_assert_int_eq(parse(nasa), LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 804571201);
+    assert_url("/history/apollo/");
+    /* A combined line read as common: the trailing fields are not looked at. */
+    ck_assert_int_eq(parse(COMBINED_OK), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.bytes, 2326);
+    /* A common line read as combined is valid too (SPEC's validity rule). */
+    use_format("combined");
+    ck_assert_int_eq(parse(nasa), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.bytes, 6245);
+}
+END_TEST
+
+START_TEST(escapes_in_quoted_fields)
+{
+    /* An escaped quote inside the request must not end it. */
+    ck_assert_int_eq(parse("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "
+                           "\"GET /a\\\"b HTTP/1.1\" 404 12 \"-\" \"x\""),
+                     LT_PARSE_OK);
+    assert_url("/a\\\"b");
+    ck_assert_uint_eq(rec.status, 404);
+    /* An escaped backslash right before the closing quote ends the field. */
+    ck_assert_int_eq(parse("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "
+                           "\"GET /dir\\\\\" 200 5 \"-\" \"x\""),
+                     LT_PARSE_OK);
+    assert_url("/dir\\\\");
+    ck_assert_uint_eq(rec.bytes, 5);
+    /* \xhh escapes are kept as logged. */
+    ck_assert_int_eq(parse("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "
+                           "\"GET /\\xff\\x00 HTTP/1.1\" 200 1 \"ref \\\"q\\\" \\\\\" \"ua\\x7f\""),
+                     LT_PARSE_OK);
+    assert_url("/\\xff\\x00");
+    /* A request whose closing quote is escaped never ends: malformed. */
+    ck_assert_int_eq(parse("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\\\" 200 1"),
+                     LT_PARSE_REQUEST);
+}
+END_TEST
+
+START_TEST(request_shapes)
+{
+    static const char *pre = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] ";
+    char line[256];
+    static const struct {
+        const char *req;
+        const char *url;   /* NULL: unparsed request */
+    } cases[] = {
+        {"\"GET   /x    HTTP/1.0\"", "/x"},
+        {"\"  GET /lead HTTP/1.0  \"", "/lead"},
+        {"\"GET /ksc.html\"", "/ksc.html"},
+        {"\"-\"", NULL},
+        {"\"\"", NULL},
+        {"\"GET\"", NULL},
+        {"\"GET /a b HTTP/1.0\"", NULL},
+        {"\"\\x16\\x03\\x01\\x00\"", NULL},
+        {"\"OPTIONS * HTTP/1.1\"", "*"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line), "%s%s 200 1 \"-\" \"-\"", pre, cases[i].req);
+        ck_assert_msg(parse(line) == LT_PARSE_OK, "%s", line);
+        if (cases[i].url)
+            assert_url(cases[i].url);
+        else
+            ck_assert_msg(rec.url == NULL, "%s should be unparsed", cases[i].req);
+    }
+}
+END_TEST
+
+START_TEST(timestamps_and_zones)
+{
+    static const struct {
+        const char *ts;
+        int64_t want;
+    } cases[] = {
+        {"17/May/2015:10:05:03 +0000", 1431857103},
+        {"22/Jan/2019:03:56:14 +0330", 1548116774},
+        {"29/Feb/2016:23:59:59 +0530", 1456770599},
+        {"01/Jan/1970:00:00:00 +0100", -3600},
+        {"31/Dec/9999:23:59:59 -0930", 253402334999},
+        {"01/Jul/1995:00:00:01 -0400", 804571201},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t t = 0;
+        ck_assert_int_eq(lt_parse_time(cases[i].ts, &t), 0);
+        ck_assert_msg(t == cases[i].want, "%s: %lld", cases[i].ts, (long long)t);
+        char line[200];
+        snprintf(line, sizeof(line), "::1 - - [%s] \"GET / HTTP/1.1\" 200 1", cases[i].ts);
+        ck_assert_int_eq(parse(line), LT_PARSE_OK);
+        ck_assert_int_eq(rec.ts, cases[i].want);
+    }
+    static const char *bad[] = {
+        "29/Feb/2015:00:00:00 +0000", "31/Apr/2015:00:00:00 +0000", "00/Jan/2015:00:00:00 +0000",
+        "10/Foo/2015:00:00:00 +0000", "10/Oct/2015:25:00:00 +0000", "10/Oct/2015:23:60:00 +0000",
+        "10/Oct/2015:23:00:61 +0000", "10/Oct/1900:00:00:00 +0000", "10/Oct/2015:00:00:00 *0000",
+        "10/Oct/2015:00:00:00 +0060", "10/Oct/2015 00:00:00 +0000", "1O/Oct/2015:00:00:00 +0000",
+        "10/oct/2015:00:00:00 +0000", "10-Oct-2015:00:00:00 +0000",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t t;
+        ck_assert_msg(lt_parse_time(bad[i], &t) == LT_PARSE_TIME, "%s accepted", bad[i]);
+        char line[200];
+        snprintf(line, sizeof(line), "::1 - - [%s] \"GET / HTTP/1.1\" 200 1", bad[i]);
+        ck_assert_int_eq(parse(line), LT_PARSE_TIME);
+    }
+    /* Missing brackets, a truncated stamp. */
+    ck_assert_int_eq(parse("::1 - - 10/Oct/2000:13:55:36 -0700 \"GET / HTTP/1.1\" 200 1"), LT_PARSE_TIME);
+    ck_assert_int_eq(parse("::1 - - [10/Oct/2000:13:55:36 -0700 \"GET / HTTP/1.1\" 200 1"), LT_PARSE_TIME);
+    ck_assert_int_eq(parse("::1 - - [10/Oct/2000:13:55"), LT_PARSE_TIME);
+}
+END_TEST
+
+/* The cached path must agree with the uncached one and with libc's timegm
+ * for every day 1970..2100 in a mix of zones, interleaved to stress the
+ * cache's slots. */
+START_TEST(timestamp_cache_matches_timegm)
+{
+    static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char *zones[] = {"+0000", "-0400", "+0530", "+0330", "-0930", "+1400", "-1200"};
+    static const int zone_sec[] = {0, -14400, 19800, 12600, -34200, 50400, -43200};
+    char line[200];
+    for (time_t day = 0; day < (time_t)48000 * 86400; day += 86400 * 3 + 3600 * 7 + 61) {
+        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+            struct tm tm;
+            gmtime_r(&day, &tm);
+            snprintf(line, sizeof(line), "h - - [%02d/%s/%04d:%02d:%02d:%02d %s] \"GET / H\" 200 1",
+                     tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, zones[z]);
+            if (parse(line) != LT_PARSE_OK)
+                ck_abort_msg("%s rejected", line);
+            int64_t want = (int64_t)timegm(&tm) - zone_sec[z];
+            if (rec.ts != want)
+                ck_abort_msg("%s: %lld != %lld", line, (long long)rec.ts, (long long)want);
+        }
+    }
+}
+END_TEST
+
+static void client_of(const char *s, lt_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    lt_parse_client(s, strlen(s), r);
+}
+
+START_TEST(ipv4_clients)
+{
+    lt_record r;
+    client_of("0.0.0.0", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0);
+    client_of("255.255.255.255", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0xffffffffu);
+    client_of("10.0.0.1", &r);
+    ck_assert_uint_eq(r.ipv4, 0x0a000001u);
+    static const char *hosts[] = {"1.2.3", "1.2.3.256", "01.2.3.4", "1.2.3.4.5", "1..2.3",
+                                  "1.2.3.4 ", "a.b.c.d", "1.2.3.-4", "1234.1.1.1", "-"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        client_of(hosts[i], &r);
+        ck_assert_msg(r.client == LT_CLIENT_HOST, "%s is not a hostname", hosts[i]);
+        ck_assert_uint_eq(r.host_len, strlen(hosts[i]));
+    }
+}
+END_TEST
+
+START_TEST(ipv6_clients)
+{
+    static const uint8_t want[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const char *same[] = {"2001:db8::1", "2001:0DB8:0000:0000:0000:0000:0000:0001",
+                                 "[2001:db8::1]", "2001:db8::1%eth0", "[2001:db8:0::1%25]",
+                                 "2001:db8:0:0:0:0:0.0.0.1"};
+    lt_record r;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        client_of(same[i], &r);
+        ck_assert_msg(r.client == LT_CLIENT_IPV6, "%s is not IPv6", same[i]);
+        ck_assert_msg(memcmp(r.ipv6, want, 16) == 0, "%s parsed wrongly", same[i]);
+    }
+    /* IPv4-mapped addresses count as the IPv4 address, in both spellings. */
+    client_of("::ffff:192.0.2.1", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0xc0000201u);
+    client_of("[::FFFF:c000:0201]", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0xc0000201u);
+    client_of("::1", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV6);
+    /* Not addresses: hostnames. */
+    static const char *hosts[] = {"2001:db8::1::2", "[2001:db8::1", "2001:db8::1]", "fe80::1%",
+                                  "2001:db8::g", ":::", "[::1]:80", "a:b"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        client_of(hosts[i], &r);
+        ck_assert_msg(r.client == LT_CLIENT_HOST, "%s is not a hostname", hosts[i]);
+    }
+    /* A NUL inside the field must not cut it short into "::1". */
+    lt_parse_client("::1\0junk", 8, &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_HOST);
+    ck_assert_uint_eq(r.host_len, 8);
+}
+END_TEST
+
+START_TEST(status_and_size)
+{
+    static const char *pre = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" ";
+    char line[256];
+    static const struct {
+        const char *tail;
+        int rc;
+        uint64_t bytes;
+    } cases[] = {
+        {"200 -", LT_PARSE_OK, 0},
+        {"200 0", LT_PARSE_OK, 0},
+        {"599 18446744073709551", LT_PARSE_OK, 18446744073709551u},
+        {"200 9999999999999999999", LT_PARSE_OK, 9999999999999999999u},
+        {"200 99999999999999999999", LT_PARSE_SIZE, 0},
+        {"200 12a", LT_PARSE_SIZE, 0},
+        {"200 --", LT_PARSE_SIZE, 0},
+        {"200", LT_PARSE_SIZE, 0},
+        {"200 ", LT_PARSE_SIZE, 0},
+        {"20 1", LT_PARSE_STATUS, 0},
+        {"2000 1", LT_PARSE_STATUS, 0},
+        {"2x0 1", LT_PARSE_STATUS, 0},
+        {"- 1", LT_PARSE_STATUS, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line), "%s%s", pre, cases[i].tail);
+        ck_assert_msg(parse(line) == cases[i].rc, "'%s': %d", cases[i].tail, parse(line));
+        if (cases[i].rc == LT_PARSE_OK)
+            ck_assert_uint_eq(rec.bytes, cases[i].bytes);
+    }
+}
+END_TEST
+
+START_TEST(line_endings_and_junk)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "%s\r", COMBINED_OK);
+    ck_assert_int_eq(parse(line), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.bytes, 2326);
+    ck_assert_int_eq(parse(""), LT_PARSE_EMPTY);
+    ck_assert_int_eq(parse("\r"), LT_PARSE_EMPTY);
+    ck_assert_int_eq(parse(" "), LT_PARSE_CLIENT);
+    ck_assert_int_eq(parse("\x16\x03\x01\x02\x00"), LT_PARSE_FIELD);
+    /* NUL bytes inside a quoted field are just bytes. */
+    static const char nul_ua[] = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /n HTTP/1.1\" "
+                                 "200 7 \"-\" \"a\0b\"";
+    ck_assert_int_eq(lt_parse_line(ps, nul_ua, sizeof(nul_ua) - 1, &rec), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.bytes, 7);
+    /* NUL inside the URL is kept. */
+    static const char nul_url[] = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a\0b HTTP/1.1\" 200 7";
+    ck_assert_int_eq(lt_parse_line(ps, nul_url, sizeof(nul_url) - 1, &rec), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.url_len, 4);
+    ck_assert_int_eq(memcmp(rec.url, "/a\0b", 4), 0);
+}
+END_TEST
+
+/* Every prefix of a valid line is read without going past its end (run
+ * under ASan with a heap copy of exactly that length), and every prefix
+ * that stops before the size field is malformed. */
+START_TEST(every_prefix_is_safe)
+{
+    const char *full = COMBINED_OK;
+    size_t n = strlen(full), size_at = (size_t)(strstr(full, " 2326 ") - full) + 1;
+    for (size_t len = 0; len <= n; len++) {
+        char *copy = malloc(len ? len : 1);
+        memcpy(copy, full, len);
+        int rc = lt_parse_line(ps, copy, len, &rec);
+        if (len <= size_at)
+            ck_assert_msg(rc != LT_PARSE_OK, "prefix of %zu bytes accepted", len);
+        free(copy);
+    }
+}
+END_TEST
+
+START_TEST(vhost_and_nginx)
+{
+    use_format("vhost_combined");
+    ck_assert_int_eq(parse("www.example.com:443 2001:db8::5 - - [10/Oct/2000:13:55:36 -0700] "
+                           "\"GET /v HTTP/2.0\" 301 0 \"-\" \"curl/8\""),
+                     LT_PARSE_OK);
+    ck_assert_ptr_nonnull(rec.vhost);
+    ck_assert_uint_eq(rec.vhost_len, strlen("www.example.com"));
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV6);
+    assert_url("/v");
+    ck_assert_uint_eq(rec.status, 301);
+    use_format("nginx");
+    /* nginx combined with an extra quoted X-Forwarded-For field. */
+    ck_assert_int_eq(parse("54.36.149.41 - - [22/Jan/2019:03:56:14 +0330] \"GET /filter/27 HTTP/1.1\" "
+                           "200 30577 \"-\" \"Mozilla/5.0\" \"-\""),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 1548116774);
+}
+END_TEST
+
+START_TEST(custom_formats)
+{
+    use_format("%h %l %u %t \"%r\" %>s %b %D \"%{User-Agent}i\"");
+    ck_assert_int_eq(parse("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /d HTTP/1.1\" 200 9 1234 \"ua\""),
+                     LT_PARSE_OK);
+    assert_url("/d");
+    /* Fields in another order, client last, literal text between. */
+    use_format("[%v] %t \"%r\" status=%>s size=%B from %a");
+    ck_assert_int_eq(parse("[site] [10/Oct/2000:13:55:36 -0700] \"POST /p HTTP/1.1\" status=201 size=15 from 10.1.2.3"),
+                     LT_PARSE_OK);
+    ck_assert_uint_eq(rec.status, 201);
+    ck_assert_uint_eq(rec.bytes, 15);
+    ck_assert_uint_eq(rec.ipv4, 0x0a010203u);
+    ck_assert_uint_eq(rec.vhost_len, 4);   /* not "site]": the field stops at the literal "]" */
+    ck_assert_int_eq(memcmp(rec.vhost, "site", 4), 0);
+    ck_assert_int_eq(parse("[site] [10/Oct/2000:13:55:36 -0700] \"POST /p HTTP/1.1\" status=201 size=15 by 10.1.2.3"),
+                     LT_PARSE_CLIENT);
+    /* %% is a literal percent sign. */
+    use_format("%h 100%% %t \"%r\" %s %b");
+    ck_assert_int_eq(parse("h 100% [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 1"), LT_PARSE_OK);
+}
+END_TEST
+
+START_TEST(format_errors)
+{
+    static const struct {
+        const char *spec;
+        const char *msg;
+    } bad[] = {
+        {"%h %l %u \"%r\" %>s %b", "no timestamp"},
+        {"%h %t %r %>s %b", "between double quotes"},
+        {"%t \"%r\" %>s %b", "no client"},
+        {"%h %t \"%r\" %b", "no status"},
+        {"%h %t \"%r\" %s", "no response size"},
+        {"%h %{%d/%b}t \"%r\" %s %b", "custom time formats"},
+        {"%h %t \"%r\" %s %b %", "directive letter"},
+        {"%h %t \"%r\" %s %b %{Referer", "without '}'"},
+        {"", "no client"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256];
+        lt_format *f = lt_format_new(bad[i].spec, err, sizeof(err));
+        ck_assert_msg(f == NULL, "'%s' accepted", bad[i].spec);
+        ck_assert_msg(strstr(err, bad[i].msg) != NULL, "'%s': message '%s'", bad[i].spec, err);
+    }
+    char err[256];
+    ck_assert_ptr_null(lt_format_new("%h %t %r %>s %b", err, sizeof(err)));
+    ck_assert_msg(strncmp(err, "column 7:", 9) == 0, "message '%s' lacks the column", err);
+    ck_assert_str_eq(lt_format_string(fmt), "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"");
+}
+END_TEST
+
+/* Random bytes and random mutations of a valid line: no crash, no read past
+ * the end (ASan), and the result is one of the documented codes. */
+START_TEST(random_junk)
+{
+    uint64_t x = 0x12345678;
+    char buf[400];
+    for (int iter = 0; iter < 200000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t len;
+        if (iter % 2) {
+            len = x % sizeof(buf);
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[i] = (char)x;
+            }
+        } else {
+            len = strlen(COMBINED_OK);
+            memcpy(buf, COMBINED_OK, len);
+            for (int k = 0; k < 3; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[x % len] = (char)(x >> 32);
+            }
+        }
+        char *copy = malloc(len ? len : 1);
+        memcpy(copy, buf, len);
+        int rc = lt_parse_line(ps, copy, len, &rec);
+        if (rc > 0 || rc < LT_PARSE_FIELD)
+            ck_abort_msg("undocumented result %d", rc);
+        free(copy);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("parse");
+    TCase *tc = tcase_create("parse");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, combined_line);
+    tcase_add_test(tc, common_line_and_combined_leniency);
+    tcase_add_test(tc, escapes_in_quoted_fields);
+    tcase_add_test(tc, request_shapes);
+    tcase_add_test(tc, timestamps_and_zones);
+    tcase_add_test(tc, timestamp_cache_matches_timegm);
+    tcase_add_test(tc, ipv4_clients);
+    tcase_add_test(tc, ipv6_clients);
+    tcase_add_test(tc, status_and_size);
+    tcase_add_test(tc, line_endings_and_junk);
+    tcase_add_test(tc, every_prefix_is_safe);
+    tcase_add_test(tc, vhost_and_nginx);
+    tcase_add_test(tc, custom_formats);
+    tcase_add_test(tc, format_errors);
+    tcase_add_test(tc, random_junk);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
