@@ -1,0 +1,222 @@
+/* clients.c -- distinct clients: exact sets with a HyperLogLog behind them.
+ *
+ * Three exact sets, one per kind of client (ip4set for IPv4, keysets for
+ * 16-byte IPv6 addresses and for hostnames), answer while together they fit
+ * the budget.  Behind each set is a HyperLogLog of the same kind, fed every
+ * distinct client from the first line on, so that when the sets are dropped
+ * the sketches already know everything and the count carries on without a
+ * restart.
+ *
+ * A sketch only needs each distinct element once (adding an element twice
+ * never changes a register), so while a set is exact the sketch is fed
+ * only when the set reports a new element: about one hash per distinct
+ * client instead of one per line.  Once the sets are gone every line is
+ * hashed.  The union sketch (register-wise max of the three) is the one
+ * exported in Redis's format.
+ *
+ * Budget: each set is capped at what the budget leaves after the other two,
+ * re-divided whenever a set grows, so that a growth that would pass the
+ * budget is refused before it allocates (the transient of a table doubling,
+ * old and new arrays together, is the one excursion).  A refused growth, or
+ * an allocation failure, drops all three sets: the answer switches to the
+ * sketches for every kind at once, so ipv4 + ipv6 + other always describe
+ * one consistent state.
+ *
+ * Element encoding in the sketches: IPv4 as 4 bytes in network order, IPv6
+ * as its 16 bytes, hostnames as their bytes.
+ */
+#include "clients.h"
+
+#include <stdlib.h>
+
+#include "ip4set.h"
+#include "keyset.h"
+
+enum { KIND_IPV4, KIND_IPV6, KIND_HOST, KINDS };
+
+struct lt_clients {
+    size_t budget;
+    int exact;
+    lt_ip4set *v4;
+    lt_keyset *v6;
+    lt_keyset *host;
+    lt_hll *hll[KINDS];
+};
+
+static void drop_exact(lt_clients *c)
+{
+    lt_ip4set_free(c->v4);
+    lt_keyset_free(c->v6);
+    lt_keyset_free(c->host);
+    c->v4 = NULL;
+    c->v6 = NULL;
+    c->host = NULL;
+    c->exact = 0;
+}
+
+static size_t exact_bytes(const lt_clients *c)
+{
+    if (!c->exact)
+        return 0;
+    return lt_ip4set_bytes(c->v4) + lt_keyset_bytes(c->v6) + lt_keyset_bytes(c->host);
+}
+
+/* Caps each set at its current size plus what the budget leaves, so that
+ * whichever set grows next cannot take the three past the budget. */
+static void share_budget(lt_clients *c)
+{
+    size_t b4 = lt_ip4set_bytes(c->v4), b6 = lt_keyset_bytes(c->v6),
+           bh = lt_keyset_bytes(c->host), all = b4 + b6 + bh;
+    size_t left = c->budget > all ? c->budget - all : 0;
+    lt_ip4set_set_limit(c->v4, b4 + left);
+    lt_keyset_set_limit(c->v6, b6 + left);
+    lt_keyset_set_limit(c->host, bh + left);
+}
+
+lt_clients *lt_clients_new(size_t exact_bytes_limit)
+{
+    lt_clients *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->budget = exact_bytes_limit;
+    for (int k = 0; k < KINDS; k++)
+        if ((c->hll[k] = lt_hll_new()) == NULL)
+            goto fail;
+    c->v4 = lt_ip4set_new();
+    c->v6 = lt_keyset_new();
+    c->host = lt_keyset_new();
+    c->exact = 1;
+    if (c->v4 == NULL || c->v6 == NULL || c->host == NULL)
+        goto fail;
+    if (exact_bytes(c) > exact_bytes_limit)
+        drop_exact(c);
+    else
+        share_budget(c);
+    return c;
+
+fail:
+    lt_clients_free(c);
+    return NULL;
+}
+
+void lt_clients_free(lt_clients *c)
+{
+    if (c == NULL)
+        return;
+    drop_exact(c);
+    for (int k = 0; k < KINDS; k++)
+        lt_hll_free(c->hll[k]);
+    free(c);
+}
+
+/* Acts on what an exact set said of an element: 1 new, 0 seen, < 0 full.
+ * Returns whether the sketch must see the element. */
+static int after_set_add(lt_clients *c, int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc < 0)
+        drop_exact(c);
+    else
+        share_budget(c);
+    return 1;
+}
+
+void lt_clients_add(lt_clients *c, const lt_record *rec)
+{
+    switch (rec->client) {
+    case LT_CLIENT_IPV4: {
+        if (c->exact && !after_set_add(c, lt_ip4set_add(c->v4, rec->ipv4)))
+            return;
+        unsigned char b[4] = {(unsigned char)(rec->ipv4 >> 24), (unsigned char)(rec->ipv4 >> 16),
+                              (unsigned char)(rec->ipv4 >> 8), (unsigned char)rec->ipv4};
+        lt_hll_add(c->hll[KIND_IPV4], b, sizeof(b));
+        break;
+    }
+    case LT_CLIENT_IPV6:
+        if (c->exact && !after_set_add(c, lt_keyset_add(c->v6, rec->ipv6, 16)))
+            return;
+        lt_hll_add(c->hll[KIND_IPV6], rec->ipv6, 16);
+        break;
+    case LT_CLIENT_HOST:
+        if (c->exact && !after_set_add(c, lt_keyset_add(c->host, rec->host, rec->host_len)))
+            return;
+        lt_hll_add(c->hll[KIND_HOST], rec->host, rec->host_len);
+        break;
+    }
+}
+
+void lt_clients_hll(const lt_clients *c, lt_hll *out)
+{
+    lt_hll_reset(out);
+    for (int k = 0; k < KINDS; k++)
+        lt_hll_merge(out, c->hll[k]);
+}
+
+void lt_clients_counts(const lt_clients *c, lt_client_counts *out)
+{
+    lt_hll *all = lt_hll_new();
+    if (all != NULL) {
+        lt_clients_hll(c, all);
+        out->hll_estimate = lt_hll_count(all);
+        lt_hll_free(all);
+    } else {
+        /* Without memory for the union, the sum of the parts is the best
+         * upper estimate (the kinds are disjoint). */
+        out->hll_estimate = 0;
+        for (int k = 0; k < KINDS; k++)
+            out->hll_estimate += lt_hll_count(c->hll[k]);
+    }
+    out->exact = c->exact;
+    if (c->exact) {
+        out->ipv4 = lt_ip4set_size(c->v4);
+        out->ipv6 = lt_keyset_size(c->v6);
+        out->other = lt_keyset_size(c->host);
+        out->total = out->ipv4 + out->ipv6 + out->other;
+        out->std_error = 0.0;
+    } else {
+        out->ipv4 = lt_hll_count(c->hll[KIND_IPV4]);
+        out->ipv6 = lt_hll_count(c->hll[KIND_IPV6]);
+        out->other = lt_hll_count(c->hll[KIND_HOST]);
+        out->total = out->hll_estimate;
+        out->std_error = LT_HLL_STD_ERROR;
+    }
+}
+
+void lt_clients_merge(lt_clients *dst, const lt_clients *src)
+{
+    for (int k = 0; k < KINDS; k++)
+        lt_hll_merge(dst->hll[k], src->hll[k]);
+    if (!dst->exact)
+        return;
+    if (!src->exact) {
+        drop_exact(dst);
+        return;
+    }
+    /* Caps stay in force while merging, so an oversized union is refused
+     * set by set rather than allocated. */
+    share_budget(dst);
+    if (lt_ip4set_merge(dst->v4, src->v4) < 0)
+        goto full;
+    share_budget(dst);
+    if (lt_keyset_merge(dst->v6, src->v6) < 0)
+        goto full;
+    share_budget(dst);
+    if (lt_keyset_merge(dst->host, src->host) < 0)
+        goto full;
+    share_budget(dst);
+    return;
+
+full:
+    drop_exact(dst);
+}
+
+void lt_clients_memory(const lt_clients *c, lt_client_memory *out)
+{
+    out->ipv4_set = c->exact ? lt_ip4set_bytes(c->v4) : 0;
+    out->ipv6_set = c->exact ? lt_keyset_bytes(c->v6) : 0;
+    out->host_set = c->exact ? lt_keyset_bytes(c->host) : 0;
+    out->hll = 0;
+    for (int k = 0; k < KINDS; k++)
+        out->hll += lt_hll_bytes(c->hll[k]);
+}

@@ -1,0 +1,48 @@
+/* clients.h -- distinct clients: exact sets with a HyperLogLog behind them. */
+#ifndef LT_CLIENTS_H
+#define LT_CLIENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hll.h"
+#include "parse.h"
+
+typedef struct lt_clients lt_clients;
+
+typedef struct lt_client_counts {
+    uint64_t ipv4, ipv6, other, total;
+    int exact;             /* 1 while the exact sets answer */
+    double std_error;      /* 0 when exact, else the HLL's relative error */
+    uint64_t hll_estimate; /* the HLL's estimate of total, always */
+} lt_client_counts;
+
+/* Returns a new counter whose exact sets may use up to exact_bytes_limit bytes
+ * together (0 means no exact sets at all: HLL only), or NULL when out of
+ * memory. */
+lt_clients *lt_clients_new(size_t exact_bytes_limit);
+void lt_clients_free(lt_clients *c);    /* NULL is a no-op */
+
+/* Counts the client of a parsed record.  Never fails: when the exact sets
+ * would pass their budget, or memory runs out, they are dropped and the
+ * HyperLogLog, fed from the first client on, answers from then on. */
+void lt_clients_add(lt_clients *c, const lt_record *rec);
+
+void lt_clients_counts(const lt_clients *c, lt_client_counts *out);
+
+/* Stores into out the union sketch of all clients (what GET /v1/hll
+ * exports). */
+void lt_clients_hll(const lt_clients *c, lt_hll *out);
+
+/* Adds src's clients to dst.  The result is exact only when both are and
+ * the union fits dst's budget. */
+void lt_clients_merge(lt_clients *dst, const lt_clients *src);
+
+/* Bytes held by the exact sets (0 once they are dropped) and by the
+ * sketches. */
+typedef struct lt_client_memory {
+    size_t ipv4_set, ipv6_set, host_set, hll;
+} lt_client_memory;
+void lt_clients_memory(const lt_clients *c, lt_client_memory *out);
+
+#endif

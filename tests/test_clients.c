@@ -1,0 +1,160 @@
+/* test_clients.c -- Check suite for lib/clients.c: exact counts by kind,
+ * the switch to the HyperLogLog at the budget without a jump, the budget
+ * kept at every step, and merges. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients.h"
+#include "parse.h"
+
+static void add_text(lt_clients *c, const char *s)
+{
+    lt_record r;
+    memset(&r, 0, sizeof(r));
+    lt_parse_client(s, strlen(s), &r);
+    lt_clients_add(c, &r);
+}
+
+static void add_v4(lt_clients *c, uint32_t a)
+{
+    lt_record r;
+    memset(&r, 0, sizeof(r));
+    r.client = LT_CLIENT_IPV4;
+    r.ipv4 = a;
+    lt_clients_add(c, &r);
+}
+
+START_TEST(exact_by_kind)
+{
+    lt_clients *c = lt_clients_new(1 << 20);
+    static const char *seen[] = {
+        "192.0.2.1", "192.0.2.1", "::ffff:192.0.2.1", "198.51.100.7",   /* 2 IPv4 */
+        "2001:db8::1", "[2001:DB8:0::1]", "2001:db8::1%eth0", "::1",    /* 2 IPv6 */
+        "crawler.example.com", "crawler.example.com", "CRAWLER.example.com", "-", /* 3 other */
+    };
+    for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++)
+        add_text(c, seen[i]);
+    lt_client_counts n;
+    lt_clients_counts(c, &n);
+    ck_assert_uint_eq(n.ipv4, 2);
+    ck_assert_uint_eq(n.ipv6, 2);
+    ck_assert_uint_eq(n.other, 3);
+    ck_assert_uint_eq(n.total, 7);
+    ck_assert(n.exact);
+    ck_assert(n.std_error == 0.0);
+    /* At 7 elements the HyperLogLog is exact too. */
+    ck_assert_uint_eq(n.hll_estimate, 7);
+    lt_clients_free(c);
+    lt_clients_free(NULL);
+}
+END_TEST
+
+START_TEST(switch_without_jump)
+{
+    const size_t budget = 256 * 1024;
+    lt_clients *c = lt_clients_new(budget);
+    lt_client_counts n;
+    uint64_t last_exact = 0, first_estimate = 0;
+    uint32_t switched_at = 0;
+    for (uint32_t i = 1; i <= 400000; i++) {
+        add_v4(c, i * 2654435761u);
+        if (i % 97 == 0)
+            add_text(c, (i % 2) ? "2001:db8::7" : "host.example");
+        lt_client_memory m;
+        lt_clients_memory(c, &m);
+        ck_assert_uint_le(m.ipv4_set + m.ipv6_set + m.host_set, budget);
+        if (switched_at == 0 && i % 64 == 0) {
+            lt_clients_counts(c, &n);
+            if (n.exact) {
+                last_exact = n.total;
+            } else {
+                switched_at = i;
+                first_estimate = n.total;
+            }
+        }
+    }
+    ck_assert_msg(switched_at > 0, "the budget never ran out");
+    /* No restart from zero: the first estimate is within 3 standard errors
+     * of the last exact count (64 additions apart). */
+    double rel = fabs((double)first_estimate - (double)last_exact) / (double)last_exact;
+    ck_assert_msg(rel < 3 * LT_HLL_STD_ERROR, "jump of %.2f%% at %u (%llu -> %llu)", rel * 100,
+                  switched_at, (unsigned long long)last_exact, (unsigned long long)first_estimate);
+    lt_clients_counts(c, &n);
+    ck_assert(!n.exact);
+    ck_assert(n.std_error > 0.008 && n.std_error < 0.0082);
+    ck_assert_uint_eq(n.total, n.hll_estimate);
+    double err = fabs((double)n.ipv4 - 400000.0) / 400000.0;
+    ck_assert_msg(err < 3 * LT_HLL_STD_ERROR, "IPv4 estimate %llu", (unsigned long long)n.ipv4);
+    lt_clients_free(c);
+}
+END_TEST
+
+START_TEST(zero_budget_is_hll_only)
+{
+    lt_clients *c = lt_clients_new(0);
+    for (uint32_t i = 0; i < 1000; i++)
+        add_v4(c, i);
+    lt_client_counts n;
+    lt_clients_counts(c, &n);
+    ck_assert(!n.exact);
+    ck_assert_uint_eq(n.total, n.hll_estimate);
+    ck_assert(llabs((long long)n.total - 1000) < 30);
+    lt_clients_free(c);
+}
+END_TEST
+
+START_TEST(merge_union)
+{
+    lt_clients *a = lt_clients_new(1 << 24), *b = lt_clients_new(1 << 24);
+    for (uint32_t i = 0; i < 50000; i++) {
+        add_v4(a, i);
+        add_v4(b, i + 25000);
+    }
+    add_text(a, "2001:db8::1");
+    add_text(b, "2001:db8:0::1");
+    add_text(b, "h.example");
+    lt_clients_merge(a, b);
+    lt_client_counts n;
+    lt_clients_counts(a, &n);
+    ck_assert(n.exact);
+    ck_assert_uint_eq(n.ipv4, 75000);
+    ck_assert_uint_eq(n.ipv6, 1);
+    ck_assert_uint_eq(n.other, 1);
+    ck_assert(fabs((double)n.hll_estimate - 75002.0) / 75002.0 < 3 * LT_HLL_STD_ERROR);
+
+    /* Exact into a counter that already gave up stays an estimate. */
+    lt_clients *h = lt_clients_new(0);
+    lt_clients_merge(h, a);
+    lt_clients_counts(h, &n);
+    ck_assert(!n.exact);
+    /* An exact counter merged with an estimate becomes an estimate. */
+    lt_clients_merge(a, h);
+    lt_clients_counts(a, &n);
+    ck_assert(!n.exact);
+    ck_assert(fabs((double)n.total - 75002.0) / 75002.0 < 3 * LT_HLL_STD_ERROR);
+    lt_clients_free(a);
+    lt_clients_free(b);
+    lt_clients_free(h);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("clients");
+    TCase *tc = tcase_create("clients");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, exact_by_kind);
+    tcase_add_test(tc, switch_without_jump);
+    tcase_add_test(tc, zero_budget_is_hll_only);
+    tcase_add_test(tc, merge_union);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
