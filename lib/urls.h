@@ -1,0 +1,75 @@
+/* urls.h -- hits per request target, exact until a bound, then top-k.
+ *
+ * The table counts exactly while it holds at most max_entries distinct URLs.
+ * When one more distinct URL arrives it switches, for good, to the
+ * Space-Saving algorithm (Metwally, Agrawal, El Abbadi 2005) over the same
+ * max_entries counters: a new URL evicts the URL with the smallest count c
+ * and inherits count c + 1 with error c.  From then on every reported count
+ * may exceed the truth by at most its error, and any URL whose true count
+ * exceeds lt_urls_error_bound() is guaranteed to be in the table. */
+#ifndef LT_URLS_H
+#define LT_URLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lt_urls lt_urls;
+
+typedef struct lt_url_count {
+    const char *url;   /* bytes as logged, not NUL-terminated; owned by the table */
+    size_t len;
+    uint64_t count;    /* reported count (an upper bound when not exact) */
+    uint64_t error;    /* count - error <= true count <= count */
+} lt_url_count;
+
+/* Returns a new table bounded to max_entries (>= 1) URLs, or NULL when out
+ * of memory.  0 is taken as 1 and bounds above 2^31 as 2^31; nothing is
+ * allocated in proportion to the bound up front. */
+lt_urls *lt_urls_new(size_t max_entries);
+/* lt_urls_free(NULL) is a no-op. */
+void lt_urls_free(lt_urls *u);
+
+/* The hash lt_urls uses for a URL (XXH3 64-bit), so a caller that already
+ * computed it can pass it to lt_urls_add_hashed(); any other value there
+ * breaks lookups. */
+uint64_t lt_urls_hash(const char *url, size_t len);
+
+/* Adds count hits to the URL (len bytes, any bytes allowed; the table keeps
+ * its own copy).  A count of 0 changes nothing; counts saturate at
+ * UINT64_MAX.  Returns 0 or -ENOMEM; on -ENOMEM the table is unchanged. */
+int lt_urls_add(lt_urls *u, const char *url, size_t len, uint64_t count);
+int lt_urls_add_hashed(lt_urls *u, const char *url, size_t len, uint64_t hash, uint64_t count);
+
+/* true while every count is exact. */
+bool lt_urls_exact(const lt_urls *u);
+/* 0 when exact; otherwise the largest overcount any reported count can have,
+ * and the most hits a URL missing from the table can have had: the largest
+ * count evicted so far (never more than the smallest count in the table),
+ * or after a merge the merged bound (see lt_urls_merge()). */
+uint64_t lt_urls_error_bound(const lt_urls *u);
+/* Distinct URLs held. */
+size_t lt_urls_size(const lt_urls *u);
+/* Sum of all hits added. */
+uint64_t lt_urls_total(const lt_urls *u);
+/* Bytes of memory held (table, keys, heap). */
+size_t lt_urls_bytes(const lt_urls *u);
+
+/* Fills out[0..n) with the n URLs of highest count, sorted by count
+ * descending, then by URL bytes ascending (memcmp order, a prefix first).
+ * Returns how many were written (<= n).  Pointers stay valid until the next
+ * change to the table.  O(size log n). */
+size_t lt_urls_top(const lt_urls *u, size_t n, lt_url_count *out);
+
+/* Calls fn for every URL held, in no particular order.  A non-zero return
+ * from fn stops the walk and is returned. */
+int lt_urls_foreach(const lt_urls *u, int (*fn)(const lt_url_count *e, void *arg), void *arg);
+
+/* Adds every count of src into dst (a union of two streams).  When the
+ * union does not fit dst's bound, dst keeps the max_entries largest and
+ * the error bounds add up (mergeable summaries, Agarwal et al. 2012): the
+ * new bound is max(bound(dst) + bound(src), the largest count dropped).
+ * dst may be src.  Returns 0 or -ENOMEM (dst then unchanged). */
+int lt_urls_merge(lt_urls *dst, const lt_urls *src);
+
+#endif
