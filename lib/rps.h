@@ -1,0 +1,63 @@
+/* rps.h -- requests per UTC second, sparse over any time span.
+ *
+ * Seconds are grouped into aligned blocks of LT_RPS_BLOCK seconds, each a
+ * dense array of counters; only blocks that saw a request exist, so a year
+ * of logs with gaps costs only its active hours.  Seconds may arrive in any
+ * order. */
+#ifndef LT_RPS_H
+#define LT_RPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_RPS_BLOCK 3600   /* one UTC hour per block */
+
+typedef struct lt_rps lt_rps;
+
+typedef enum lt_rps_step {
+    LT_RPS_STEP_SECOND = 1,
+    LT_RPS_STEP_MINUTE = 60,
+    LT_RPS_STEP_HOUR = 3600,
+    LT_RPS_STEP_DAY = 86400,
+} lt_rps_step;
+
+lt_rps *lt_rps_new(void);
+void lt_rps_free(lt_rps *r);           /* NULL is a no-op */
+
+/* Adds count requests at the UTC epoch second (any int64_t).  A count of 0
+ * changes nothing.  Per-second counts never wrap: a block whose second
+ * would pass UINT32_MAX switches to 64-bit counters.  Returns 0 or -ENOMEM
+ * (the table is then unchanged). */
+int lt_rps_add(lt_rps *r, int64_t second, uint32_t count);
+
+uint64_t lt_rps_total(const lt_rps *r);           /* all requests */
+uint64_t lt_rps_active_seconds(const lt_rps *r);  /* seconds with >= 1 request */
+/* Earliest and latest second with a request; false when empty. */
+bool lt_rps_span(const lt_rps *r, int64_t *first, int64_t *last);
+/* The busiest second (the earliest one among ties); false when empty. */
+bool lt_rps_peak(const lt_rps *r, int64_t *second, uint64_t *count);
+/* Requests in [from, to] (inclusive seconds). */
+uint64_t lt_rps_range_total(const lt_rps *r, int64_t from, int64_t to);
+
+/* The time series over [from, to] at the given step: buckets start at
+ * from rounded down to a multiple of step (UTC-aligned), one per step up to
+ * and including the bucket that holds `to`.  For each bucket fn(start,
+ * count, arg) is called, empty buckets included, in time order; a bucket
+ * counts all its seconds, also those before from or after to.  A non-zero
+ * return stops the walk and is returned.  Returns -EINVAL when from > to,
+ * step is not one of lt_rps_step, or the first bucket would start before
+ * INT64_MIN. Cost: O(buckets + active blocks in range). */
+int lt_rps_series(const lt_rps *r, int64_t from, int64_t to, lt_rps_step step,
+                  int (*fn)(int64_t start, uint64_t count, void *arg), void *arg);
+
+/* Calls fn for every active second (count >= 1) in time order. */
+int lt_rps_foreach(const lt_rps *r, int (*fn)(int64_t second, uint64_t count, void *arg), void *arg);
+
+/* dst += src, second by second; dst may be src.  Returns 0 or -ENOMEM (the
+ * counts of dst are then unchanged). */
+int lt_rps_merge(lt_rps *dst, const lt_rps *src);
+
+size_t lt_rps_bytes(const lt_rps *r);   /* bytes of memory held */
+
+#endif
