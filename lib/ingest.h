@@ -1,0 +1,22 @@
+/* ingest.h -- reading whole files into a tally, on all cores. */
+#ifndef LT_INGEST_H
+#define LT_INGEST_H
+
+#include <stdint.h>
+
+#include "parse.h"
+#include "tally.h"
+
+/* Files smaller than this are read by one thread: splitting costs more. */
+#define LT_INGEST_SPLIT_MIN (4u << 20)
+
+/* Reads every line of the file at path (a regular file, mapped window by
+ * window; or a pipe or other stream, read sequentially) and counts it into
+ * t, with `threads` workers for a large regular file.  source labels its
+ * malformed samples.  The last line counts even without its '\n'.  The
+ * result is the same whatever `threads` is.  Returns 0, or a negative errno
+ * with a message naming the file in err. */
+int lt_ingest_path(lt_tally *t, const char *path, uint32_t source, const lt_format *f,
+                   unsigned threads, char *err, size_t errlen);
+
+#endif

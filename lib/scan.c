@@ -1,0 +1,139 @@
+/* scan.c -- reading a file's lines through a sliding mmap window.
+ *
+ * A file is never mapped whole: a window of LT_SCAN_WINDOW bytes, starting
+ * at the page that holds the first unread byte, is mapped, advised
+ * sequential, walked line by line with memchr, and unmapped before the next
+ * one.  Resident memory therefore stays at about one window per reader
+ * whatever the file's size (the page cache keeps the data; our mapping
+ * does not pin it).
+ *
+ *   file:    |....line....\n....line....\n..partial|...rest\n|
+ *   window:  [map_start                    map_end)
+ *                                           ^ next window starts at the page
+ *                                             holding the partial line
+ *
+ * A line that straddles the window's end is re-read in the next window,
+ * which starts at its page.  A line longer than LT_LINE_MAX is reported
+ * once with its head, then skipped to its '\n' window by window, however
+ * long it is (pos->skipping carries that across calls while following a
+ * file).  The bytes after the last '\n' form a line only at the end of a
+ * file read once (`final`); a followed file keeps them until the writer
+ * finishes the line.
+ */
+#include "scan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "parse.h"
+
+_Static_assert(LT_SCAN_WINDOW > LT_LINE_MAX + 65536, "a window must hold the longest line");
+
+static void set_err(char *err, size_t errlen, const char *op, int e)
+{
+    if (errlen > 0)
+        snprintf(err, errlen, "%s: %s", op, strerror(e));
+}
+
+int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
+               char *err, size_t errlen)
+{
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+    while (pos->offset < to) {
+        uint64_t map_start = pos->offset & ~(page - 1);
+        uint64_t map_len = to - map_start < LT_SCAN_WINDOW ? to - map_start : LT_SCAN_WINDOW;
+        int at_end = map_start + map_len == to;
+        char *map = mmap(NULL, (size_t)map_len, PROT_READ, MAP_PRIVATE, fd, (off_t)map_start);
+        if (map == MAP_FAILED) {
+            int e = errno;
+            set_err(err, errlen, "mmap", e);
+            return -e;
+        }
+        (void)madvise(map, (size_t)map_len, MADV_SEQUENTIAL);
+
+        const char *p = map + (pos->offset - map_start), *e = map + map_len;
+        int rc = 0;
+        while (p < e) {
+            const char *nl = memchr(p, '\n', (size_t)(e - p));
+            if (pos->skipping) {
+                if (nl == NULL) {
+                    p = e;    /* the whole rest of the window is that line */
+                    break;
+                }
+                pos->skipping = 0;
+                p = nl + 1;
+                continue;
+            }
+            if (nl == NULL) {
+                size_t len = (size_t)(e - p);
+                if (len > LT_LINE_MAX) {
+                    /* Too long to be a line: report its head, skip the rest. */
+                    rc = fn(arg, p, LT_SCAN_HEAD, 1);
+                    pos->skipping = 1;
+                    p = e;
+                } else if (at_end && final) {
+                    rc = fn(arg, p, len, 0);
+                    p = e;
+                }
+                break;    /* otherwise the partial line waits */
+            }
+            size_t len = (size_t)(nl - p);
+            rc = len > LT_LINE_MAX ? fn(arg, p, LT_SCAN_HEAD, 1) : fn(arg, p, len, 0);
+            p = nl + 1;
+            if (rc != 0)
+                break;
+        }
+        uint64_t next = map_start + (uint64_t)(p - map);
+        munmap(map, (size_t)map_len);
+        int progressed = next > pos->offset;
+        pos->offset = next;
+        if (rc != 0)
+            return rc;
+        if (!progressed || at_end)
+            break;
+    }
+    /* A final overlong line without '\n' ends with the file. */
+    if (final && pos->offset >= to)
+        pos->skipping = 0;
+    return 0;
+}
+
+int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts)
+{
+    char buf[4096];
+
+    starts[0] = 0;
+    for (unsigned i = 1; i < n; i++) {
+        uint64_t off = size / n * i;
+        if (off < starts[i - 1])
+            off = starts[i - 1];
+        for (;;) {
+            if (off >= size) {
+                off = size;
+                break;
+            }
+            ssize_t got = pread(fd, buf, sizeof(buf), (off_t)off);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            if (got == 0) {
+                off = size;
+                break;
+            }
+            const char *nl = memchr(buf, '\n', (size_t)got);
+            if (nl != NULL) {
+                off += (uint64_t)(nl - buf) + 1;
+                break;
+            }
+            off += (uint64_t)got;
+        }
+        starts[i] = off;
+    }
+    return 0;
+}

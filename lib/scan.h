@@ -1,0 +1,40 @@
+/* scan.h -- reading a file's lines through a sliding mmap window. */
+#ifndef LT_SCAN_H
+#define LT_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes mapped at a time.  Larger than LT_LINE_MAX plus a page, so any line
+ * a parser accepts fits in one window. */
+#define LT_SCAN_WINDOW (8u << 20)
+/* Bytes of an overlong line passed on as its sample. */
+#define LT_SCAN_HEAD 256
+
+/* Called for each line, without its '\n'.  When overlong is set the line is
+ * longer than LT_LINE_MAX and line holds only its first len <= LT_SCAN_HEAD
+ * bytes.  The bytes are valid only during the call.  A non-zero return
+ * stops the scan and is returned by lt_scan_fd(). */
+typedef int (*lt_line_fn)(void *arg, const char *line, size_t len, int overlong);
+
+/* Where a scan of one file stands; start a new file with all zeros. */
+typedef struct lt_scan_pos {
+    uint64_t offset;    /* the first byte not yet consumed */
+    int skipping;       /* inside an overlong line already reported */
+} lt_scan_pos;
+
+/* Reads the lines of fd from pos->offset up to byte `to` (the file's size,
+ * or the start of the next worker's range), calling fn for each, and
+ * advances pos past the last complete line.  Bytes after the last '\n' are
+ * a line only when final is set (end of a file read once); otherwise they
+ * wait for their '\n' (a file being followed).  Returns 0, fn's non-zero
+ * value, or a negative errno with a message in err naming the operation. */
+int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
+               char *err, size_t errlen);
+
+/* Splits [0, size) of fd into n ranges that start at line starts: on return
+ * starts[0] = 0 and starts[i] (0 < i < n) is the byte after the first '\n'
+ * at or after i * size / n (or size).  Returns 0 or a negative errno. */
+int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts);
+
+#endif

@@ -1,0 +1,146 @@
+/* test_ingest.c -- Check suite for lib/ingest.c: any number of threads
+ * gives the single reader's result, streams read like files, and errors
+ * name the file. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "summary.h"
+
+static const lt_limits limits = {64 << 20, 100000, 0};
+static char path[64];
+static lt_format *fmt;
+
+/* About 6 MiB of lines, a malformed one every 1000 (line 1000k + 7), no
+ * '\n' after the last line. */
+static void setup(void)
+{
+    char err[64];
+    fmt = lt_format_new("combined", err, sizeof(err));
+    strcpy(path, "/tmp/lt-ingest-XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 50000; i++) {
+        if (i % 1000 == 6)
+            fprintf(f, "garbage line %d\n", i);
+        else
+            fprintf(f, "10.%d.%d.%d - - [17/May/2015:%02d:%02d:%02d +0200] \"GET /page/%d HTTP/1.1\" "
+                       "200 %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) test agent\"%s",
+                    i % 3, (i / 7) % 256, i % 256, (i / 3600) % 24, (i / 60) % 60, i % 60,
+                    (int)((unsigned)i * (unsigned)i % 997u), i, i == 49999 ? "" : "\n");
+    }
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    unlink(path);
+    lt_format_free(fmt);
+}
+
+static char *json_of(const char *p, unsigned threads)
+{
+    char err[256];
+    lt_tally *t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_ingest_path(t, p, 0, fmt, threads, err, sizeof(err)), 0);
+    lt_summary s;
+    lt_buf b;
+    ck_assert_int_eq(lt_summary_fill(&s, t, 20), 0);
+    memset(&s.memory, 0, sizeof(s.memory));    /* partial tables differ in size */
+    s.url_bytes = s.rps_bytes = 0;
+    lt_buf_init(&b);
+    lt_summary_json(&b, &s, NULL, 0);
+    lt_summary_release(&s);
+    lt_tally_free(t);
+    return b.data;
+}
+
+START_TEST(threads_agree)
+{
+    char *one = json_of(path, 1);
+    ck_assert_ptr_nonnull(strstr(one, "\"lines\":50000,\"valid\":49950,\"malformed\":50,"));
+    /* The last malformed line is garbage line 49006, on line 49007. */
+    ck_assert_ptr_nonnull(strstr(one, "\"line\":49007,"));
+    for (unsigned n = 2; n <= 5; n++) {
+        char *many = json_of(path, n);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        free(many);
+    }
+    free(one);
+}
+END_TEST
+
+struct feeder {
+    int out;
+    const char *from;
+};
+
+static void *feed_pipe(void *arg)
+{
+    struct feeder *f = arg;
+    char buf[65536];
+    int in = open(f->from, O_RDONLY);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(f->out, buf, (size_t)n) != n)
+            break;
+    close(in);
+    close(f->out);
+    return NULL;
+}
+
+START_TEST(stream_reads_like_a_file)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    struct feeder f = {p[1], path};
+    pthread_t tid;
+    pthread_create(&tid, NULL, feed_pipe, &f);
+    char fdpath[64];
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", p[0]);
+    char *streamed = json_of(fdpath, 4);
+    pthread_join(tid, NULL);
+    close(p[0]);
+    char *mapped = json_of(path, 1);
+    ck_assert_str_eq(streamed, mapped);
+    free(streamed);
+    free(mapped);
+}
+END_TEST
+
+START_TEST(errors_name_the_file)
+{
+    char err[256];
+    lt_tally *t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_ingest_path(t, "/nonexistent/x.log", 0, fmt, 2, err, sizeof(err)), -ENOENT);
+    ck_assert_str_eq(err, "/nonexistent/x.log: No such file or directory");
+    ck_assert_int_eq(lt_ingest_path(t, "/tmp", 0, fmt, 2, err, sizeof(err)), -EISDIR);
+    ck_assert_str_eq(err, "/tmp: is a directory");
+    ck_assert_uint_eq(lt_tally_counters(t)->lines, 0);
+    lt_tally_free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ingest");
+    TCase *tc = tcase_create("ingest");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, threads_agree);
+    tcase_add_test(tc, stream_reads_like_a_file);
+    tcase_add_test(tc, errors_name_the_file);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
