@@ -1,0 +1,149 @@
+/* tally.c -- everything counted about a stream of log lines.
+ *
+ * This is where a line is parsed and counted; read lt_tally_line() top to
+ * bottom for the whole hot path:
+ *
+ *   line --lt_parse_line--> record --+--> counters (lines, valid, bytes)
+ *                                    +--> clients (exact sets + HLL)
+ *                                    +--> urls    (exact, then top-k)
+ *                                    +--> rps     (per UTC second)
+ *
+ * Invariant: counters.lines == counters.valid + counters.malformed, and
+ * lt_rps_total(rps) == counters.valid.  A tally is used by one thread;
+ * parallel readers each fill their own and merge them at the end.
+ */
+#include "tally.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lt_tally {
+    lt_limits limits;
+    lt_counters n;
+    lt_clients *clients;
+    lt_urls *urls;
+    lt_rps *rps;
+    lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
+};
+
+lt_tally *lt_tally_new(const lt_limits *limits)
+{
+    lt_tally *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->limits = *limits;
+    t->clients = lt_clients_new(limits->exact_clients_bytes);
+    t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
+    t->rps = lt_rps_new();
+    if (t->clients == NULL || t->urls == NULL || t->rps == NULL) {
+        lt_tally_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void lt_tally_free(lt_tally *t)
+{
+    if (t == NULL)
+        return;
+    lt_clients_free(t->clients);
+    lt_urls_free(t->urls);
+    lt_rps_free(t->rps);
+    free(t);
+}
+
+static void keep_sample(lt_tally *t, int reason, const char *line, size_t len, uint32_t source,
+                        uint64_t lineno)
+{
+    lt_sample *s = &t->samples[t->n.malformed % LT_SAMPLES];
+    s->source = source;
+    s->line = lineno;
+    s->reason = reason;
+    s->len = len < LT_SAMPLE_BYTES ? len : LT_SAMPLE_BYTES;
+    memcpy(s->text, line, s->len);
+}
+
+int lt_tally_line(lt_tally *t, lt_parser *p, const char *line, size_t len, uint32_t source,
+                  uint64_t lineno)
+{
+    lt_record rec;
+    int rc = lt_parse_line(p, line, len, &rec);
+    if (rc != LT_PARSE_OK) {
+        keep_sample(t, rc, line, len, source, lineno);
+        t->n.lines++;
+        t->n.malformed++;
+        return rc;
+    }
+
+    if (lt_rps_add(t->rps, rec.ts, 1) < 0)
+        return -ENOMEM;
+    if (rec.url != NULL) {
+        size_t ulen = rec.url_len;
+        if (t->limits.strip_query) {
+            const char *q = memchr(rec.url, '?', ulen);
+            if (q != NULL)
+                ulen = (size_t)(q - rec.url);
+        }
+        if (lt_urls_add(t->urls, rec.url, ulen, 1) < 0)
+            return -ENOMEM;
+    } else {
+        t->n.unparsed_requests++;
+    }
+    lt_clients_add(t->clients, &rec);
+    t->n.lines++;
+    t->n.valid++;
+    t->n.bytes += rec.bytes;
+    return LT_PARSE_OK;
+}
+
+void lt_tally_overlong(lt_tally *t, const char *head, size_t len, uint32_t source,
+                       uint64_t lineno)
+{
+    keep_sample(t, LT_PARSE_TOO_LONG, head, len, source, lineno);
+    t->n.lines++;
+    t->n.malformed++;
+}
+
+void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta)
+{
+    for (size_t i = 0; i < LT_SAMPLES; i++)
+        if (t->samples[i].source == source)
+            t->samples[i].line += delta;
+}
+
+int lt_tally_merge(lt_tally *dst, const lt_tally *src)
+{
+    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0)
+        return -ENOMEM;
+    lt_clients_merge(dst->clients, src->clients);
+
+    /* src's malformed lines come after dst's: its kept samples take the
+     * ring slots of the last of them, as if dst had read them itself. */
+    uint64_t kept = src->n.malformed < LT_SAMPLES ? src->n.malformed : LT_SAMPLES;
+    uint64_t after = dst->n.malformed + src->n.malformed;
+    for (uint64_t i = 0; i < kept; i++) {
+        const lt_sample *s = &src->samples[(src->n.malformed - kept + i) % LT_SAMPLES];
+        dst->samples[(after - kept + i) % LT_SAMPLES] = *s;
+    }
+    dst->n.lines += src->n.lines;
+    dst->n.valid += src->n.valid;
+    dst->n.malformed += src->n.malformed;
+    dst->n.unparsed_requests += src->n.unparsed_requests;
+    dst->n.bytes += src->n.bytes;
+    return 0;
+}
+
+const lt_counters *lt_tally_counters(const lt_tally *t) { return &t->n; }
+const lt_clients *lt_tally_clients(const lt_tally *t) { return t->clients; }
+const lt_urls *lt_tally_urls(const lt_tally *t) { return t->urls; }
+const lt_rps *lt_tally_rps(const lt_tally *t) { return t->rps; }
+const lt_limits *lt_tally_limits(const lt_tally *t) { return &t->limits; }
+
+size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])
+{
+    uint64_t kept = t->n.malformed < LT_SAMPLES ? t->n.malformed : LT_SAMPLES;
+    for (uint64_t i = 0; i < kept; i++)
+        out[i] = t->samples[(t->n.malformed - kept + i) % LT_SAMPLES];
+    return (size_t)kept;
+}

@@ -1,0 +1,80 @@
+/* tally.h -- everything counted about a stream of log lines. */
+#ifndef LT_TALLY_H
+#define LT_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clients.h"
+#include "parse.h"
+#include "rps.h"
+#include "urls.h"
+
+typedef struct lt_limits {
+    size_t exact_clients_bytes;   /* budget of the exact client sets */
+    size_t url_entries;           /* URLs counted exactly before top-k */
+    int strip_query;              /* count "/a?x=1" as "/a" */
+} lt_limits;
+
+#define LT_DEFAULT_EXACT_CLIENTS_BYTES ((size_t)256 << 20)
+#define LT_DEFAULT_URL_ENTRIES 1000000
+
+/* A malformed line kept for inspection: its first bytes, raw. */
+#define LT_SAMPLES 5
+#define LT_SAMPLE_BYTES 200
+
+typedef struct lt_sample {
+    uint32_t source;              /* caller's index of the file */
+    uint64_t line;                /* 1-based line number in that file */
+    int reason;                   /* an LT_PARSE_ code */
+    size_t len;                   /* bytes in text */
+    char text[LT_SAMPLE_BYTES];
+} lt_sample;
+
+typedef struct lt_counters {
+    uint64_t lines;               /* every line read, empty ones included */
+    uint64_t valid;               /* lines that parsed: the requests */
+    uint64_t malformed;           /* lines == valid + malformed */
+    uint64_t unparsed_requests;   /* valid lines with no readable request target */
+    uint64_t bytes;               /* sum of response sizes */
+} lt_counters;
+
+typedef struct lt_tally lt_tally;
+
+/* Returns a new empty tally, or NULL when out of memory. */
+lt_tally *lt_tally_new(const lt_limits *limits);
+void lt_tally_free(lt_tally *t);        /* NULL is a no-op */
+
+/* Parses one line (without '\n') with p and counts it: as a request when
+ * valid, as malformed otherwise (with a sample).  source and line number
+ * only label the sample.  Returns LT_PARSE_OK or the LT_PARSE_ reason the
+ * line is malformed (both counted), or -ENOMEM when a table could not grow:
+ * the line may then be partly counted, and the caller must give up on the
+ * tally (report the error, not the numbers). */
+int lt_tally_line(lt_tally *t, lt_parser *p, const char *line, size_t len, uint32_t source,
+                  uint64_t lineno);
+
+/* Counts a line longer than LT_LINE_MAX as malformed; head holds its first
+ * len bytes, kept as the sample. */
+void lt_tally_overlong(lt_tally *t, const char *head, size_t len, uint32_t source,
+                       uint64_t lineno);
+
+/* Adds delta to the line numbers of the kept samples from source: a
+ * reader that numbered lines from the start of its part of a file fixes
+ * them up once it knows how many lines came before. */
+void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta);
+
+/* Adds src into dst (as if dst had read src's lines after its own; samples
+ * keep the most recent of dst's then src's).  Returns 0 or -ENOMEM. */
+int lt_tally_merge(lt_tally *dst, const lt_tally *src);
+
+const lt_counters *lt_tally_counters(const lt_tally *t);
+const lt_clients *lt_tally_clients(const lt_tally *t);
+const lt_urls *lt_tally_urls(const lt_tally *t);
+const lt_rps *lt_tally_rps(const lt_tally *t);
+const lt_limits *lt_tally_limits(const lt_tally *t);
+
+/* Copies the kept samples into out, oldest first; returns how many. */
+size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES]);
+
+#endif

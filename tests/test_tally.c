@@ -1,0 +1,180 @@
+/* test_tally.c -- Check suite for lib/tally.c: what a line adds to each
+ * count, the malformed samples, and merging. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tally.h"
+
+static lt_format *fmt;
+static lt_parser *ps;
+static const lt_limits limits = {1 << 20, 1000, 0};
+
+static void setup(void)
+{
+    char err[128];
+    fmt = lt_format_new("combined", err, sizeof(err));
+    ps = lt_parser_new(fmt);
+}
+
+static void teardown(void)
+{
+    lt_parser_free(ps);
+    lt_format_free(fmt);
+}
+
+static int feed(lt_tally *t, const char *line, uint64_t lineno)
+{
+    return lt_tally_line(t, ps, line, strlen(line), 0, lineno);
+}
+
+#define L(client, sec, req, size) \
+    client " - - [17/May/2015:10:05:" sec " +0000] \"" req "\" 200 " size " \"-\" \"ua\""
+
+START_TEST(counts_of_each_kind)
+{
+    lt_tally *t = lt_tally_new(&limits);
+    ck_assert_int_eq(feed(t, L("1.2.3.4", "03", "GET /a HTTP/1.1", "100"), 1), LT_PARSE_OK);
+    ck_assert_int_eq(feed(t, L("1.2.3.4", "03", "GET /a?x=1 HTTP/1.1", "-"), 2), LT_PARSE_OK);
+    ck_assert_int_eq(feed(t, L("2001:db8::1", "04", "-", "7"), 3), LT_PARSE_OK);
+    ck_assert_int_eq(feed(t, L("host.example", "04", "GET /b", "3"), 4), LT_PARSE_OK);
+    ck_assert_int_eq(feed(t, "", 5), LT_PARSE_EMPTY);
+    ck_assert_int_eq(feed(t, "junk", 6), LT_PARSE_FIELD);
+    lt_tally_overlong(t, "xxxx", 4, 0, 7);
+
+    const lt_counters *n = lt_tally_counters(t);
+    ck_assert_uint_eq(n->lines, 7);
+    ck_assert_uint_eq(n->valid, 4);
+    ck_assert_uint_eq(n->malformed, 3);
+    ck_assert_uint_eq(n->unparsed_requests, 1);
+    ck_assert_uint_eq(n->bytes, 110);
+    ck_assert_uint_eq(lt_rps_total(lt_tally_rps(t)), n->valid);
+    int64_t peak;
+    uint64_t peak_n;
+    ck_assert(lt_rps_peak(lt_tally_rps(t), &peak, &peak_n));
+    ck_assert_int_eq(peak, 1431857103);   /* the earlier of two seconds with 2 */
+    ck_assert_uint_eq(peak_n, 2);
+    lt_client_counts c;
+    lt_clients_counts(lt_tally_clients(t), &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(lt_urls_size(lt_tally_urls(t)), 3);   /* /a, /a?x=1, /b */
+    ck_assert_uint_eq(lt_urls_total(lt_tally_urls(t)), 3);
+    lt_tally_free(t);
+    lt_tally_free(NULL);
+}
+END_TEST
+
+START_TEST(strip_query)
+{
+    lt_limits l = limits;
+    l.strip_query = 1;
+    lt_tally *t = lt_tally_new(&l);
+    feed(t, L("1.2.3.4", "03", "GET /a HTTP/1.1", "1"), 1);
+    feed(t, L("1.2.3.4", "03", "GET /a?x=1 HTTP/1.1", "1"), 2);
+    feed(t, L("1.2.3.4", "03", "GET /a?y HTTP/1.1", "1"), 3);
+    lt_url_count top[2];
+    ck_assert_uint_eq(lt_urls_top(lt_tally_urls(t), 2, top), 1);
+    ck_assert_uint_eq(top[0].count, 3);
+    ck_assert_uint_eq(top[0].len, 2);
+    lt_tally_free(t);
+}
+END_TEST
+
+START_TEST(samples_keep_the_most_recent)
+{
+    lt_tally *t = lt_tally_new(&limits);
+    char line[32];
+    for (int i = 1; i <= 8; i++) {
+        snprintf(line, sizeof(line), "bad %d", i);
+        feed(t, line, (uint64_t)i * 10);
+        feed(t, L("1.2.3.4", "03", "GET / HTTP/1.1", "1"), (uint64_t)i * 10 + 1);
+    }
+    lt_sample s[LT_SAMPLES];
+    ck_assert_uint_eq(lt_tally_samples(t, s), LT_SAMPLES);
+    for (int i = 0; i < LT_SAMPLES; i++) {
+        snprintf(line, sizeof(line), "bad %d", i + 4);
+        ck_assert_uint_eq(s[i].line, (uint64_t)(i + 4) * 10);
+        ck_assert_uint_eq(s[i].len, strlen(line));
+        ck_assert_int_eq(memcmp(s[i].text, line, s[i].len), 0);
+        ck_assert_int_eq(s[i].reason, LT_PARSE_FIELD);
+    }
+    lt_tally_shift_lines(t, 0, 1000);
+    lt_tally_shift_lines(t, 1, 5);   /* another source: no effect */
+    lt_tally_samples(t, s);
+    ck_assert_uint_eq(s[0].line, 1040);
+    /* A long malformed line keeps its first LT_SAMPLE_BYTES bytes. */
+    char longline[600];
+    memset(longline, 'q', sizeof(longline) - 1);
+    longline[sizeof(longline) - 1] = '\0';
+    feed(t, longline, 99);
+    lt_tally_samples(t, s);
+    ck_assert_uint_eq(s[LT_SAMPLES - 1].len, LT_SAMPLE_BYTES);
+    lt_tally_free(t);
+}
+END_TEST
+
+/* Counting lines in two tallies and merging gives the tally of all lines. */
+START_TEST(merge_equals_one_pass)
+{
+    lt_tally *all = lt_tally_new(&limits), *a = lt_tally_new(&limits), *b = lt_tally_new(&limits);
+    char line[256];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(line, sizeof(line),
+                 "10.0.%d.%d - - [17/May/2015:10:%02d:%02d +0000] \"GET /p%d HTTP/1.1\" 200 %d",
+                 i % 7, i % 251, (i / 60) % 60, i % 60, i % 37, i);
+        if (i % 500 == 0)
+            strcpy(line, "malformed");
+        feed(all, line, (uint64_t)i + 1);
+        /* b gets 8 malformed lines: more than the ring holds. */
+        feed(i < 1000 ? a : b, line, (uint64_t)i + 1);
+    }
+    ck_assert_int_eq(lt_tally_merge(a, b), 0);
+    const lt_counters *x = lt_tally_counters(all), *y = lt_tally_counters(a);
+    ck_assert_int_eq(memcmp(x, y, sizeof(*x)), 0);
+    lt_client_counts cx, cy;
+    lt_clients_counts(lt_tally_clients(all), &cx);
+    lt_clients_counts(lt_tally_clients(a), &cy);
+    ck_assert_uint_eq(cx.total, cy.total);
+    ck_assert_uint_eq(cx.hll_estimate, cy.hll_estimate);
+    lt_url_count tx[5], ty[5];
+    ck_assert_uint_eq(lt_urls_top(lt_tally_urls(all), 5, tx), 5);
+    ck_assert_uint_eq(lt_urls_top(lt_tally_urls(a), 5, ty), 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_uint_eq(tx[i].count, ty[i].count);
+        ck_assert_uint_eq(tx[i].len, ty[i].len);
+        ck_assert_int_eq(memcmp(tx[i].url, ty[i].url, tx[i].len), 0);
+    }
+    int64_t px, py;
+    uint64_t nx, ny;
+    lt_rps_peak(lt_tally_rps(all), &px, &nx);
+    lt_rps_peak(lt_tally_rps(a), &py, &ny);
+    ck_assert_int_eq(px, py);
+    ck_assert_uint_eq(nx, ny);
+    lt_sample sx[LT_SAMPLES], sy[LT_SAMPLES];
+    ck_assert_uint_eq(lt_tally_samples(all, sx), lt_tally_samples(a, sy));
+    for (int i = 0; i < LT_SAMPLES; i++)
+        ck_assert_uint_eq(sx[i].line, sy[i].line);
+    lt_tally_free(all);
+    lt_tally_free(a);
+    lt_tally_free(b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("tally");
+    TCase *tc = tcase_create("tally");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, counts_of_each_kind);
+    tcase_add_test(tc, strip_query);
+    tcase_add_test(tc, samples_keep_the_most_recent);
+    tcase_add_test(tc, merge_equals_one_pass);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
