@@ -1,0 +1,187 @@
+/* analyze.c -- `logtally analyze`: the whole pipeline once, no daemon.
+ *
+ * Every file is read into one tally (lib/ingest.c: mapped in windows, on
+ * all cores), then the summary is printed as a table on a terminal or as
+ * the JSON object of GET /v1/summary with --json.  A file that cannot be
+ * read is reported on stderr and skipped; the report covers the others and
+ * the exit code is 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ingest.h"
+#include "parse.h"
+#include "summary.h"
+#include "tally.h"
+
+static void analyze_usage(FILE *out)
+{
+    fputs("usage: logtally analyze [OPTIONS] FILE...\n"
+          "\n"
+          "Counts access logs once and prints the report (FILE '-' reads standard input).\n"
+          "\n"
+          "  -f, --format F             common | combined | vhost_combined | nginx, or an\n"
+          "                             Apache LogFormat string (default combined)\n"
+          "  -n, --top N                URLs in the top list (default 10)\n"
+          "  -j, --json                 print one JSON object instead of a table\n"
+          "  -t, --threads N            reader threads (default: online CPUs)\n"
+          "      --strip-query          count /a?x=1 as /a\n"
+          "      --exact-clients-bytes SIZE\n"
+          "                             memory for exact client sets before the\n"
+          "                             HyperLogLog takes over (default 256MiB)\n"
+          "      --url-entries N        URLs counted exactly before top-k (default 1000000)\n"
+          "  -h, --help\n",
+          out);
+}
+
+static int parse_count(const char *s, size_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > SIZE_MAX)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS };
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"threads", required_argument, NULL, 't'},
+        {"strip-query", no_argument, NULL, OPT_STRIP},
+        {"exact-clients-bytes", required_argument, NULL, OPT_EXACT},
+        {"url-entries", required_argument, NULL, OPT_URLS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = "combined";
+    size_t top = 10, threads = 0;
+    int json = 0, c;
+    lt_limits limits = {
+        .exact_clients_bytes = LT_DEFAULT_EXACT_CLIENTS_BYTES,
+        .url_entries = LT_DEFAULT_URL_ENTRIES,
+        .strip_query = 0,
+    };
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:n:jt:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': format = optarg; break;
+        case 'j': json = 1; break;
+        case OPT_STRIP: limits.strip_query = 1; break;
+        case 'n':
+            if (parse_count(optarg, &top) < 0 || top > 1000000) {
+                fprintf(stderr, "logtally analyze: --top: '%s' is not a count from 0 to 1000000\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (parse_count(optarg, &threads) < 0 || threads < 1 || threads > 64) {
+                fprintf(stderr, "logtally analyze: --threads: '%s' is not a count from 1 to 64\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_EXACT:
+            if (parse_size(optarg, &limits.exact_clients_bytes) < 0) {
+                fprintf(stderr, "logtally analyze: --exact-clients-bytes: '%s' is not a size (e.g. 256MiB)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_URLS:
+            if (parse_count(optarg, &limits.url_entries) < 0 || limits.url_entries < 1) {
+                fprintf(stderr, "logtally analyze: --url-entries: '%s' is not a count of at least 1\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            analyze_usage(stdout);
+            return EXIT_OK;
+        default:
+            analyze_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "logtally analyze: no file given\n");
+        analyze_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
+    }
+
+    char err[512];
+    lt_format *fmt = lt_format_new(format, err, sizeof(err));
+    if (fmt == NULL) {
+        fprintf(stderr, "logtally analyze: --format: %s\n", err);
+        return EXIT_USAGE;
+    }
+    lt_tally *t = lt_tally_new(&limits);
+    if (t == NULL) {
+        fprintf(stderr, "logtally analyze: out of memory\n");
+        lt_format_free(fmt);
+        return EXIT_FAILED;
+    }
+
+    int rc = EXIT_OK;
+    const char *const *names = (const char *const *)(argv + optind);
+    size_t n_files = (size_t)(argc - optind);
+    for (size_t i = 0; i < n_files; i++) {
+        const char *path = strcmp(names[i], "-") == 0 ? "/dev/stdin" : names[i];
+        int r = lt_ingest_path(t, path, (uint32_t)i, fmt, (unsigned)threads, err, sizeof(err));
+        if (r == -ENOMEM) {
+            fprintf(stderr, "logtally analyze: %s\n", err);
+            rc = EXIT_FAILED;
+            goto out;
+        }
+        if (r < 0) {
+            fprintf(stderr, "logtally analyze: %s\n", err);
+            rc = EXIT_FAILED;
+        }
+    }
+
+    lt_summary s;
+    if (lt_summary_fill(&s, t, top) < 0) {
+        fprintf(stderr, "logtally analyze: out of memory\n");
+        rc = EXIT_FAILED;
+        goto out;
+    }
+    if (json) {
+        lt_buf b;
+        lt_buf_init(&b);
+        lt_summary_json(&b, &s, names, n_files);
+        lt_buf_puts(&b, "\n");
+        if (lt_buf_failed(&b)) {
+            fprintf(stderr, "logtally analyze: out of memory\n");
+            rc = EXIT_FAILED;
+        } else {
+            fwrite(b.data, 1, b.len, stdout);
+        }
+        lt_buf_free(&b);
+    } else {
+        report_text(stdout, &s, names, n_files);
+    }
+    lt_summary_release(&s);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "logtally analyze: writing the report: %s\n", strerror(errno));
+        rc = EXIT_FAILED;
+    }
+
+out:
+    lt_tally_free(t);
+    lt_format_free(fmt);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* logtally.c -- the `logtally` command: subcommand dispatch.
+ *
+ *   logtally analyze [OPTIONS] FILE...    count logs once, offline
+ *
+ * Each subcommand lives in its own file and returns an exit code from
+ * cli.h: 0 success, 1 failure (a file unreadable, ...), 2 bad usage.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define LT_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fputs("usage: logtally COMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  analyze [--format F] [--top N] [--json] FILE...   count access logs once and report\n"
+          "\n"
+          "  logtally COMMAND --help    options of a command\n"
+          "  logtally --version\n",
+          out);
+}
+
+int parse_size(const char *s, size_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {{"", 0}, {"k", 10}, {"K", 10}, {"KiB", 10}, {"M", 20}, {"MiB", 20},
+                 {"G", 30}, {"GiB", 30}, {"T", 40}, {"TiB", 40}};
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (units[i].shift > 0 && v > (SIZE_MAX >> units[i].shift))
+            return -1;
+        *out = (size_t)(v << units[i].shift);
+        return 0;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("logtally %s\n", LT_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "analyze") == 0)
+        return cmd_analyze(argc - 1, argv + 1);
+    fprintf(stderr, "logtally: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
