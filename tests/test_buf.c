@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "lt_test.h"
 
 static const char *json(const char *s, size_t n, lt_buf *b)
 {
@@ -141,9 +142,5 @@ int main(void)
     tcase_add_test(tc, random_bytes_stay_valid);
     tcase_add_test(tc, growth_and_printf);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "clients.h"
 #include "parse.h"
+#include "lt_test.h"
 
 static void add_text(lt_clients *c, const char *s)
 {
@@ -152,9 +153,5 @@ int main(void)
     tcase_add_test(tc, zero_budget_is_hll_only);
     tcase_add_test(tc, merge_union);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hll.h"
+#include "lt_test.h"
 
 /* Check reports every passing ck_assert to its parent process with a
  * write(), microseconds each; these checks run millions of times, so they
@@ -746,9 +747,5 @@ int main(void)
     tcase_add_test(tc, import_rejects_every_prefix);
     tcase_add_test(tc, import_survives_byte_flips);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

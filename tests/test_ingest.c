@@ -13,6 +13,7 @@
 
 #include "ingest.h"
 #include "summary.h"
+#include "lt_test.h"
 
 static const lt_limits limits = {64 << 20, 100000, 0};
 static char path[64];
@@ -138,9 +139,5 @@ int main(void)
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

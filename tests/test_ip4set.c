@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ip4set.h"
+#include "lt_test.h"
 
 static uint64_t rng = 88172645463325252u;
 
@@ -135,9 +136,5 @@ int main(void)
     tcase_add_test(tc, limit_refuses_growth);
     tcase_add_test(tc, merge_is_union);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "keyset.h"
+#include "lt_test.h"
 
 START_TEST(binary_keys)
 {
@@ -106,9 +107,5 @@ int main(void)
     tcase_add_test(tc, many_and_insertion_order);
     tcase_add_test(tc, limit_and_merge);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "parse.h"
+#include "lt_test.h"
 
 static lt_format *fmt;
 static lt_parser *ps;
@@ -473,9 +474,5 @@ int main(void)
     tcase_add_test(tc, format_errors);
     tcase_add_test(tc, random_junk);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

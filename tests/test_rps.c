@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include "lt_test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -596,26 +597,6 @@ START_TEST(counts_past_32_bits_widen)
 }
 END_TEST
 
-/* Sets the address-space limit to the current size plus `extra` bytes and
- * returns the previous limit.  Glibc is told to serve blocks of 64 KiB or
- * more with mmap, so freed memory goes back to the system and cannot
- * silently satisfy an allocation the test expects to fail. */
-static struct rlimit limit_memory(size_t extra)
-{
-    struct rlimit old, lim;
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
-    fclose(f);
-    ck_assert_int_eq(mallopt(M_MMAP_THRESHOLD, 64 * 1024), 1);
-    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)pages * 4096 + extra;
-    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
-    return old;
-}
-
 START_TEST(out_of_memory_leaves_table_unchanged)
 {
 #ifdef UNDER_ASAN
@@ -626,7 +607,7 @@ START_TEST(out_of_memory_leaves_table_unchanged)
     lt_rps *r = lt_rps_new();
     ck_assert_ptr_nonnull(r);
     /* No ck_assert while the limit holds: Check allocates to report. */
-    struct rlimit old = limit_memory(8 << 20);
+    struct rlimit old = lt_test_limit_memory(8 << 20);
     int rc = 0;
     int64_t hour;
     uint64_t total_before = 0, active_before = 0;
@@ -654,7 +635,7 @@ START_TEST(out_of_memory_leaves_table_unchanged)
     lt_rps *d = lt_rps_new();
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(lt_rps_add(d, 17, 2), 0);
-    old = limit_memory(1 << 20);
+    old = lt_test_limit_memory(1 << 20);
     rc = lt_rps_merge(d, r);
     setrlimit(RLIMIT_AS, &old);
     ck_assert_int_eq(rc, -ENOMEM);
@@ -699,9 +680,5 @@ static Suite *rps_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rps_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(rps_suite());
 }

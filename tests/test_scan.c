@@ -10,6 +10,7 @@
 
 #include "parse.h"
 #include "scan.h"
+#include "lt_test.h"
 
 struct seen {
     uint64_t lines, overlong, bytes;
@@ -184,9 +185,5 @@ int main(void)
     tcase_add_test(tc, overlong_lines);
     tcase_add_test(tc, bad_fd_is_an_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "summary.h"
+#include "lt_test.h"
 
 static const lt_limits limits = {1 << 20, 100, 0};
 
@@ -87,9 +88,5 @@ int main(void)
     tcase_add_test(tc, values_and_escaping);
     tcase_add_test(tc, utc_format);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tally.h"
+#include "lt_test.h"
 
 static lt_format *fmt;
 static lt_parser *ps;
@@ -172,9 +173,5 @@ int main(void)
     tcase_add_test(tc, samples_keep_the_most_recent);
     tcase_add_test(tc, merge_equals_one_pass);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(s);
 }

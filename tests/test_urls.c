@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include "lt_test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -654,26 +655,6 @@ START_TEST(small_contracts)
 }
 END_TEST
 
-/* Sets the address-space limit to the current size plus `extra` bytes and
- * returns the previous limit.  Glibc is told to serve large blocks with
- * mmap, so freed blocks go back to the system and cannot silently satisfy
- * an allocation the test expects to fail. */
-static struct rlimit limit_memory(size_t extra)
-{
-    struct rlimit old, lim;
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
-    fclose(f);
-    ck_assert_int_eq(mallopt(M_MMAP_THRESHOLD, 64 * 1024), 1);
-    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)pages * 4096 + extra;
-    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
-    return old;
-}
-
 static int check_oom_entry(const lt_url_count *e, void *arg)
 {
     uint32_t id;
@@ -699,7 +680,7 @@ START_TEST(out_of_memory_leaves_table_unchanged)
 
     /* Nothing below may call ck_assert while the limit holds: Check itself
      * allocates to report. */
-    struct rlimit old = limit_memory(24 << 20);
+    struct rlimit old = lt_test_limit_memory(24 << 20);
     uint32_t id;
     int rc = 0, hit_rc = -1;
     size_t size_before = 0, bytes_before = 0, size_after = 0, bytes_after = 0;
@@ -747,7 +728,7 @@ START_TEST(out_of_memory_leaves_table_unchanged)
     ck_assert_ptr_nonnull(u);
     for (uint32_t i = 0; i < SS_IDS; i++)
         FAST_EQ(lt_urls_add(u, buf, ss_key(i, buf), 1), 0);
-    old = limit_memory(256 * 1024);
+    old = lt_test_limit_memory(256 * 1024);
     rc = lt_urls_add(u, buf, ss_key(SS_IDS, buf), 1);
     setrlimit(RLIMIT_AS, &old);
     ck_assert_int_eq(rc, -ENOMEM);
@@ -782,9 +763,5 @@ static Suite *urls_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(urls_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return lt_test_run(urls_suite());
 }
