@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "ingest.h"
 #include "parse.h"
+#include "report.h"
 #include "summary.h"
 #include "tally.h"
 
@@ -159,21 +160,21 @@ int cmd_analyze(int argc, char **argv)
         rc = EXIT_FAILED;
         goto out;
     }
+    lt_buf b;
+    lt_buf_init(&b);
     if (json) {
-        lt_buf b;
-        lt_buf_init(&b);
         lt_summary_json(&b, &s, names, n_files);
         lt_buf_puts(&b, "\n");
-        if (lt_buf_failed(&b)) {
-            fprintf(stderr, "logtally analyze: out of memory\n");
-            rc = EXIT_FAILED;
-        } else {
-            fwrite(b.data, 1, b.len, stdout);
-        }
-        lt_buf_free(&b);
     } else {
-        report_text(stdout, &s, names, n_files);
+        lt_report_text(&b, &s, names, n_files);
     }
+    if (lt_buf_failed(&b)) {
+        fprintf(stderr, "logtally analyze: out of memory\n");
+        rc = EXIT_FAILED;
+    } else {
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    lt_buf_free(&b);
     lt_summary_release(&s);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "logtally analyze: writing the report: %s\n", strerror(errno));

@@ -181,3 +181,20 @@ void lt_buf_json_string(lt_buf *b, const char *str, size_t n)
     }
     lt_buf_append(b, "\"", 1);
 }
+
+void lt_buf_text_escaped(lt_buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] >= 0x20 && s[i] != 0x7f ? lt_utf8_sequence(s + i, n - i) : 0;
+        if (len > 0) {
+            lt_buf_append(b, s + i, len);
+            i += len;
+        } else {
+            char esc[4] = {'\\', 'x', hex[s[i] >> 4], hex[s[i] & 15]};
+            lt_buf_append(b, esc, 4);
+            i++;
+        }
+    }
+}
