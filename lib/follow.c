@@ -1,0 +1,239 @@
+/* follow.c -- one log file being followed: new lines, truncation, rotation.
+ *
+ * A follower owns an open descriptor and the offset of the first byte not
+ * yet counted; the offset always sits at a line start, so a line is counted
+ * exactly once whatever the writer's pace.  Each read takes a buffer of
+ * pread()s from the offset to the current size, counts the complete lines,
+ * and leaves a partial last line for next time (re-reading its few bytes is
+ * cheaper than carrying them).  A line longer than LT_LINE_MAX is counted
+ * once, by its head, and skipped to its '\n' however many reads that takes
+ * (pos.skipping).
+ *
+ * The caller decides what a change of the path means: lt_follow_replaced()
+ * tells that the path now names another file (rename-and-create rotation)
+ * or none; the follower keeps reading the file it has open, which is the
+ * rotated-away file that a writer may still be finishing.  A size below the
+ * offset is copytruncate: the same file, restarted at 0.
+ *
+ * pread() rather than mmap: the daemon follows files that other programs
+ * truncate (copytruncate), and touching a mapped page past a new end of
+ * file raises SIGBUS.  The buffer bounds memory the same way a window does.
+ */
+#include "follow.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scan.h"
+
+#define READ_BUF (2u * LT_LINE_MAX)
+
+struct lt_follow {
+    char *path;
+    uint32_t source;
+    int fd;
+    uint64_t dev, ino;
+    lt_scan_pos pos;
+    uint64_t size;
+    uint64_t lines, malformed, truncations;
+    char *buf;
+};
+
+lt_follow *lt_follow_new(const char *path, uint32_t source)
+{
+    lt_follow *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->path = strdup(path);
+    f->buf = malloc(READ_BUF);
+    if (f->path == NULL || f->buf == NULL) {
+        lt_follow_free(f);
+        return NULL;
+    }
+    f->source = source;
+    f->fd = -1;
+    return f;
+}
+
+void lt_follow_free(lt_follow *f)
+{
+    if (f == NULL)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->buf);
+    free(f->path);
+    free(f);
+}
+
+int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (f->fd >= 0)
+        return 0;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", f->path, strerror(e));
+        return -e;
+    }
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+        snprintf(err, errlen, "%s: %s", f->path, strerror(e));
+        close(fd);
+        return -e;
+    }
+    f->fd = fd;
+    f->dev = (uint64_t)st.st_dev;
+    f->ino = (uint64_t)st.st_ino;
+    f->size = (uint64_t)st.st_size;
+    f->pos.offset = offset <= f->size ? offset : 0;
+    f->pos.skipping = 0;
+    return 0;
+}
+
+struct counter {
+    lt_follow *f;
+    lt_tally *t;
+    lt_parser *p;
+};
+
+static int count_line(void *arg, const char *line, size_t len, int overlong)
+{
+    struct counter *c = arg;
+    c->f->lines++;
+    if (overlong) {
+        lt_tally_overlong(c->t, line, len, c->f->source, c->f->lines);
+        c->f->malformed++;
+        return 0;
+    }
+    int rc = lt_tally_line(c->t, c->p, line, len, c->f->source, c->f->lines);
+    if (rc == -ENOMEM)
+        return -ENOMEM;
+    if (rc != LT_PARSE_OK)
+        c->f->malformed++;
+    return 0;
+}
+
+/* Counts the lines of buf[0, n), read at the follower's offset; returns
+ * the bytes consumed (up to the last complete line, or all of them when
+ * last is set) or a negative errno. */
+static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int last)
+{
+    size_t start = 0;
+    const char *nl;
+
+    while ((nl = memchr(buf + start, '\n', n - start)) != NULL) {
+        size_t len = (size_t)(nl - (buf + start));
+        int rc = 0;
+        if (c->f->pos.skipping)
+            c->f->pos.skipping = 0;    /* the rest of an overlong line ends here */
+        else if (len > LT_LINE_MAX)
+            rc = count_line(c, buf + start, LT_SCAN_HEAD, 1);
+        else
+            rc = count_line(c, buf + start, len, 0);
+        if (rc < 0)
+            return rc;
+        start += len + 1;
+    }
+    size_t rest = n - start;
+    if (rest > 0 && (last || rest > LT_LINE_MAX)) {
+        /* A final partial line, or a line too long to wait for: count it
+         * now (its head), and skip what is left of it. */
+        if (!c->f->pos.skipping) {
+            int overlong = rest > LT_LINE_MAX;
+            int rc = count_line(c, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong);
+            if (rc < 0)
+                return rc;
+        }
+        c->f->pos.skipping = !last;
+        start = n;
+    }
+    return (int64_t)start;
+}
+
+int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
+                       int *more, char *err, size_t errlen)
+{
+    struct counter c = {f, t, p};
+    struct stat st;
+    uint64_t consumed = 0;
+
+    *more = 0;
+    if (f->fd < 0)
+        return 0;
+    if (fstat(f->fd, &st) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", f->path, strerror(e));
+        return -e;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < f->pos.offset) {
+        /* Truncated in place (copytruncate): the same file starts over. */
+        f->pos.offset = 0;
+        f->pos.skipping = 0;
+        f->lines = 0;
+        f->truncations++;
+    }
+    f->size = size;
+
+    while (f->pos.offset < size) {
+        if (consumed >= max_bytes) {
+            *more = 1;
+            break;
+        }
+        uint64_t want = size - f->pos.offset;
+        size_t n = want < READ_BUF ? (size_t)want : READ_BUF;
+        ssize_t got = pread(f->fd, f->buf, n, (off_t)f->pos.offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            snprintf(err, errlen, "%s: read: %s", f->path, strerror(e));
+            return -e;
+        }
+        if (got == 0)
+            break;    /* truncated since fstat: the next read sees it */
+        int at_end = f->pos.offset + (uint64_t)got >= size;
+        int64_t used = count_buffer(&c, f->buf, (size_t)got, final && at_end);
+        if (used < 0) {
+            snprintf(err, errlen, "%s: out of memory while counting", f->path);
+            return used;
+        }
+        if (used == 0)
+            break;    /* only a partial line: wait for its '\n' */
+        f->pos.offset += (uint64_t)used;
+        consumed += (uint64_t)used;
+    }
+    return (int64_t)consumed;
+}
+
+int lt_follow_replaced(const lt_follow *f)
+{
+    struct stat st;
+    if (f->fd < 0)
+        return 0;
+    if (stat(f->path, &st) < 0)
+        return errno == ENOENT ? 1 : -errno;
+    return (uint64_t)st.st_dev != f->dev || (uint64_t)st.st_ino != f->ino;
+}
+
+void lt_follow_info_get(const lt_follow *f, lt_follow_info *out)
+{
+    out->path = f->path;
+    out->source = f->source;
+    out->open = f->fd >= 0;
+    out->dev = f->dev;
+    out->ino = f->ino;
+    out->offset = f->pos.offset;
+    out->size = f->size;
+    out->lines = f->lines;
+    out->malformed = f->malformed;
+    out->truncations = f->truncations;
+}

@@ -1,0 +1,54 @@
+/* follow.h -- one log file being followed: new lines, truncation, rotation. */
+#ifndef LT_FOLLOW_H
+#define LT_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+#include "tally.h"
+
+typedef struct lt_follow lt_follow;
+
+typedef struct lt_follow_info {
+    const char *path;         /* owned by the follower */
+    uint32_t source;          /* label of the file's malformed samples */
+    int open;                 /* the file is open */
+    uint64_t dev, ino;        /* of the open file */
+    uint64_t offset;          /* bytes consumed: complete lines counted */
+    uint64_t size;            /* size seen by the last read */
+    uint64_t lines;           /* lines counted since offset 0 */
+    uint64_t malformed;       /* of those, malformed */
+    uint64_t truncations;     /* times the file shrank below offset (copytruncate) */
+} lt_follow_info;
+
+/* Returns a follower of path (not opened yet), or NULL when out of memory.
+ * source labels the samples of its malformed lines. */
+lt_follow *lt_follow_new(const char *path, uint32_t source);
+void lt_follow_free(lt_follow *f);        /* closes the file; NULL is a no-op */
+
+/* Opens the file when it is not open and starts at offset (0 for a new
+ * file; a checkpoint's offset on restart; an offset past the end means the
+ * file was truncated and reading starts at 0).  Returns 0, or a negative
+ * errno with a message naming the file in err (-ENOENT: not there yet). */
+int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen);
+
+/* Counts into t, with parser p, the complete lines added since the last
+ * read, up to about max_bytes; a last line without '\n' waits for it unless
+ * final is set (the file is finished: rotated away, or read once).  A file
+ * smaller than the offset was truncated in place: reading starts again at
+ * 0.  Returns the bytes consumed (>= 0) and sets *more when bytes remain
+ * past max_bytes, or returns a negative errno with a message in err
+ * (-ENOMEM: the tally could not grow).  Uses pread(), not mmap: a file
+ * truncated while mapped would kill the process with SIGBUS. */
+int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
+                       int *more, char *err, size_t errlen);
+
+/* 1 when the path no longer names the open file (renamed away, deleted,
+ * or replaced: a rotation), 0 when it does, a negative errno when stat
+ * fails otherwise.  A follower that is not open is never replaced. */
+int lt_follow_replaced(const lt_follow *f);
+
+void lt_follow_info_get(const lt_follow *f, lt_follow_info *out);
+
+#endif

@@ -1,0 +1,232 @@
+/* test_follow.c -- Check suite for lib/follow.c: appends, partial lines,
+ * copytruncate, rename rotation, deletion, overlong lines, resuming. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "lt_test.h"
+
+static char dir[64], path[128];
+static lt_format *fmt;
+static lt_parser *ps;
+static const lt_limits limits = {1 << 20, 1000, 0};
+
+static void setup(void)
+{
+    char err[64];
+    strcpy(dir, "/tmp/lt-follow-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/access.log", dir);
+    fmt = lt_format_new("common", err, sizeof(err));
+    ps = lt_parser_new(fmt);
+}
+
+static void teardown(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    lt_parser_free(ps);
+    lt_format_free(fmt);
+}
+
+/* Appends n valid lines for client 10.0.0.<first..first+n-1>. */
+static void append(const char *p, int first, int n, const char *tail)
+{
+    FILE *f = fopen(p, "a");
+    ck_assert_ptr_nonnull(f);
+    for (int i = first; i < first + n; i++)
+        fprintf(f, "10.0.%d.%d - - [17/May/2015:10:05:03 +0000] \"GET /%d HTTP/1.1\" 200 1\n",
+                i / 256, i % 256, i);
+    if (tail)
+        fputs(tail, f);
+    fclose(f);
+}
+
+static uint64_t valid(lt_tally *t)
+{
+    return lt_tally_counters(t)->valid;
+}
+
+static int64_t read_all(lt_follow *f, lt_tally *t, int final)
+{
+    char err[256];
+    int more;
+    int64_t n = lt_follow_read(f, t, ps, UINT64_MAX, final, &more, err, sizeof(err));
+    ck_assert_msg(n >= 0, "%s", err);
+    return n;
+}
+
+START_TEST(appends_and_partial_lines)
+{
+    char err[256];
+    lt_follow *f = lt_follow_new(path, 3);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), -ENOENT);
+    ck_assert_msg(strstr(err, "access.log: No such file") != NULL, "%s", err);
+    append(path, 0, 100, "10.9.9.9 - - [17/May/2015:10:05:03 +0000] \"GET /partial");
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    ck_assert_uint_eq(valid(t), 100);
+    /* The writer finishes the partial line: counted once, whole. */
+    append(path, 0, 0, " HTTP/1.1\" 200 1\n");
+    read_all(f, t, 0);
+    ck_assert_uint_eq(valid(t), 101);
+    ck_assert_int_eq(read_all(f, t, 0), 0);
+    lt_follow_info info;
+    lt_follow_info_get(f, &info);
+    ck_assert_uint_eq(info.lines, 101);
+    ck_assert_uint_eq(info.offset, info.size);
+    ck_assert_uint_eq(info.source, 3);
+    /* max_bytes bounds one read (to a whole 2 MiB buffer) and says there
+     * is more: 40,000 lines are about 2.6 MB. */
+    append(path, 200, 40000, NULL);
+    int more = 0;
+    int64_t n = lt_follow_read(f, t, ps, 4096, 0, &more, err, sizeof(err));
+    ck_assert_int_gt(n, 0);
+    ck_assert(more);
+    read_all(f, t, 0);
+    ck_assert_uint_eq(valid(t), 40101);
+    lt_tally_free(t);
+    lt_follow_free(f);
+}
+END_TEST
+
+START_TEST(copytruncate_starts_over)
+{
+    char err[256];
+    append(path, 0, 50, NULL);
+    lt_follow *f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    /* copytruncate: the content is copied away and the file emptied. */
+    ck_assert_int_eq(truncate(path, 0), 0);
+    append(path, 1000, 20, NULL);
+    ck_assert_int_eq(lt_follow_replaced(f), 0);
+    read_all(f, t, 0);
+    ck_assert_uint_eq(valid(t), 70);
+    lt_follow_info info;
+    lt_follow_info_get(f, &info);
+    ck_assert_uint_eq(info.truncations, 1);
+    ck_assert_uint_eq(info.lines, 20);
+    lt_tally_free(t);
+    lt_follow_free(f);
+}
+END_TEST
+
+START_TEST(rename_rotation_and_deletion)
+{
+    char err[256], old[160];
+    snprintf(old, sizeof(old), "%s.1", path);
+    append(path, 0, 30, NULL);
+    lt_follow *f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    ck_assert_int_eq(rename(path, old), 0);
+    ck_assert_int_eq(lt_follow_replaced(f), 1);     /* gone */
+    append(path, 500, 5, NULL);                        /* a new file appears */
+    ck_assert_int_eq(lt_follow_replaced(f), 1);     /* another file */
+    /* The writer still finishes the old file: the follower reads it, and
+     * its last line without '\n' counts once it is final. */
+    append(old, 100, 10, "10.7.7.7 - - [17/May/2015:10:05:03 +0000] \"GET /last HTTP/1.1\" 200 1");
+    read_all(f, t, 0);
+    ck_assert_uint_eq(valid(t), 40);
+    read_all(f, t, 1);
+    ck_assert_uint_eq(valid(t), 41);
+    lt_follow_free(f);
+    /* The new file, from its start. */
+    lt_follow *g = lt_follow_new(path, 1);
+    ck_assert_int_eq(lt_follow_open(g, 0, err, sizeof(err)), 0);
+    read_all(g, t, 0);
+    ck_assert_uint_eq(valid(t), 46);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(lt_follow_replaced(g), 1);
+    lt_follow_free(g);
+    lt_tally_free(t);
+}
+END_TEST
+
+START_TEST(overlong_line_between_reads)
+{
+    char err[256];
+    append(path, 0, 3, NULL);
+    /* 3 MiB without '\n' arrives in two parts, then its end and a line. */
+    size_t part = (size_t)3 << 19;
+    char *junk = malloc(part + 1);
+    memset(junk, 'j', part);
+    junk[part] = '\0';
+    append(path, 0, 0, junk);
+    lt_follow *f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    append(path, 0, 0, junk);
+    read_all(f, t, 0);
+    append(path, 0, 0, "end of junk\n");
+    append(path, 9, 2, NULL);
+    read_all(f, t, 0);
+    const lt_counters *n = lt_tally_counters(t);
+    ck_assert_uint_eq(n->valid, 5);
+    ck_assert_uint_eq(n->malformed, 1);
+    ck_assert_uint_eq(n->lines, 6);
+    free(junk);
+    lt_tally_free(t);
+    lt_follow_free(f);
+}
+END_TEST
+
+START_TEST(resume_at_offset)
+{
+    char err[256];
+    append(path, 0, 10, NULL);
+    lt_follow *f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    lt_follow_info info;
+    lt_follow_info_get(f, &info);
+    uint64_t saved = info.offset;
+    lt_follow_free(f);
+    /* A restart resumes at the saved offset: only new lines count. */
+    append(path, 10, 7, NULL);
+    f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, saved, err, sizeof(err)), 0);
+    lt_tally *u = lt_tally_new(&limits);
+    read_all(f, u, 0);
+    ck_assert_uint_eq(valid(u), 7);
+    lt_follow_free(f);
+    /* An offset past the end (the file was truncated meanwhile) restarts. */
+    f = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(f, 1u << 30, err, sizeof(err)), 0);
+    lt_tally *w = lt_tally_new(&limits);
+    read_all(f, w, 0);
+    ck_assert_uint_eq(valid(w), 17);
+    lt_follow_free(f);
+    lt_tally_free(t);
+    lt_tally_free(u);
+    lt_tally_free(w);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("follow");
+    TCase *tc = tcase_create("follow");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, appends_and_partial_lines);
+    tcase_add_test(tc, copytruncate_starts_over);
+    tcase_add_test(tc, rename_rotation_and_deletion);
+    tcase_add_test(tc, overlong_line_between_reads);
+    tcase_add_test(tc, resume_at_offset);
+    suite_add_tcase(s, tc);
+    return lt_test_run(s);
+}
