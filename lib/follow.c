@@ -214,6 +214,16 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
     return (int64_t)consumed;
 }
 
+int lt_follow_pending(const lt_follow *f)
+{
+    struct stat st;
+    if (f->fd < 0)
+        return 0;
+    if (fstat(f->fd, &st) < 0)
+        return -errno;
+    return (uint64_t)st.st_size != f->pos.offset;
+}
+
 int lt_follow_replaced(const lt_follow *f)
 {
     struct stat st;

@@ -44,6 +44,11 @@ int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen);
 int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
                        int *more, char *err, size_t errlen);
 
+/* 1 when the open file's size differs from the offset (new bytes, or a
+ * truncation), 0 when not, a negative errno when fstat fails.  Cheap: one
+ * fstat, so a poll can skip files with nothing new. */
+int lt_follow_pending(const lt_follow *f);
+
 /* 1 when the path no longer names the open file (renamed away, deleted,
  * or replaced: a rotation), 0 when it does, a negative errno when stat
  * fails otherwise.  A follower that is not open is never replaced. */

@@ -54,6 +54,13 @@ static uint64_t valid(lt_tally *t)
     return lt_tally_counters(t)->valid;
 }
 
+static int info_size_before_x(lt_follow *f)
+{
+    lt_follow_info i;
+    lt_follow_info_get(f, &i);
+    return (int)i.offset;
+}
+
 static int64_t read_all(lt_follow *f, lt_tally *t, int final)
 {
     char err[256];
@@ -79,6 +86,10 @@ START_TEST(appends_and_partial_lines)
     read_all(f, t, 0);
     ck_assert_uint_eq(valid(t), 101);
     ck_assert_int_eq(read_all(f, t, 0), 0);
+    ck_assert_int_eq(lt_follow_pending(f), 0);
+    append(path, 0, 0, "x");
+    ck_assert_int_eq(lt_follow_pending(f), 1);
+    ck_assert_int_eq(truncate(path, info_size_before_x(f)), 0);
     lt_follow_info info;
     lt_follow_info_get(f, &info);
     ck_assert_uint_eq(info.lines, 101);
