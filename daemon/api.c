@@ -1,0 +1,461 @@
+/* api.c -- where a query is answered: the /v1 endpoints.
+ *
+ *   GET  /healthz                       liveness
+ *   GET  /v1/summary                    the report of `logtally analyze --json`, plus "ingest"
+ *   GET  /v1/top?n=10                   the top URLs
+ *   GET  /v1/rps?from=&to=&step=        requests per second, minute, hour or day
+ *   GET  /v1/sources                    the files followed
+ *   GET  /v1/hll                        the clients' HyperLogLog in Redis's format
+ *   POST /v1/reload                     reread the configuration
+ *
+ * Every GET but /v1/hll takes format=text for the table the `logtally`
+ * client prints on a terminal (so the client needs no JSON parser).  Query
+ * parameters are strict: an unknown one, or a value that does not parse, is
+ * a 400 that says which.  Every answer is computed on the loop thread from
+ * the live tally, so it is a consistent snapshot: read jobs merge into it
+ * between requests, never during one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "daemon.h"
+#include "hll.h"
+#include "report.h"
+#include "rps.h"
+#include "summary.h"
+
+#define MAX_TOP 100000
+#define MAX_BUCKETS 1000000
+#define MAX_PARAMS 8
+
+typedef struct request {
+    lt_daemon *d;
+    const char *method;
+    struct {
+        char key[32];
+        char value[256];
+    } params[MAX_PARAMS];
+    size_t n_params;
+    int text;               /* format=text */
+    lt_buf *out;
+    const char **content_type;
+} request;
+
+static int fail(request *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(request *r, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    lt_buf_reset(r->out);
+    lt_buf_puts(r->out, "{\"error\":");
+    lt_buf_json_string(r->out, msg, strlen(msg));
+    lt_buf_printf(r->out, ",\"status\":%d}\n", status);
+    *r->content_type = "application/json";
+    return status;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Splits "a=1&b=x%20y" into decoded pairs.  Returns 0, or a 400. */
+static int parse_query(request *r, const char *q)
+{
+    while (*q) {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len > 0) {
+            if (r->n_params == MAX_PARAMS)
+                return fail(r, 400, "too many query parameters");
+            char *dst = r->params[r->n_params].key;
+            size_t cap = sizeof(r->params[0].key), n = 0;
+            for (size_t i = 0; i < len; i++) {
+                char c = q[i];
+                if (c == '=' && dst == r->params[r->n_params].key) {
+                    dst[n] = '\0';
+                    dst = r->params[r->n_params].value;
+                    cap = sizeof(r->params[0].value);
+                    n = 0;
+                    continue;
+                }
+                if (c == '+')
+                    c = ' ';
+                else if (c == '%') {
+                    int h = i + 2 < len ? hexval(q[i + 1]) : -1, l = h >= 0 ? hexval(q[i + 2]) : -1;
+                    if (h < 0 || l < 0)
+                        return fail(r, 400, "bad percent-encoding in the query");
+                    c = (char)(h * 16 + l);
+                    i += 2;
+                }
+                if (n + 1 >= cap || c == '\0')
+                    return fail(r, 400, "a query parameter is too long or holds a NUL");
+                dst[n++] = c;
+            }
+            dst[n] = '\0';
+            r->n_params++;
+        }
+        q += len + (end != NULL);
+    }
+    return 0;
+}
+
+static const char *param(request *r, const char *key)
+{
+    for (size_t i = 0; i < r->n_params; i++)
+        if (strcmp(r->params[i].key, key) == 0)
+            return r->params[i].value;
+    return NULL;
+}
+
+/* Accepts only the listed keys (plus format); returns 0 or a 400. */
+static int allow_params(request *r, const char *const *keys)
+{
+    for (size_t i = 0; i < r->n_params; i++) {
+        const char *k = r->params[i].key;
+        int known = strcmp(k, "format") == 0;
+        for (size_t j = 0; keys[j] != NULL && !known; j++)
+            known = strcmp(k, keys[j]) == 0;
+        if (!known)
+            return fail(r, 400, "unknown query parameter '%s'", k);
+    }
+    const char *f = param(r, "format");
+    if (f != NULL && strcmp(f, "text") != 0 && strcmp(f, "json") != 0)
+        return fail(r, 400, "format must be json or text, not '%s'", f);
+    r->text = f != NULL && strcmp(f, "text") == 0;
+    *r->content_type = r->text ? "text/plain; charset=utf-8" : "application/json";
+    return 0;
+}
+
+/* Epoch seconds, or ISO 8601: 2024-01-31, 2024-01-31T10:00, 2024-01-31T10:00:05
+ * with an optional Z or +hh:mm / +hhmm offset (UTC when absent). */
+static int parse_time(const char *s, int64_t *out)
+{
+    char *end;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (*s == '\0')
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (*end == '\0') {
+        *out = v;
+        return 0;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+        return -1;
+    s += n;
+    if (*s == 'T' || *s == ' ') {
+        int m = 0;
+        if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
+            return -1;
+        s += 1 + m;
+        if (*s == ':') {
+            if (sscanf(s + 1, "%2d%n", &sec, &m) != 1 || m != 2)
+                return -1;
+            s += 3;
+        }
+    }
+    int64_t offset = 0;
+    if (*s == 'Z') {
+        s++;
+    } else if (*s == '+' || *s == '-') {
+        int oh, om, m = 0;
+        if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &m) == 2 && m == 5)
+            ;
+        else if (sscanf(s + 1, "%2d%2d%n", &oh, &om, &m) == 2 && m == 4)
+            ;
+        else
+            return -1;
+        offset = (*s == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+        s += 1 + m;
+    }
+    if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+                    .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    *out = (int64_t)timegm(&tm) - offset;
+    return 0;
+}
+
+/* --- endpoints ---------------------------------------------------------- */
+
+static void ingest_json(lt_daemon *d, lt_buf *b)
+{
+    ingest_progress p;
+    sources_progress(d, &p);
+    lt_buf_printf(b, "\"ingest\":{\"bytes_done\":%llu,\"bytes_total\":%llu,\"rate\":%.0f,",
+                  (unsigned long long)p.done, (unsigned long long)p.total, p.rate);
+    if (p.catching_up && p.rate > 0)
+        lt_buf_printf(b, "\"eta_seconds\":%.0f,", (double)(p.total - p.done) / p.rate);
+    else
+        lt_buf_puts(b, "\"eta_seconds\":null,");
+    lt_buf_printf(b, "\"catching_up\":%s},\"uptime_seconds\":%llu",
+                  p.catching_up ? "true" : "false",
+                  (unsigned long long)((uv_now(d->loop) - d->started_ms) / 1000));
+}
+
+static int get_summary(request *r)
+{
+    static const char *const keys[] = {"n", NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    size_t n = 10;
+    const char *ns = param(r, "n");
+    if (ns != NULL) {
+        char *end;
+        unsigned long long v = strtoull(ns, &end, 10);
+        if (*ns < '0' || *ns > '9' || *end != '\0' || v > MAX_TOP)
+            return fail(r, 400, "n must be a number from 0 to %d", MAX_TOP);
+        n = (size_t)v;
+    }
+    lt_summary s;
+    if (lt_summary_fill(&s, r->d->tally, n) < 0)
+        return fail(r, 500, "out of memory");
+    size_t n_names;
+    const char *const *names = sources_names(r->d, &n_names);
+    if (r->text) {
+        ingest_progress p;
+        sources_progress(r->d, &p);
+        if (p.catching_up) {
+            char a[32], b[32];
+            lt_buf_printf(r->out, "Ingest       %s of %s read (%.0f%%)", lt_report_bytes(p.done, a),
+                          lt_report_bytes(p.total, b),
+                          p.total ? 100.0 * (double)p.done / (double)p.total : 100.0);
+            if (p.rate > 0)
+                lt_buf_printf(r->out, ", %s/s, about %.0f s left",
+                              lt_report_bytes((uint64_t)p.rate, a),
+                              (double)(p.total - p.done) / p.rate);
+            lt_buf_puts(r->out, "\n");
+        }
+        lt_report_text(r->out, &s, names, n_names);
+    } else {
+        lt_summary_json(r->out, &s, names, n_names);
+        /* The summary object ends with '}': add the daemon's keys inside. */
+        if (r->out->len > 0 && r->out->data[r->out->len - 1] == '}') {
+            r->out->len--;
+            lt_buf_puts(r->out, ",");
+            ingest_json(r->d, r->out);
+            lt_buf_puts(r->out, "}\n");
+        }
+    }
+    lt_summary_release(&s);
+    return 200;
+}
+
+static int get_top(request *r)
+{
+    static const char *const keys[] = {"n", NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    size_t n = 10;
+    const char *ns = param(r, "n");
+    if (ns != NULL) {
+        char *end;
+        unsigned long long v = strtoull(ns, &end, 10);
+        if (*ns < '0' || *ns > '9' || *end != '\0' || v < 1 || v > MAX_TOP)
+            return fail(r, 400, "n must be a number from 1 to %d", MAX_TOP);
+        n = (size_t)v;
+    }
+    const lt_urls *u = lt_tally_urls(r->d->tally);
+    lt_url_count *top = calloc(n, sizeof(*top));
+    if (top == NULL)
+        return fail(r, 500, "out of memory");
+    size_t got = lt_urls_top(u, n, top);
+    int exact = lt_urls_exact(u);
+    char a[32];
+    if (r->text) {
+        if (!exact)
+            lt_buf_printf(r->out, "(top-k counts: each may exceed the truth by up to %s)\n",
+                          lt_report_group(lt_urls_error_bound(u), a));
+        for (size_t i = 0; i < got; i++) {
+            lt_buf_printf(r->out, "%12s  ", lt_report_group(top[i].count, a));
+            lt_buf_text_escaped(r->out, top[i].url, top[i].len);
+            lt_buf_puts(r->out, "\n");
+        }
+    } else {
+        lt_buf_printf(r->out, "{\"exact\":%s,\"error_bound\":%llu,\"distinct\":%zu,\"top\":[",
+                      exact ? "true" : "false", (unsigned long long)lt_urls_error_bound(u),
+                      lt_urls_size(u));
+        for (size_t i = 0; i < got; i++) {
+            lt_buf_puts(r->out, i ? ",{\"url\":" : "{\"url\":");
+            lt_buf_json_string(r->out, top[i].url, top[i].len);
+            lt_buf_printf(r->out, ",\"count\":%llu", (unsigned long long)top[i].count);
+            if (!exact)
+                lt_buf_printf(r->out, ",\"error\":%llu", (unsigned long long)top[i].error);
+            lt_buf_puts(r->out, "}");
+        }
+        lt_buf_puts(r->out, "]}\n");
+    }
+    free(top);
+    return 200;
+}
+
+struct series_out {
+    request *r;
+    size_t n;
+    uint64_t total;
+};
+
+static int emit_bucket(int64_t start, uint64_t count, void *arg)
+{
+    struct series_out *o = arg;
+    if (o->r->text) {
+        char iso[32], a[32];
+        lt_format_utc(start, iso, sizeof(iso));
+        lt_buf_printf(o->r->out, "%s  %12s\n", iso, lt_report_group(count, a));
+    } else {
+        lt_buf_printf(o->r->out, "%s[%lld,%llu]", o->n ? "," : "", (long long)start,
+                      (unsigned long long)count);
+    }
+    o->n++;
+    o->total += count;
+    return 0;
+}
+
+static int get_rps(request *r)
+{
+    static const char *const keys[] = {"from", "to", "step", NULL};
+    static const struct {
+        const char *name;
+        lt_rps_step step;
+    } steps[] = {{"1s", LT_RPS_STEP_SECOND}, {"1m", LT_RPS_STEP_MINUTE},
+                 {"1h", LT_RPS_STEP_HOUR}, {"1d", LT_RPS_STEP_DAY}};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    const lt_rps *t = lt_tally_rps(r->d->tally);
+    int64_t first = 0, last = 0, from, to;
+    int any = lt_rps_span(t, &first, &last);
+    const char *fs = param(r, "from"), *ts = param(r, "to"), *ss = param(r, "step");
+    if (fs != NULL && parse_time(fs, &from) < 0)
+        return fail(r, 400, "from: '%s' is neither epoch seconds nor ISO 8601", fs);
+    if (ts != NULL && parse_time(ts, &to) < 0)
+        return fail(r, 400, "to: '%s' is neither epoch seconds nor ISO 8601", ts);
+    if (fs == NULL)
+        from = first;
+    if (ts == NULL)
+        to = any ? last : from;
+    if (from > to)
+        return fail(r, 400, "from is after to");
+    size_t si = 0;
+    if (ss != NULL) {
+        for (si = 0; si < 4 && strcmp(ss, steps[si].name) != 0; si++)
+            ;
+        if (si == 4)
+            return fail(r, 400, "step must be 1s, 1m, 1h or 1d, not '%s'", ss);
+    } else {
+        /* The finest step that gives at most 1440 buckets. */
+        while (si < 3 && (uint64_t)(to - from) / (uint64_t)steps[si].step >= 1440)
+            si++;
+    }
+    uint64_t buckets = (uint64_t)(to - from) / (uint64_t)steps[si].step + 1;
+    if (buckets > MAX_BUCKETS)
+        return fail(r, 400, "%llu buckets is more than %d; use a larger step or a shorter range",
+                    (unsigned long long)buckets, MAX_BUCKETS);
+    struct series_out o = {r, 0, 0};
+    if (!r->text)
+        lt_buf_printf(r->out, "{\"from\":%lld,\"to\":%lld,\"step\":\"%s\",\"series\":[",
+                      (long long)from, (long long)to, steps[si].name);
+    if (any)
+        lt_rps_series(t, from, to, steps[si].step, emit_bucket, &o);
+    if (!r->text)
+        lt_buf_printf(r->out, "],\"total\":%llu}\n", (unsigned long long)o.total);
+    return 200;
+}
+
+static int get_sources(request *r)
+{
+    static const char *const keys[] = {NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    sources_describe(r->d, r->out, r->text);
+    return 200;
+}
+
+static int get_hll(request *r)
+{
+    static const char *const keys[] = {NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    lt_hll *h = lt_hll_new();
+    unsigned char *blob = malloc(LT_HLL_DENSE_BYTES);
+    if (h == NULL || blob == NULL) {
+        lt_hll_free(h);
+        free(blob);
+        return fail(r, 500, "out of memory");
+    }
+    lt_clients_hll(lt_tally_clients(r->d->tally), h);
+    size_t n = lt_hll_export(h, blob);
+    lt_buf_append(r->out, blob, n);
+    lt_hll_free(h);
+    free(blob);
+    *r->content_type = "application/octet-stream";
+    return 200;
+}
+
+static int get_health(request *r)
+{
+    static const char *const keys[] = {NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    lt_buf_puts(r->out, r->text ? "ok\n" : "{\"status\":\"ok\"}\n");
+    return 200;
+}
+
+static int post_reload(request *r)
+{
+    static const char *const keys[] = {NULL};
+    char err[1024];
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    if (daemon_reload(r->d, err, sizeof(err)) < 0)
+        return fail(r, 400, "configuration not reloaded: %s", err);
+    lt_buf_puts(r->out, r->text ? "reloaded\n" : "{\"reloaded\":true}\n");
+    return 200;
+}
+
+static const struct route {
+    const char *path;
+    const char *method;
+    int (*fn)(request *r);
+} routes[] = {
+    {"/healthz", "GET", get_health},
+    {"/v1/summary", "GET", get_summary},
+    {"/v1/top", "GET", get_top},
+    {"/v1/rps", "GET", get_rps},
+    {"/v1/sources", "GET", get_sources},
+    {"/v1/hll", "GET", get_hll},
+    {"/v1/reload", "POST", post_reload},
+};
+
+int api_handle(lt_daemon *d, const char *method, const char *path, const char *query,
+               const char *body, size_t body_len, lt_buf *out, const char **content_type)
+{
+    request r = {.d = d, .method = method, .out = out, .content_type = content_type};
+    (void)body;
+    (void)body_len;
+    *content_type = "application/json";
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(path, routes[i].path) != 0)
+            continue;
+        if (strcmp(method, routes[i].method) != 0)
+            return fail(&r, 405, "%s needs %s, not %s", path, routes[i].method, method);
+        int rc = parse_query(&r, query);
+        return rc ? rc : routes[i].fn(&r);
+    }
+    return fail(&r, 404, "no such endpoint: %s", path);
+}

@@ -1,0 +1,86 @@
+/* daemon.h -- logtallyd's shared state and the pieces that compose it.
+ *
+ *   main.c     arguments, configuration, start, signals, shutdown
+ *   sources.c  where lines enter: files and globs followed, read on the
+ *              thread pool, merged into the live tally on the loop thread
+ *   http.c     HTTP/1.1 over the Unix socket: connections, limits, timeouts
+ *   api.c      where a query is answered: the /v1 endpoints
+ *   log.c      messages to stderr (journald priorities), systemd notify
+ *
+ * Everything here runs on the libuv loop thread except the read jobs of
+ * sources.c, which touch only their own follower and a private tally. */
+#ifndef LT_DAEMON_H
+#define LT_DAEMON_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "tally.h"
+
+#define LT_VERSION "0.1.0"
+
+struct sources;
+struct http_server;
+
+typedef struct lt_daemon {
+    uv_loop_t *loop;
+    const char *config_path;       /* NULL: built-in defaults */
+    char **extra_paths;            /* sources given on the command line */
+    size_t n_extra_paths;
+    const char *extra_format;      /* their format */
+    lt_config *config;
+    lt_tally *tally;               /* the live aggregates */
+    struct sources *sources;
+    struct http_server *http;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t status_timer;       /* STATUS= and the watchdog */
+    uint64_t watchdog_usec;
+    uint64_t started_ms;
+    int stopping;
+} lt_daemon;
+
+/* log.c: priorities as syslog's. */
+enum { LOG_ERR_ = 3, LOG_WARNING_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6, LOG_DEBUG_ = 7 };
+void daemon_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends a state string to systemd ("READY=1", "STATUS=..."); a no-op when
+ * not started by systemd or built without libsystemd. */
+void daemon_notify(const char *state);
+
+/* main.c: rereads the configuration; returns 0, or -1 with the reason in
+ * err (the old configuration then stays). */
+int daemon_reload(lt_daemon *d, char *err, size_t errlen);
+/* main.c: starts a clean shutdown. */
+void daemon_stop(lt_daemon *d);
+
+/* sources.c */
+typedef struct ingest_progress {
+    uint64_t done, total;          /* bytes counted, bytes in the files */
+    double rate;                   /* bytes per second, recent */
+    int catching_up;               /* more than a little is still to read */
+} ingest_progress;
+
+int sources_start(lt_daemon *d);
+/* Replaces the followed patterns with those of the current configuration
+ * (plus the command line's); returns 0 or -1 with a message in err. */
+int sources_apply(lt_daemon *d, char *err, size_t errlen);
+void sources_progress(lt_daemon *d, ingest_progress *out);
+/* Appends the JSON array (or, when text is set, a table) of followed files. */
+struct lt_buf;
+void sources_describe(lt_daemon *d, struct lt_buf *b, int text);
+/* The names of the files, for malformed samples (index = sample source). */
+const char *const *sources_names(lt_daemon *d, size_t *n);
+void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d));
+
+/* http.c */
+int http_start(lt_daemon *d, char *err, size_t errlen);
+void http_stop(lt_daemon *d);
+
+/* api.c: answers one request.  Returns the HTTP status; fills body and
+ * content_type (a static string). */
+struct lt_buf;
+int api_handle(lt_daemon *d, const char *method, const char *path, const char *query,
+               const char *body, size_t body_len, struct lt_buf *out, const char **content_type);
+
+#endif

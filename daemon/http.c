@@ -1,0 +1,478 @@
+/* http.c -- HTTP/1.1 over the Unix socket.
+ *
+ * Connections
+ * -----------
+ * Each accepted connection is a uv_pipe_t and a uv_timer_t embedded in a
+ * struct conn; the conn is freed in the close callback of the last of the
+ * two (libuv's rule: a handle's memory lives until its close callback).
+ * Requests are parsed by http-parser (libhttp-parser-dev) as bytes arrive;
+ * each complete request is answered by api_handle() and the response is
+ * queued with uv_write, in order, so pipelined requests are answered in the
+ * order they came.  Keep-alive follows the request (HTTP/1.1 default on).
+ *
+ * Limits, so that no client can hold the loop or the daemon's memory
+ * -----------------------------------------------------------------
+ *   connections     config http.max_connections; past it a connection is
+ *                   accepted and closed at once (libuv's own reserve
+ *                   descriptor covers running out of descriptors)
+ *   headers         http.max_header_bytes (request line included) -> 431
+ *   URL             8 KiB -> 414;  body  64 KiB -> 413
+ *   time            http.request_timeout from the first byte of a request
+ *                   (or of idleness on a kept-alive connection) to its end;
+ *                   a slow or silent client is closed
+ *   unread output   a client that does not read its responses stops being
+ *                   read once 1 MiB waits for it, and resumes below 256 KiB
+ * A malformed request gets 400 and the connection is closed.
+ *
+ * The socket is created with the configured mode (0660 by default) and
+ * group; a socket file left by a daemon that died is removed, but a socket
+ * where another daemon answers makes this one refuse to start.  On stop the
+ * socket is unlinked before it is closed.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "daemon.h"
+
+#define MAX_URL_BYTES (8 * 1024)
+#define MAX_BODY_BYTES (64 * 1024)
+#define PAUSE_OUTPUT_BYTES (1024 * 1024)
+#define RESUME_OUTPUT_BYTES (256 * 1024)
+
+struct conn;
+
+struct http_server {
+    lt_daemon *d;
+    uv_pipe_t pipe;
+    char *path;
+    int inited;             /* pipe initialised: must be closed */
+    int bound;              /* the socket file is ours: must be unlinked */
+    size_t n_conns;
+    struct conn *conns;
+};
+
+struct conn {
+    uv_pipe_t handle;
+    uv_timer_t timer;
+    http_parser parser;
+    struct http_server *srv;
+    lt_buf url;
+    lt_buf body;
+    size_t header_bytes;
+    int error_status;       /* a limit hit inside a request */
+    int closing;
+    int open_handles;       /* freed when the last one is closed */
+    int paused;             /* reading stopped: the client is not reading */
+    struct conn *prev, *next;
+};
+
+struct write_req {
+    uv_write_t req;
+    struct conn *conn;
+    int close_after;
+    lt_buf data;
+};
+
+static http_parser_settings settings;
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    lt_buf_free(&c->url);
+    lt_buf_free(&c->body);
+    free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    struct http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+    uv_close((uv_handle_t *)&c->handle, on_conn_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void arm_timer(struct conn *c)
+{
+    uv_timer_start(&c->timer, on_timeout, c->srv->d->config->http.request_timeout_ms, 0);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct conn *c = w->conn;
+    if (!c->closing) {
+        if (status < 0 || w->close_after)
+            conn_close(c);
+        else if (c->paused &&
+                 uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) < RESUME_OUTPUT_BYTES) {
+            c->paused = 0;
+            uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+        }
+    }
+    lt_buf_free(&w->data);
+    free(w);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* Queues a response; close_after closes the connection once it is sent. */
+static void respond(struct conn *c, int status, const char *type, const lt_buf *body,
+                    int close_after)
+{
+    struct write_req *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        conn_close(c);
+        return;
+    }
+    w->conn = c;
+    w->close_after = close_after;
+    lt_buf_init(&w->data);
+    lt_buf_printf(&w->data,
+                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                  "Cache-Control: no-store\r\nConnection: %s\r\n\r\n",
+                  status, reason(status), type, body->len, close_after ? "close" : "keep-alive");
+    lt_buf_append(&w->data, body->data, body->len);
+    if (lt_buf_failed(&w->data)) {
+        lt_buf_free(&w->data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(w->data.data, (unsigned)w->data.len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+        lt_buf_free(&w->data);
+        free(w);
+        conn_close(c);
+        return;
+    }
+    if (!c->paused &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > PAUSE_OUTPUT_BYTES) {
+        c->paused = 1;
+        uv_read_stop((uv_stream_t *)&c->handle);
+    }
+}
+
+static void respond_error(struct conn *c, int status, const char *message, int close_after)
+{
+    lt_buf b;
+    lt_buf_init(&b);
+    lt_buf_printf(&b, "{\"error\":");
+    lt_buf_json_string(&b, message, strlen(message));
+    lt_buf_printf(&b, ",\"status\":%d}\n", status);
+    respond(c, status, "application/json", &b, close_after);
+    lt_buf_free(&b);
+}
+
+/* --- http-parser callbacks: collect one request ------------------------- */
+
+static int on_message_begin(http_parser *p)
+{
+    struct conn *c = p->data;
+    lt_buf_reset(&c->url);
+    lt_buf_reset(&c->body);
+    c->header_bytes = 0;
+    c->error_status = 0;
+    arm_timer(c);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    c->header_bytes += len;
+    if (c->url.len + len > MAX_URL_BYTES) {
+        c->error_status = 414;
+        return 1;
+    }
+    lt_buf_append(&c->url, at, len);
+    return 0;
+}
+
+static int on_header_bytes(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    (void)at;
+    c->header_bytes += len;
+    if (c->header_bytes > c->srv->d->config->http.max_header_bytes) {
+        c->error_status = 431;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = p->data;
+    if (c->body.len + len > MAX_BODY_BYTES) {
+        c->error_status = 413;
+        return 1;
+    }
+    lt_buf_append(&c->body, at, len);
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = p->data;
+    struct http_parser_url u;
+    char path[MAX_URL_BYTES + 1], query[MAX_URL_BYTES + 1];
+    const char *content_type = "application/json";
+    int keep_alive = http_should_keep_alive(p);
+
+    path[0] = query[0] = '\0';
+    http_parser_url_init(&u);
+    if (lt_buf_failed(&c->url) || lt_buf_failed(&c->body) || c->url.len == 0 ||
+        http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_PATH))) {
+        respond_error(c, 400, "the request target is not a valid URL path", 1);
+        return 1;
+    }
+    memcpy(path, c->url.data + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    path[u.field_data[UF_PATH].len] = '\0';
+    if (u.field_set & (1 << UF_QUERY)) {
+        memcpy(query, c->url.data + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+        query[u.field_data[UF_QUERY].len] = '\0';
+    }
+
+    lt_buf out;
+    lt_buf_init(&out);
+    int status = api_handle(c->srv->d, http_method_str((enum http_method)p->method), path, query,
+                            c->body.data, c->body.len, &out, &content_type);
+    if (lt_buf_failed(&out)) {
+        lt_buf_free(&out);
+        respond_error(c, 500, "out of memory", 1);
+        return 1;
+    }
+    respond(c, status, content_type, &out, !keep_alive);
+    lt_buf_free(&out);
+    if (keep_alive)
+        arm_timer(c);    /* now the idle timeout of a kept-alive connection */
+    return keep_alive ? 0 : 1;
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char slab[64 * 1024];    /* the loop thread reads one at a time */
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(slab, sizeof(slab));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0 || c->closing)
+        return;
+    size_t parsed = http_parser_execute(&c->parser, &settings, buf->base, (size_t)nread);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_OK && parsed == (size_t)nread && !c->parser.upgrade)
+        return;
+    if (c->closing)
+        return;
+    if (e == HPE_CB_message_complete) {
+        /* The response said "close": stop reading this connection. */
+        uv_read_stop(s);
+        return;
+    }
+    if (c->error_status == 414)
+        respond_error(c, 414, "the request target is longer than 8 KiB", 1);
+    else if (c->error_status == 431)
+        respond_error(c, 431, "the request headers are too large", 1);
+    else if (c->error_status == 413)
+        respond_error(c, 413, "the request body is larger than 64 KiB", 1);
+    else
+        respond_error(c, 400, http_errno_description(e), 1);
+    uv_read_stop(s);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct http_server *srv = server->data;
+    if (status < 0) {
+        daemon_log(LOG_WARNING_, "accept: %s", uv_strerror(status));
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->srv = srv;
+    lt_buf_init(&c->url);
+    lt_buf_init(&c->body);
+    uv_pipe_init(srv->d->loop, &c->handle, 0);
+    uv_timer_init(srv->d->loop, &c->timer);
+    c->handle.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->handle) < 0 ||
+        srv->n_conns > srv->d->config->http.max_connections) {
+        conn_close(c);
+        return;
+    }
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    arm_timer(c);
+    uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+}
+
+/* 1 when a daemon answers on path, 0 when nothing does (a stale socket is
+ * removed), -1 with a message when path is something else. */
+static int probe_socket(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a socket; not touching it", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (alive) {
+        snprintf(err, errlen, "another logtallyd answers on %s", path);
+        return 1;
+    }
+    unlink(path);
+    return 0;
+}
+
+int http_start(lt_daemon *d, char *err, size_t errlen)
+{
+    const lt_config *cfg = d->config;
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    int rc;
+
+    if (srv == NULL || (srv->path = strdup(cfg->socket)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(srv);
+        return -1;
+    }
+    srv->d = d;
+    d->http = srv;
+    settings.on_message_begin = on_message_begin;
+    settings.on_url = on_url;
+    settings.on_header_field = on_header_bytes;
+    settings.on_header_value = on_header_bytes;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+
+    if (strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        snprintf(err, errlen, "socket path %s is too long for a Unix socket", cfg->socket);
+        return -1;
+    }
+    if (probe_socket(cfg->socket, err, errlen) != 0)
+        return -1;
+    uv_pipe_init(d->loop, &srv->pipe, 0);
+    srv->pipe.data = srv;
+    srv->inited = 1;
+    /* Create the socket with no access for others, then open it up to the
+     * configured mode: no window where it is wider than asked. */
+    mode_t old = umask(0177);
+    rc = uv_pipe_bind(&srv->pipe, cfg->socket);
+    umask(old);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", cfg->socket, uv_strerror(rc));
+        return -1;
+    }
+    srv->bound = 1;
+    if (cfg->socket_group != NULL) {
+        struct group *g = getgrnam(cfg->socket_group);
+        if (g == NULL || chown(cfg->socket, (uid_t)-1, g->gr_gid) < 0) {
+            snprintf(err, errlen, "cannot give %s to group %s: %s", cfg->socket,
+                     cfg->socket_group, g == NULL ? "no such group" : strerror(errno));
+            return -1;
+        }
+    }
+    if (chmod(cfg->socket, cfg->socket_mode) < 0) {
+        snprintf(err, errlen, "cannot chmod %s: %s", cfg->socket, strerror(errno));
+        return -1;
+    }
+    if ((rc = uv_listen((uv_stream_t *)&srv->pipe, 128, on_connection)) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->socket, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void on_server_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    free(srv->path);
+    free(srv);
+}
+
+void http_stop(lt_daemon *d)
+{
+    struct http_server *srv = d->http;
+    if (srv == NULL)
+        return;
+    d->http = NULL;
+    while (srv->conns)
+        conn_close(srv->conns);
+    /* Unlink first, so no new client finds a socket nobody will accept. */
+    if (srv->bound)
+        unlink(srv->path);
+    if (srv->inited) {
+        uv_close((uv_handle_t *)&srv->pipe, on_server_closed);
+        return;
+    }
+    free(srv->path);
+    free(srv);
+}

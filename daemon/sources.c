@@ -1,0 +1,599 @@
+/* sources.c -- where lines enter the daemon: files and globs, followed.
+ *
+ * Each configured source is a pattern (a path or a glob) with a format.
+ * Each file a pattern names is a `tracked` entry holding a follower
+ * (lib/follow.c), a parser and a libuv fs event watch.  Files are read by
+ * jobs on libuv's thread pool: a job counts new complete lines into a
+ * private tally; its after-work callback, on the loop thread, merges that
+ * tally into the live one.  So reading never blocks the loop, and every API
+ * answer sees whole jobs only.  A file has at most one job in flight; a job
+ * reads at most JOB_BYTES, so a large backlog is merged (and visible in
+ * the progress) piece by piece.
+ *
+ * When a job runs
+ * ---------------
+ *   - an fs event on the file (inotify: the usual, low-latency path);
+ *   - the poll timer, every POLL_MS (the safety net: events can be lost,
+ *     and a file that does not exist yet cannot be watched);
+ *   - right after a job that stopped at JOB_BYTES.
+ * Globs are expanded again every RESCAN_MS, so new files are picked up.
+ *
+ * Rotation
+ * --------
+ *   copytruncate      the follower sees the file shrink below its offset
+ *                     and starts again at 0 (lib/follow.c);
+ *   rename + create   a job sees the path name another file (or none): the
+ *                     entry retires, and a new entry follows the path from
+ *                     offset 0.  A retiring entry keeps reading the renamed
+ *                     file, which a writer may still be finishing, until it
+ *                     has not grown for RETIRE_MS; a last job then counts a
+ *                     final line without '\n', and the entry is dropped;
+ *   delete, re-create the same: the new entry waits for the path to exist.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "daemon.h"
+#include "follow.h"
+#include "parse.h"
+#include "report.h"
+
+#define POLL_MS 100
+#define RESCAN_MS 1000
+#define RETIRE_MS 2000
+#define JOB_BYTES ((uint64_t)32 << 20)
+
+struct pattern {
+    char *spec;              /* path or glob */
+    char *format_spec;
+    lt_format *format;       /* compiled once to check it; files compile their own */
+};
+
+typedef struct tracked {
+    struct sources *src;
+    struct pattern *pat;     /* NULL once its pattern was removed */
+    char *path;
+    uint32_t id;             /* index into names: labels its samples */
+    lt_follow *follow;
+    lt_format *format;       /* its own, so a reload never frees it under a job */
+    lt_parser *parser;
+    uv_fs_event_t watch;
+    int watching;
+    uv_work_t work;
+    int busy;
+    int again;               /* poll again when the job ends */
+    int retiring;            /* renamed away or deleted: finishing */
+    uint64_t grew_ms;        /* the last time a retiring file grew */
+    int drop;                /* remove once no job runs */
+    int logged_error;        /* an open error was reported once */
+    uint64_t rotations;      /* renames seen on this path */
+    lt_follow_info info;     /* the follower's state after the last job:
+                                what the loop thread reads while a job runs */
+    lt_sample samples[LT_SAMPLES];
+    uint64_t n_samples;
+    struct tracked *next;
+    /* the job's input and output */
+    int job_final;
+    lt_tally *delta;
+    int64_t consumed;
+    int more, replaced, rc;
+    char err[512];
+} tracked;
+
+struct sources {
+    lt_daemon *d;
+    struct pattern *pats;
+    size_t n_pats;
+    tracked *list;
+    char **names;
+    size_t n_names, cap_names;
+    uv_timer_t poll;
+    uint64_t last_rescan_ms;
+    uint64_t rate_done, rate_ms;
+    double rate;
+    int stopping;
+    size_t jobs;
+    size_t open_handles;     /* handles closing: watches, and the timer on stop */
+    void (*on_stopped)(lt_daemon *d);
+};
+
+static void schedule(tracked *t);
+
+/* --- names of files, for malformed samples ------------------------------ */
+
+static int name_id(struct sources *s, const char *path, uint32_t *id)
+{
+    for (size_t i = 0; i < s->n_names; i++)
+        if (strcmp(s->names[i], path) == 0) {
+            *id = (uint32_t)i;
+            return 0;
+        }
+    if (s->n_names == s->cap_names) {
+        size_t cap = s->cap_names ? s->cap_names * 2 : 16;
+        char **n = realloc(s->names, cap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        s->names = n;
+        s->cap_names = cap;
+    }
+    if ((s->names[s->n_names] = strdup(path)) == NULL)
+        return -ENOMEM;
+    *id = (uint32_t)s->n_names++;
+    return 0;
+}
+
+const char *const *sources_names(lt_daemon *d, size_t *n)
+{
+    *n = d->sources ? d->sources->n_names : 0;
+    return d->sources ? (const char *const *)d->sources->names : NULL;
+}
+
+/* --- tracked files ------------------------------------------------------ */
+
+static void on_watch_closed(uv_handle_t *h)
+{
+    tracked *t = h->data;
+    struct sources *s = t->src;
+    lt_follow_free(t->follow);
+    lt_parser_free(t->parser);
+    lt_format_free(t->format);
+    free(t->path);
+    free(t);
+    if (--s->open_handles == 0 && s->stopping && s->jobs == 0 && s->on_stopped)
+        s->on_stopped(s->d);
+}
+
+static void free_tracked(tracked *t)
+{
+    struct sources *s = t->src;
+    tracked **pp = &s->list;
+    while (*pp != t)
+        pp = &(*pp)->next;
+    *pp = t->next;
+    s->open_handles++;
+    uv_close((uv_handle_t *)&t->watch, on_watch_closed);
+}
+
+static void on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    (void)name;
+    (void)events;
+    (void)status;
+    schedule(h->data);
+}
+
+static void start_watch(tracked *t)
+{
+    if (!t->watching && uv_fs_event_start(&t->watch, on_fs_event, t->path, 0) == 0)
+        t->watching = 1;
+}
+
+static tracked *add_tracked(struct sources *s, struct pattern *p, const char *path,
+                            uint64_t rotations)
+{
+    tracked *t = calloc(1, sizeof(*t));
+    uint32_t id;
+    if (t == NULL || name_id(s, path, &id) < 0)
+        goto fail;
+    t->src = s;
+    t->pat = p;
+    t->id = id;
+    t->rotations = rotations;
+    t->path = strdup(path);
+    t->follow = lt_follow_new(path, id);
+    /* The pattern's format string compiled when the configuration was
+     * applied, so this can only fail for memory. */
+    t->format = lt_format_new(p->format_spec, t->err, sizeof(t->err));
+    t->parser = t->format ? lt_parser_new(t->format) : NULL;
+    if (t->path == NULL || t->follow == NULL || t->parser == NULL)
+        goto fail;
+    uv_fs_event_init(s->d->loop, &t->watch);
+    t->watch.data = t;
+    t->next = s->list;
+    s->list = t;
+    start_watch(t);
+    schedule(t);
+    return t;
+
+fail:
+    if (t != NULL) {
+        lt_follow_free(t->follow);
+        lt_parser_free(t->parser);
+        lt_format_free(t->format);
+        free(t->path);
+        free(t);
+    }
+    daemon_log(LOG_ERR_, "%s: out of memory; not followed", path);
+    return NULL;
+}
+
+static tracked *find_current(struct sources *s, const char *path)
+{
+    for (tracked *t = s->list; t != NULL; t = t->next)
+        if (!t->retiring && !t->drop && strcmp(t->path, path) == 0)
+            return t;
+    return NULL;
+}
+
+/* Follows every file the patterns name that is not followed yet.  A plain
+ * path is followed even before it exists; a glob, its current matches. */
+static void rescan(struct sources *s)
+{
+    for (size_t i = 0; i < s->n_pats; i++) {
+        struct pattern *p = &s->pats[i];
+        if (strpbrk(p->spec, "*?[") == NULL) {
+            if (find_current(s, p->spec) == NULL)
+                add_tracked(s, p, p->spec, 0);
+            continue;
+        }
+        glob_t g;
+        if (glob(p->spec, GLOB_NOSORT, NULL, &g) == 0) {
+            for (size_t j = 0; j < g.gl_pathc; j++)
+                if (find_current(s, g.gl_pathv[j]) == NULL)
+                    add_tracked(s, p, g.gl_pathv[j], 0);
+        }
+        globfree(&g);
+    }
+}
+
+/* --- jobs ---------------------------------------------------------------- */
+
+/* On the thread pool: touches only t's follower, parser and delta. */
+static void job_run(uv_work_t *w)
+{
+    tracked *t = w->data;
+    lt_follow_info info;
+
+    t->err[0] = '\0';
+    t->consumed = 0;
+    t->more = 0;
+    t->replaced = 0;
+    t->rc = 0;
+    lt_follow_info_get(t->follow, &info);
+    if (!info.open) {
+        t->rc = lt_follow_open(t->follow, 0, t->err, sizeof(t->err));
+        if (t->rc < 0)
+            return;
+    }
+    if (lt_follow_pending(t->follow) > 0 || t->job_final) {
+        t->delta = lt_tally_new(lt_tally_limits(t->src->d->tally));
+        if (t->delta == NULL) {
+            t->rc = -ENOMEM;
+            snprintf(t->err, sizeof(t->err), "%s: out of memory", t->path);
+            return;
+        }
+        t->consumed = lt_follow_read(t->follow, t->delta, t->parser, JOB_BYTES, t->job_final,
+                                     &t->more, t->err, sizeof(t->err));
+        if (t->consumed < 0) {
+            t->rc = (int)t->consumed;
+            t->consumed = 0;
+        }
+    }
+    if (!t->retiring)
+        t->replaced = lt_follow_replaced(t->follow) == 1;
+}
+
+static void keep_samples(tracked *t)
+{
+    lt_sample got[LT_SAMPLES];
+    size_t n = lt_tally_samples(t->delta, got);
+    for (size_t i = 0; i < n; i++)
+        t->samples[t->n_samples++ % LT_SAMPLES] = got[i];
+}
+
+/* On the loop thread, after job_run. */
+static void job_done(uv_work_t *w, int status)
+{
+    tracked *t = w->data;
+    struct sources *s = t->src;
+    lt_daemon *d = s->d;
+    uint64_t now = uv_now(d->loop);
+
+    t->busy = 0;
+    s->jobs--;
+    lt_follow_info_get(t->follow, &t->info);
+    if (t->delta != NULL) {
+        if (lt_tally_merge(d->tally, t->delta) < 0)
+            daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short",
+                       t->path);
+        keep_samples(t);
+        lt_tally_free(t->delta);
+        t->delta = NULL;
+    }
+    if (status == 0 && t->rc < 0) {
+        /* A missing file is normal (not created yet, rotated away); other
+         * errors are said once per file until it opens. */
+        if (t->rc != -ENOENT && !t->logged_error) {
+            daemon_log(LOG_WARNING_, "%s", t->err);
+            t->logged_error = 1;
+        }
+    } else if (status == 0) {
+        t->logged_error = 0;
+        start_watch(t);
+    }
+
+    if (t->retiring && t->consumed > 0)
+        t->grew_ms = now;
+    if (t->job_final)
+        t->drop = 1;
+    if (t->replaced && !t->retiring && !t->drop) {
+        /* Renamed away or deleted: finish this file, follow the path anew. */
+        t->retiring = 1;
+        t->grew_ms = now;
+        daemon_log(LOG_INFO_, "%s: rotated; finishing the old file, following the new one",
+                   t->path);
+        if (t->pat != NULL && !s->stopping)
+            add_tracked(s, t->pat, t->path, t->rotations + 1);
+    }
+    if (t->drop || s->stopping) {
+        free_tracked(t);
+        if (s->stopping && s->jobs == 0 && s->open_handles == 0 && s->on_stopped)
+            s->on_stopped(d);
+        return;
+    }
+    if (t->more || t->again) {
+        t->again = 0;
+        schedule(t);
+    }
+}
+
+static void schedule(tracked *t)
+{
+    struct sources *s = t->src;
+    if (s->stopping || t->drop)
+        return;
+    if (t->busy) {
+        t->again = 1;
+        return;
+    }
+    t->job_final = t->retiring && uv_now(s->d->loop) - t->grew_ms >= RETIRE_MS;
+    t->work.data = t;
+    if (uv_queue_work(s->d->loop, &t->work, job_run, job_done) == 0) {
+        t->busy = 1;
+        s->jobs++;
+    }
+}
+
+static void on_poll(uv_timer_t *timer)
+{
+    struct sources *s = timer->data;
+    uint64_t now = uv_now(s->d->loop);
+
+    if (now - s->last_rescan_ms >= RESCAN_MS) {
+        s->last_rescan_ms = now;
+        rescan(s);
+        /* Recent ingest rate, smoothed over about five seconds. */
+        ingest_progress p;
+        sources_progress(s->d, &p);
+        if (s->rate_ms != 0 && now > s->rate_ms) {
+            double inst = (double)(p.done - (p.done >= s->rate_done ? s->rate_done : p.done)) *
+                          1000.0 / (double)(now - s->rate_ms);
+            s->rate = s->rate == 0 ? inst : 0.8 * s->rate + 0.2 * inst;
+        }
+        s->rate_done = p.done;
+        s->rate_ms = now;
+    }
+    for (tracked *t = s->list; t != NULL; t = t->next)
+        if (!t->busy)
+            schedule(t);
+}
+
+/* --- configuration ------------------------------------------------------ */
+
+static void free_patterns(struct pattern *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].spec);
+        free(p[i].format_spec);
+        lt_format_free(p[i].format);
+    }
+    free(p);
+}
+
+/* Compiles the configuration's sources and the command line's paths. */
+static int build_patterns(lt_daemon *d, struct pattern **out, size_t *n_out, char *err,
+                          size_t errlen)
+{
+    const lt_config *c = d->config;
+    size_t n = c->n_sources + d->n_extra_paths;
+    struct pattern *p = calloc(n ? n : 1, sizeof(*p));
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *spec = i < c->n_sources ? c->sources[i].path : d->extra_paths[i - c->n_sources];
+        const char *fmt = i < c->n_sources ? c->sources[i].format : d->extra_format;
+        char ferr[256];
+        p[i].spec = strdup(spec);
+        p[i].format_spec = strdup(fmt);
+        p[i].format = lt_format_new(fmt, ferr, sizeof(ferr));
+        if (p[i].format == NULL || p[i].spec == NULL || p[i].format_spec == NULL) {
+            snprintf(err, errlen, "source %s: format: %s", spec,
+                     p[i].format == NULL ? ferr : "out of memory");
+            free_patterns(p, n);
+            return -1;
+        }
+    }
+    *out = p;
+    *n_out = n;
+    return 0;
+}
+
+int sources_apply(lt_daemon *d, char *err, size_t errlen)
+{
+    struct sources *s = d->sources;
+    struct pattern *pats;
+    size_t n;
+
+    if (build_patterns(d, &pats, &n, err, errlen) < 0)
+        return -1;
+    /* Files follow their pattern into the new array, or stop being
+     * followed when it is gone. */
+    for (tracked *t = s->list; t != NULL; t = t->next) {
+        struct pattern *keep = NULL;
+        for (size_t i = 0; i < n && keep == NULL && t->pat != NULL; i++)
+            if (strcmp(pats[i].spec, t->pat->spec) == 0 &&
+                strcmp(pats[i].format_spec, t->pat->format_spec) == 0)
+                keep = &pats[i];
+        if (keep == NULL && !t->drop) {
+            daemon_log(LOG_INFO_, "%s: no longer a source", t->path);
+            t->drop = 1;
+        }
+        t->pat = keep;
+    }
+    free_patterns(s->pats, s->n_pats);
+    s->pats = pats;
+    s->n_pats = n;
+    tracked *t = s->list;
+    while (t != NULL) {
+        tracked *next = t->next;
+        if (t->drop && !t->busy)
+            free_tracked(t);
+        t = next;
+    }
+    rescan(s);
+    return 0;
+}
+
+int sources_start(lt_daemon *d)
+{
+    struct sources *s = calloc(1, sizeof(*s));
+    char err[512];
+    if (s == NULL)
+        return -1;
+    s->d = d;
+    d->sources = s;
+    if (sources_apply(d, err, sizeof(err)) < 0) {
+        daemon_log(LOG_ERR_, "%s", err);
+        return -1;
+    }
+    uv_timer_init(d->loop, &s->poll);
+    s->poll.data = s;
+    uv_timer_start(&s->poll, on_poll, POLL_MS, POLL_MS);
+    return 0;
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    struct sources *s = h->data;
+    if (--s->open_handles == 0 && s->jobs == 0 && s->on_stopped)
+        s->on_stopped(s->d);
+}
+
+void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d))
+{
+    struct sources *s = d->sources;
+    s->stopping = 1;
+    s->on_stopped = done;
+    s->open_handles++;
+    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+    tracked *t = s->list;
+    while (t != NULL) {
+        tracked *next = t->next;
+        if (!t->busy)
+            free_tracked(t);
+        t = next;
+    }
+}
+
+/* Frees what is left once the loop has closed every handle. */
+void sources_free(lt_daemon *d);
+void sources_free(lt_daemon *d)
+{
+    struct sources *s = d->sources;
+    if (s == NULL)
+        return;
+    free_patterns(s->pats, s->n_pats);
+    for (size_t i = 0; i < s->n_names; i++)
+        free(s->names[i]);
+    free(s->names);
+    free(s);
+    d->sources = NULL;
+}
+
+/* --- reporting ---------------------------------------------------------- */
+
+void sources_progress(lt_daemon *d, ingest_progress *out)
+{
+    struct sources *s = d->sources;
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return;
+    for (tracked *t = s->list; t != NULL; t = t->next) {
+        const lt_follow_info i = t->info;
+        out->done += i.offset <= i.size ? i.offset : i.size;
+        out->total += i.size;
+    }
+    out->rate = s->rate;
+    /* More than one job's worth behind: an initial ingest, or a burst. */
+    out->catching_up = out->total - out->done > JOB_BYTES;
+}
+
+void sources_describe(lt_daemon *d, lt_buf *b, int text)
+{
+    struct sources *s = d->sources;
+    size_t n = 0;
+    char a[32], c[32];
+
+    if (!text)
+        lt_buf_puts(b, "{\"sources\":[");
+    for (tracked *t = s ? s->list : NULL; t != NULL; t = t->next, n++) {
+        const lt_follow_info i = t->info;
+        uint64_t lag = i.size > i.offset ? i.size - i.offset : 0;
+        const char *state = !i.open ? "waiting" : t->retiring ? "finishing" : "following";
+        if (text) {
+            lt_buf_text_escaped(b, t->path, strlen(t->path));
+            lt_buf_printf(b, "\n  %s, inode %llu, offset %s of %s, %s lines (%s malformed), "
+                          "%llu rotations, %llu truncations\n",
+                          state, (unsigned long long)i.ino, lt_report_bytes(i.offset, a),
+                          lt_report_bytes(i.size, c), lt_report_group(i.lines, a),
+                          lt_report_group(i.malformed, c), (unsigned long long)t->rotations,
+                          (unsigned long long)i.truncations);
+        } else {
+            lt_buf_puts(b, n ? ",{\"path\":" : "{\"path\":");
+            lt_buf_json_string(b, t->path, strlen(t->path));
+            lt_buf_puts(b, ",\"pattern\":");
+            if (t->pat)
+                lt_buf_json_string(b, t->pat->spec, strlen(t->pat->spec));
+            else
+                lt_buf_puts(b, "null");
+            lt_buf_printf(b,
+                          ",\"state\":\"%s\",\"device\":%llu,\"inode\":%llu,\"offset\":%llu,"
+                          "\"size\":%llu,\"lag\":%llu,\"lines\":%llu,\"malformed\":%llu,"
+                          "\"rotations\":%llu,\"truncations\":%llu,\"malformed_samples\":[",
+                          state, (unsigned long long)i.dev, (unsigned long long)i.ino,
+                          (unsigned long long)i.offset, (unsigned long long)i.size,
+                          (unsigned long long)lag, (unsigned long long)i.lines,
+                          (unsigned long long)i.malformed, (unsigned long long)t->rotations,
+                          (unsigned long long)i.truncations);
+        }
+        uint64_t kept = t->n_samples < LT_SAMPLES ? t->n_samples : LT_SAMPLES;
+        for (uint64_t k = 0; k < kept; k++) {
+            const lt_sample *sm = &t->samples[(t->n_samples - kept + k) % LT_SAMPLES];
+            const char *why = lt_parse_strerror(sm->reason);
+            if (text) {
+                lt_buf_printf(b, "  line %llu: %s: ", (unsigned long long)sm->line, why);
+                lt_buf_text_escaped(b, sm->text, sm->len);
+                lt_buf_puts(b, "\n");
+            } else {
+                lt_buf_printf(b, "%s{\"line\":%llu,\"reason\":", k ? "," : "",
+                              (unsigned long long)sm->line);
+                lt_buf_json_string(b, why, strlen(why));
+                lt_buf_puts(b, ",\"text\":");
+                lt_buf_json_string(b, sm->text, sm->len);
+                lt_buf_puts(b, "}");
+            }
+        }
+        if (!text)
+            lt_buf_puts(b, "]}");
+    }
+    if (!text)
+        lt_buf_puts(b, "]}\n");
+    else if (n == 0)
+        lt_buf_puts(b, "no sources\n");
+}
