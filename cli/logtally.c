@@ -1,6 +1,8 @@
 /* logtally.c -- the `logtally` command: subcommand dispatch.
  *
  *   logtally analyze [OPTIONS] FILE...    count logs once, offline
+ *   logtally [-s SOCKET] summary|top|rps|sources|hll|reload
+ *                                         ask the running daemon
  *
  * Each subcommand lives in its own file and returns an exit code from
  * cli.h: 0 success, 1 failure (a file unreadable, ...), 2 bad usage.
@@ -17,10 +19,19 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: logtally COMMAND [OPTIONS] [ARGS]\n"
+    fputs("usage: logtally [-s SOCKET] COMMAND [OPTIONS] [ARGS]\n"
           "\n"
-          "commands:\n"
+          "offline:\n"
           "  analyze [--format F] [--top N] [--json] FILE...   count access logs once and report\n"
+          "\n"
+          "asking the daemon (on -s SOCKET, $LOGTALLY_SOCKET or /run/logtally/logtally.sock):\n"
+          "  summary [--wait] [--top N] [--json]    the report; --wait until it has caught up\n"
+          "  top [N] [--json]                       the N hottest URLs\n"
+          "  rps [--from T] [--to T] [--step S] [--json]\n"
+          "                                         requests per 1s, 1m, 1h or 1d\n"
+          "  sources [--json]                       the files followed\n"
+          "  hll > FILE                             the clients' HyperLogLog (Redis format)\n"
+          "  reload                                 reread the daemon's configuration\n"
           "\n"
           "  logtally COMMAND --help    options of a command\n"
           "  logtally --version\n",
@@ -55,10 +66,21 @@ int parse_size(const char *s, size_t *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
+    const char *sock = client_default_socket();
+    int first = 1;
+    if (argc > 2 && (strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "--socket") == 0)) {
+        sock = argv[2];
+        first = 3;
+    } else if (argc > 1 && strncmp(argv[1], "--socket=", 9) == 0) {
+        sock = argv[1] + 9;
+        first = 2;
+    }
+    if (argc <= first) {
         usage(stderr);
         return EXIT_USAGE;
     }
+    argc -= first - 1;
+    argv += first - 1;
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
@@ -70,6 +92,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "analyze") == 0)
         return cmd_analyze(argc - 1, argv + 1);
+    static const char *const daemon_cmds[] = {"summary", "top", "rps", "sources", "hll", "reload"};
+    for (size_t i = 0; i < sizeof(daemon_cmds) / sizeof(daemon_cmds[0]); i++)
+        if (strcmp(cmd, daemon_cmds[i]) == 0)
+            return cmd_client(sock, argc - 1, argv + 1);
     fprintf(stderr, "logtally: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
