@@ -1,7 +1,7 @@
 /* analyze.c -- `logtally analyze`: the whole pipeline once, no daemon.
  *
  * Every file is read into one tally (lib/ingest.c: mapped in windows, on
- * all cores), then the summary is printed as a table on a terminal or as
+ * all cores; lib/gz.c for a rotated FILE.gz), then the summary is printed as a table on a terminal or as
  * the JSON object of GET /v1/summary with --json.  A file that cannot be
  * read is reported on stderr and skipped; the report covers the others and
  * the exit code is 1.
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gz.h"
 #include "ingest.h"
 #include "parse.h"
 #include "report.h"
@@ -24,7 +25,8 @@ static void analyze_usage(FILE *out)
 {
     fputs("usage: logtally analyze [OPTIONS] FILE...\n"
           "\n"
-          "Counts access logs once and prints the report (FILE '-' reads standard input).\n"
+          "Counts access logs once and prints the report (FILE '-' reads standard input;\n"
+          "a FILE ending in .gz is decompressed).\n"
           "\n"
           "  -f, --format F             common | combined | vhost_combined | nginx, or an\n"
           "                             Apache LogFormat string (default combined)\n"
@@ -142,7 +144,16 @@ int cmd_analyze(int argc, char **argv)
     size_t n_files = (size_t)(argc - optind);
     for (size_t i = 0; i < n_files; i++) {
         const char *path = strcmp(names[i], "-") == 0 ? "/dev/stdin" : names[i];
-        int r = lt_ingest_path(t, path, (uint32_t)i, fmt, (unsigned)threads, err, sizeof(err));
+        int r;
+        if (lt_gz_is_gz(path)) {
+            lt_parser *p = lt_parser_new(fmt);
+            r = p ? lt_gz_read(path, t, p, (uint32_t)i, err, sizeof(err)) : -ENOMEM;
+            if (p == NULL)
+                snprintf(err, sizeof(err), "%s: out of memory", path);
+            lt_parser_free(p);
+        } else {
+            r = lt_ingest_path(t, path, (uint32_t)i, fmt, (unsigned)threads, err, sizeof(err));
+        }
         if (r == -ENOMEM) {
             fprintf(stderr, "logtally analyze: %s\n", err);
             rc = EXIT_FAILED;

@@ -29,6 +29,9 @@
  *                     has not grown for RETIRE_MS; a last job then counts a
  *                     final line without '\n', and the entry is dropped;
  *   delete, re-create the same: the new entry waits for the path to exist.
+ *
+ * A source whose name ends in .gz is a compressed rotated log: it is read
+ * once, whole, through zlib (lib/gz.c), and then left alone.
  */
 #include <errno.h>
 #include <glob.h>
@@ -39,6 +42,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "follow.h"
+#include "gz.h"
 #include "parse.h"
 #include "report.h"
 
@@ -70,6 +74,8 @@ typedef struct tracked {
     uint64_t grew_ms;        /* the last time a retiring file grew */
     int drop;                /* remove once no job runs */
     int logged_error;        /* an open error was reported once */
+    int gz;                  /* a compressed rotated log: read once, whole */
+    int gz_done;
     uint64_t rotations;      /* renames seen on this path */
     lt_follow_info info;     /* the follower's state after the last job:
                                 what the loop thread reads while a job runs */
@@ -184,6 +190,7 @@ static tracked *add_tracked(struct sources *s, struct pattern *p, const char *pa
     t->id = id;
     t->rotations = rotations;
     t->path = strdup(path);
+    t->gz = lt_gz_is_gz(path);
     t->follow = lt_follow_new(path, id);
     /* The pattern's format string compiled when the configuration was
      * applied, so this can only fail for memory. */
@@ -253,6 +260,17 @@ static void job_run(uv_work_t *w)
     t->more = 0;
     t->replaced = 0;
     t->rc = 0;
+    if (t->gz) {
+        if (t->gz_done)
+            return;
+        t->delta = lt_tally_new(lt_tally_limits(t->src->d->tally));
+        t->rc = t->delta ? lt_gz_read(t->path, t->delta, t->parser, t->id, t->err, sizeof(t->err))
+                         : -ENOMEM;
+        /* Read once, damaged or not: the error is said, the lines before
+         * the damage are counted, and a missing file is tried again. */
+        t->gz_done = t->rc != -ENOENT;
+        return;
+    }
     lt_follow_info_get(t->follow, &info);
     if (!info.open) {
         t->rc = lt_follow_open(t->follow, 0, t->err, sizeof(t->err));
@@ -545,7 +563,8 @@ void sources_describe(lt_daemon *d, lt_buf *b, int text)
     for (tracked *t = s ? s->list : NULL; t != NULL; t = t->next, n++) {
         const lt_follow_info i = t->info;
         uint64_t lag = i.size > i.offset ? i.size - i.offset : 0;
-        const char *state = !i.open ? "waiting" : t->retiring ? "finishing" : "following";
+        const char *state = t->gz ? (t->gz_done ? "read" : "waiting")
+                          : !i.open ? "waiting" : t->retiring ? "finishing" : "following";
         if (text) {
             lt_buf_text_escaped(b, t->path, strlen(t->path));
             lt_buf_printf(b, "\n  %s, inode %llu, offset %s of %s, %s lines (%s malformed), "

@@ -54,3 +54,9 @@ echo "stdin agrees"
 grep -q "^Lines *$(jq -r '.lines' "$tmp/truth.json" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') " "$tmp/report.txt" ||
   { echo "text report lacks the line count:"; head -3 "$tmp/report.txt"; exit 1; }
 echo "text report ok"
+
+# A rotated, gzip-compressed copy reads the same.
+gzip -c "$tmp/access.log" >"$tmp/access.log.1.gz"
+"$logtally" analyze --json "$tmp/access.log.1.gz" >"$tmp/gz.json"
+[ "$(jq -c "$fields" "$tmp/gz.json")" = "$want" ] || { echo "the .gz copy differs"; exit 1; }
+echo "gzip copy agrees"
