@@ -123,7 +123,27 @@ grep -q "unknown.yaml:2:1:.*sockett" "$tmp/err2" || fail "unexpected message: $(
 echo "  $(head -1 "$tmp/err1")"
 echo "  $(head -1 "$tmp/err2")"
 
-echo "5. the client without a daemon"
+echo "5. a glob picks up new files"
+mkdir "$tmp/g"
+head -n 100 "$tmp/part1" >"$tmp/g/a.log"
+"$logtallyd" -s "$sock" "$tmp/g/*.log" 2>>"$tmp/daemon.err" &
+pid=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+tail -n 50 "$tmp/part2" >"$tmp/g/b.log"
+head -n 7 "$tmp/part3" >"$tmp/g/c.txt"          # not matched
+start=$(date +%s%N)
+until [ "$(valid)" = 150 ]; do
+  [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 3000 ] || fail "glob: $(valid) valid lines, not 150"
+  sleep 0.1
+done
+n=$(curl -sf --unix-socket "$sock" http://localhost/v1/sources | jq '.sources | length')
+[ "$n" = 2 ] || fail "glob: $n sources, not 2"
+echo "  b.log counted $(( ($(date +%s%N) - start) / 1000000 )) ms after it appeared"
+kill -TERM "$pid"
+wait "$pid" || fail "exit status $? after SIGTERM"
+pid=
+
+echo "6. the client without a daemon"
 "$logtally" -s "$sock" summary 2>"$tmp/err3" && status=0 || status=$?
 [ "$status" = 3 ] || fail "exit status $status, not 3, when the daemon is not running"
 grep -q "not running" "$tmp/err3" || fail "message: $(cat "$tmp/err3")"
