@@ -12,9 +12,13 @@
  *
  * Limits, so that no client can hold the loop or the daemon's memory
  * -----------------------------------------------------------------
- *   connections     config http.max_connections; past it a connection is
- *                   accepted and closed at once (libuv's own reserve
- *                   descriptor covers running out of descriptors)
+ *   connections     config http.max_connections; at the limit the connection
+ *                   idle the longest (no request in progress) is closed to
+ *                   make room, as a busy web server reuses keep-alive
+ *                   slots, so idle clients cannot lock others out; when
+ *                   every slot is inside a request the newcomer is closed
+ *                   (libuv's own reserve descriptor covers running out of
+ *                   descriptors)
  *   headers         http.max_header_bytes (request line included) -> 431
  *   URL             8 KiB -> 414;  body  64 KiB -> 413
  *   time            http.request_timeout from the first byte of a request
@@ -72,7 +76,8 @@ struct conn {
     int closing;
     int open_handles;       /* freed when the last one is closed */
     int paused;             /* reading stopped: the client is not reading */
-    struct conn *prev, *next;
+    int in_request;         /* bytes of a request arrived, no response yet */
+    struct conn *prev, *next;   /* most recently active first */
 };
 
 struct write_req {
@@ -109,6 +114,39 @@ static void conn_close(struct conn *c)
     srv->n_conns--;
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
     uv_close((uv_handle_t *)&c->handle, on_conn_closed);
+}
+
+/* Moves c to the front of the list: the most recently active. */
+static void touch(struct conn *c)
+{
+    struct http_server *srv = c->srv;
+    if (srv->conns == c)
+        return;
+    c->prev->next = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    c->next = srv->conns;
+    srv->conns->prev = c;
+    srv->conns = c;
+}
+
+/* Closes the connection idle the longest; returns 0 when every one is
+ * inside a request. */
+static int evict_idle(struct http_server *srv)
+{
+    struct conn *last = srv->conns, *victim = NULL;
+    while (last && last->next)
+        last = last->next;
+    for (struct conn *c = last; c != NULL; c = c->prev)
+        if (!c->in_request && !c->closing) {
+            victim = c;
+            break;
+        }
+    if (victim == NULL)
+        return 0;
+    conn_close(victim);
+    return 1;
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -215,6 +253,8 @@ static int on_message_begin(http_parser *p)
     lt_buf_reset(&c->body);
     c->header_bytes = 0;
     c->error_status = 0;
+    c->in_request = 1;
+    touch(c);
     arm_timer(c);
     return 0;
 }
@@ -288,6 +328,7 @@ static int on_message_complete(http_parser *p)
     }
     respond(c, status, content_type, &out, !keep_alive);
     lt_buf_free(&out);
+    c->in_request = 0;
     if (keep_alive)
         arm_timer(c);    /* now the idle timeout of a kept-alive connection */
     return keep_alive ? 0 : 1;
@@ -341,6 +382,8 @@ static void on_connection(uv_stream_t *server, int status)
         daemon_log(LOG_WARNING_, "accept: %s", uv_strerror(status));
         return;
     }
+    if (srv->n_conns >= srv->d->config->http.max_connections)
+        evict_idle(srv);
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
