@@ -6,7 +6,9 @@
  *   GET  /v1/rps?from=&to=&step=        requests per second, minute, hour or day
  *   GET  /v1/sources                    the files followed
  *   GET  /v1/hll                        the clients' HyperLogLog in Redis's format
- *   POST /v1/reload                     reread the configuration
+ *   POST /v1/reload                     reread the configuration (root or the
+ *                                       daemon's user, on the Unix socket)
+ *   GET  /metrics                       OpenMetrics text for Prometheus
  *
  * Every GET but /v1/hll takes format=text for the table the `logtally`
  * client prints on a terminal (so the client needs no JSON parser).  Query
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "daemon.h"
@@ -34,6 +37,7 @@
 
 typedef struct request {
     lt_daemon *d;
+    const api_peer *peer;
     const char *method;
     struct {
         char key[32];
@@ -405,6 +409,66 @@ static int get_hll(request *r)
     return 200;
 }
 
+/* One OpenMetrics sample line; labels is "" or "{k=\"v\"}". */
+static void metric(lt_buf *b, const char *name, const char *labels, double v)
+{
+    lt_buf_printf(b, "%s%s %.17g\n", name, labels, v);
+}
+
+static void metric_head(lt_buf *b, const char *name, const char *type, const char *help)
+{
+    lt_buf_printf(b, "# TYPE %s %s\n# HELP %s %s\n", name, type, name, help);
+}
+
+static int get_metrics(request *r)
+{
+    static const char *const keys[] = {NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    lt_summary s;
+    if (lt_summary_fill(&s, r->d->tally, 0) < 0)
+        return fail(r, 500, "out of memory");
+    ingest_progress p;
+    sources_progress(r->d, &p);
+    lt_buf *b = r->out;
+    metric_head(b, "logtally_lines", "counter", "Log lines read, valid and malformed.");
+    metric(b, "logtally_lines_total", "", (double)s.n.lines);
+    metric_head(b, "logtally_malformed_lines", "counter", "Lines that did not parse.");
+    metric(b, "logtally_malformed_lines_total", "", (double)s.n.malformed);
+    metric_head(b, "logtally_requests", "counter", "Valid lines: requests.");
+    metric(b, "logtally_requests_total", "", (double)s.n.valid);
+    metric_head(b, "logtally_unparsed_requests", "counter", "Requests without a readable URL.");
+    metric(b, "logtally_unparsed_requests_total", "", (double)s.n.unparsed_requests);
+    metric_head(b, "logtally_response_bytes", "counter", "Sum of response sizes.");
+    metric(b, "logtally_response_bytes_total", "", (double)s.n.bytes);
+    metric_head(b, "logtally_clients", "gauge", "Distinct clients by kind.");
+    metric(b, "logtally_clients", "{kind=\"ipv4\"}", (double)s.clients.ipv4);
+    metric(b, "logtally_clients", "{kind=\"ipv6\"}", (double)s.clients.ipv6);
+    metric(b, "logtally_clients", "{kind=\"other\"}", (double)s.clients.other);
+    metric(b, "logtally_clients", "{kind=\"total\"}", (double)s.clients.total);
+    metric_head(b, "logtally_clients_exact", "gauge", "1 while client counts are exact.");
+    metric(b, "logtally_clients_exact", "", s.clients.exact);
+    metric_head(b, "logtally_peak_second_requests", "gauge", "Requests in the busiest second.");
+    metric(b, "logtally_peak_second_requests", "", (double)s.peak_requests);
+    metric_head(b, "logtally_distinct_urls", "gauge", "Distinct URLs held.");
+    metric(b, "logtally_distinct_urls", "", (double)s.distinct_urls);
+    metric_head(b, "logtally_memory_bytes", "gauge", "Bytes held by each structure.");
+    metric(b, "logtally_memory_bytes", "{structure=\"ipv4_set\"}", (double)s.memory.ipv4_set);
+    metric(b, "logtally_memory_bytes", "{structure=\"ipv6_set\"}", (double)s.memory.ipv6_set);
+    metric(b, "logtally_memory_bytes", "{structure=\"host_set\"}", (double)s.memory.host_set);
+    metric(b, "logtally_memory_bytes", "{structure=\"hll\"}", (double)s.memory.hll);
+    metric(b, "logtally_memory_bytes", "{structure=\"urls\"}", (double)s.url_bytes);
+    metric(b, "logtally_memory_bytes", "{structure=\"rps\"}", (double)s.rps_bytes);
+    metric_head(b, "logtally_ingest_bytes", "gauge", "Bytes counted and bytes in the followed files.");
+    metric(b, "logtally_ingest_bytes", "{of=\"done\"}", (double)p.done);
+    metric(b, "logtally_ingest_bytes", "{of=\"total\"}", (double)p.total);
+    lt_buf_puts(b, "# EOF\n");
+    lt_summary_release(&s);
+    *r->content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    return 200;
+}
+
 static int get_health(request *r)
 {
     static const char *const keys[] = {NULL};
@@ -422,6 +486,13 @@ static int post_reload(request *r)
     int rc = allow_params(r, keys);
     if (rc)
         return rc;
+    /* Anyone the socket's mode lets in may read; changing the daemon is for
+     * root and the daemon's own user, checked with SO_PEERCRED. */
+    if (r->peer->tcp)
+        return fail(r, 403, "the TCP listener is read-only; reload over the Unix socket");
+    if (!r->peer->uid_known || (r->peer->uid != 0 && r->peer->uid != (unsigned)geteuid()))
+        return fail(r, 403, "reload is for root and the daemon's user (uid %u), not uid %u",
+                    (unsigned)geteuid(), r->peer->uid);
     if (daemon_reload(r->d, err, sizeof(err)) < 0)
         return fail(r, 400, "configuration not reloaded: %s", err);
     lt_buf_puts(r->out, r->text ? "reloaded\n" : "{\"reloaded\":true}\n");
@@ -440,12 +511,14 @@ static const struct route {
     {"/v1/sources", "GET", get_sources},
     {"/v1/hll", "GET", get_hll},
     {"/v1/reload", "POST", post_reload},
+    {"/metrics", "GET", get_metrics},
 };
 
-int api_handle(lt_daemon *d, const char *method, const char *path, const char *query,
-               const char *body, size_t body_len, lt_buf *out, const char **content_type)
+int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,
+               const char *query, const char *body, size_t body_len, lt_buf *out,
+               const char **content_type)
 {
-    request r = {.d = d, .method = method, .out = out, .content_type = content_type};
+    request r = {.d = d, .peer = peer, .method = method, .out = out, .content_type = content_type};
     (void)body;
     (void)body_len;
     *content_type = "application/json";

@@ -77,10 +77,18 @@ void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d));
 int http_start(lt_daemon *d, char *err, size_t errlen);
 void http_stop(lt_daemon *d);
 
+/* Who sent a request. */
+typedef struct api_peer {
+    int tcp;                 /* came through the TCP listener: read-only */
+    int uid_known;           /* Unix socket: the peer's uid (SO_PEERCRED) */
+    unsigned uid;
+} api_peer;
+
 /* api.c: answers one request.  Returns the HTTP status; fills body and
  * content_type (a static string). */
 struct lt_buf;
-int api_handle(lt_daemon *d, const char *method, const char *path, const char *query,
-               const char *body, size_t body_len, struct lt_buf *out, const char **content_type);
+int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,
+               const char *query, const char *body, size_t body_len, struct lt_buf *out,
+               const char **content_type);
 
 #endif

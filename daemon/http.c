@@ -32,6 +32,11 @@
  * group; a socket file left by a daemon that died is removed, but a socket
  * where another daemon answers makes this one refuse to start.  On stop the
  * socket is unlinked before it is closed.
+ *
+ * The optional TCP listener (`listen:`, loopback unless configured
+ * otherwise) shares the connection code; its clients are marked so that
+ * api.c serves them read-only endpoints.  On the Unix socket the peer's
+ * uid comes from SO_PEERCRED, for the endpoints that change state.
  */
 #include <errno.h>
 #include <grp.h>
@@ -57,6 +62,9 @@ struct conn;
 struct http_server {
     lt_daemon *d;
     uv_pipe_t pipe;
+    uv_tcp_t tcp;           /* the optional TCP listener */
+    int tcp_inited;
+    int closing;            /* listeners whose close callback is pending */
     char *path;
     int inited;             /* pipe initialised: must be closed */
     int bound;              /* the socket file is ours: must be unlinked */
@@ -65,7 +73,13 @@ struct http_server {
 };
 
 struct conn {
-    uv_pipe_t handle;
+    union {                 /* the connection: Unix socket or TCP */
+        uv_handle_t any;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } h;
+    api_peer peer;
     uv_timer_t timer;
     http_parser parser;
     struct http_server *srv;
@@ -113,7 +127,7 @@ static void conn_close(struct conn *c)
         c->next->prev = c->prev;
     srv->n_conns--;
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
-    uv_close((uv_handle_t *)&c->handle, on_conn_closed);
+    uv_close(&c->h.any, on_conn_closed);
 }
 
 /* Moves c to the front of the list: the most recently active. */
@@ -170,9 +184,9 @@ static void on_written(uv_write_t *req, int status)
         if (status < 0 || w->close_after)
             conn_close(c);
         else if (c->paused &&
-                 uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) < RESUME_OUTPUT_BYTES) {
+                 uv_stream_get_write_queue_size(&c->h.stream) < RESUME_OUTPUT_BYTES) {
             c->paused = 0;
-            uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+            uv_read_start(&c->h.stream, on_alloc, on_read);
         }
     }
     lt_buf_free(&w->data);
@@ -184,6 +198,7 @@ static const char *reason(int status)
     switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -220,16 +235,16 @@ static void respond(struct conn *c, int status, const char *type, const lt_buf *
         return;
     }
     uv_buf_t b = uv_buf_init(w->data.data, (unsigned)w->data.len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+    if (uv_write(&w->req, &c->h.stream, &b, 1, on_written) < 0) {
         lt_buf_free(&w->data);
         free(w);
         conn_close(c);
         return;
     }
     if (!c->paused &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > PAUSE_OUTPUT_BYTES) {
+        uv_stream_get_write_queue_size(&c->h.stream) > PAUSE_OUTPUT_BYTES) {
         c->paused = 1;
-        uv_read_stop((uv_stream_t *)&c->handle);
+        uv_read_stop(&c->h.stream);
     }
 }
 
@@ -319,8 +334,8 @@ static int on_message_complete(http_parser *p)
 
     lt_buf out;
     lt_buf_init(&out);
-    int status = api_handle(c->srv->d, http_method_str((enum http_method)p->method), path, query,
-                            c->body.data, c->body.len, &out, &content_type);
+    int status = api_handle(c->srv->d, &c->peer, http_method_str((enum http_method)p->method),
+                            path, query, c->body.data, c->body.len, &out, &content_type);
     if (lt_buf_failed(&out)) {
         lt_buf_free(&out);
         respond_error(c, 500, "out of memory", 1);
@@ -390,9 +405,14 @@ static void on_connection(uv_stream_t *server, int status)
     c->srv = srv;
     lt_buf_init(&c->url);
     lt_buf_init(&c->body);
-    uv_pipe_init(srv->d->loop, &c->handle, 0);
+    if (server == (uv_stream_t *)&srv->tcp) {
+        uv_tcp_init(srv->d->loop, &c->h.tcp);
+        c->peer.tcp = 1;
+    } else {
+        uv_pipe_init(srv->d->loop, &c->h.pipe, 0);
+    }
     uv_timer_init(srv->d->loop, &c->timer);
-    c->handle.data = c;
+    c->h.any.data = c;
     c->timer.data = c;
     c->open_handles = 2;
     c->next = srv->conns;
@@ -400,15 +420,26 @@ static void on_connection(uv_stream_t *server, int status)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
-    if (uv_accept(server, (uv_stream_t *)&c->handle) < 0 ||
+    if (uv_accept(server, &c->h.stream) < 0 ||
         srv->n_conns > srv->d->config->http.max_connections) {
         conn_close(c);
         return;
     }
+    if (!c->peer.tcp) {
+        /* Who is on the other end, for the endpoints that change state. */
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        uv_os_fd_t fd;
+        if (uv_fileno(&c->h.any, &fd) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+            c->peer.uid_known = 1;
+            c->peer.uid = cred.uid;
+        }
+    }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     arm_timer(c);
-    uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+    uv_read_start(&c->h.stream, on_alloc, on_read);
 }
 
 /* 1 when a daemon answers on path, 0 when nothing does (a stale socket is
@@ -433,6 +464,48 @@ static int probe_socket(const char *path, char *err, size_t errlen)
         return 1;
     }
     unlink(path);
+    return 0;
+}
+
+/* Listens on "host:port" or "[v6]:port" (the configuration checked the
+ * form).  The TCP listener serves the read-only endpoints and /metrics. */
+static int listen_tcp(struct http_server *srv, const char *spec, char *err, size_t errlen)
+{
+    char host[256];
+    struct sockaddr_storage ss;
+    const char *colon = strrchr(spec, ':');
+    int rc;
+
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host)) {
+        snprintf(err, errlen, "listen: '%s' is not host:port", spec);
+        return -1;
+    }
+    int port = atoi(colon + 1);
+    size_t hl = (size_t)(colon - spec);
+    if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
+        memcpy(host, spec + 1, hl - 2);
+        host[hl - 2] = '\0';
+        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss);
+    } else {
+        memcpy(host, spec, hl);
+        host[hl] = '\0';
+        if (strcmp(host, "localhost") == 0)
+            strcpy(host, "127.0.0.1");
+        rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "listen: '%s' is not an IP address and port", spec);
+        return -1;
+    }
+    uv_tcp_init(srv->d->loop, &srv->tcp);
+    srv->tcp.data = srv;
+    srv->tcp_inited = 1;
+    if ((rc = uv_tcp_bind(&srv->tcp, (struct sockaddr *)&ss, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&srv->tcp, 128, on_connection)) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, uv_strerror(rc));
+        return -1;
+    }
+    daemon_log(LOG_INFO_, "listening on %s (read-only endpoints and /metrics)", spec);
     return 0;
 }
 
@@ -491,12 +564,14 @@ int http_start(lt_daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->socket, uv_strerror(rc));
         return -1;
     }
-    return 0;
+    return cfg->listen != NULL ? listen_tcp(srv, cfg->listen, err, errlen) : 0;
 }
 
 static void on_server_closed(uv_handle_t *h)
 {
     struct http_server *srv = h->data;
+    if (--srv->closing > 0)
+        return;
     free(srv->path);
     free(srv);
 }
@@ -512,10 +587,13 @@ void http_stop(lt_daemon *d)
     /* Unlink first, so no new client finds a socket nobody will accept. */
     if (srv->bound)
         unlink(srv->path);
-    if (srv->inited) {
+    srv->closing = srv->inited + srv->tcp_inited;
+    if (srv->inited)
         uv_close((uv_handle_t *)&srv->pipe, on_server_closed);
-        return;
+    if (srv->tcp_inited)
+        uv_close((uv_handle_t *)&srv->tcp, on_server_closed);
+    if (srv->closing == 0) {
+        free(srv->path);
+        free(srv);
     }
-    free(srv->path);
-    free(srv);
 }

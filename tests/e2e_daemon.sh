@@ -143,7 +143,43 @@ kill -TERM "$pid"
 wait "$pid" || fail "exit status $? after SIGTERM"
 pid=
 
-echo "6. the client without a daemon"
+echo "6. access: socket group, SO_PEERCRED, the read-only TCP listener"
+port=$((20000 + RANDOM % 20000))
+group=$(id -gn nobody 2>/dev/null || true)
+cat >"$tmp/access.yaml" <<YAML
+socket: $sock
+listen: 127.0.0.1:$port
+${group:+socket_group: $group}
+YAML
+"$logtallyd" -c "$tmp/access.yaml" "$tmp/g/a.log" 2>>"$tmp/daemon.err" &
+pid=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+[ "$(stat -c %a "$sock")" = 660 ] || fail "socket mode $(stat -c %a "$sock"), not 660"
+curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^logtally_requests_total 100$' || fail "/metrics over TCP"
+curl -sf "http://127.0.0.1:$port/v1/summary" | jq -e '.valid == 100' >/dev/null || fail "summary over TCP"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/reload")
+[ "$code" = 403 ] || fail "reload over TCP gave $code, not 403"
+"$logtally" -s "$sock" reload >/dev/null || fail "root could not reload"
+if [ "$(id -u)" = 0 ] && [ -n "$group" ] && command -v runuser >/dev/null; then
+  [ "$(stat -c %G "$sock")" = "$group" ] || fail "socket group $(stat -c %G "$sock"), not $group"
+  chmod 711 "$tmp"    # others may reach the socket, not list the directory
+  runuser -u nobody -- "$logtally" -s "$sock" summary --json | jq -e '.valid == 100' >/dev/null ||
+    fail "a member of the socket's group could not read"
+  runuser -u nobody -- "$logtally" -s "$sock" reload 2>"$tmp/err4" && fail "nobody could reload"
+  grep -q "403" "$tmp/err4" || fail "nobody's reload: $(cat "$tmp/err4")"
+  chgrp root "$sock"
+  runuser -u nobody -- "$logtally" -s "$sock" summary 2>"$tmp/err5" && status=0 || status=$?
+  [ "$status" = 4 ] || fail "exit status $status, not 4, on permission denied"
+  echo "  group readers read, only root reloads (403), others are denied (exit 4)"
+else
+  echo "  NOTICE: not root or no 'nobody' user: the multi-user checks were skipped"
+fi
+kill -TERM "$pid"
+wait "$pid" || fail "exit status $? after SIGTERM"
+pid=
+echo "  TCP: /metrics and summary served, reload refused (403)"
+
+echo "7. the client without a daemon"
 "$logtally" -s "$sock" summary 2>"$tmp/err3" && status=0 || status=$?
 [ "$status" = 3 ] || fail "exit status $status, not 3, when the daemon is not running"
 grep -q "not running" "$tmp/err3" || fail "message: $(cat "$tmp/err3")"
