@@ -453,6 +453,271 @@ START_TEST(random_junk)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * The fast path against the plan walker
+ *
+ * lt_parse_line() tries a fast path for the common/combined prefix and
+ * falls back to the plan walker; lt_parse_line_generic() only walks.  They
+ * must agree on every line: the same code, and for a valid line the same
+ * record.
+ * ---------------------------------------------------------------------- */
+
+static const char *const fast_formats[] = {
+    "combined", "common", "%h %l %u %t \"%r\" %>s %b %D \"%{User-Agent}i\"",
+};
+
+static void assert_records_equal(const lt_record *a, const lt_record *b, const char *line,
+                                 size_t len)
+{
+    int same = a->client == b->client && a->ts == b->ts && a->url == b->url &&
+               a->url_len == b->url_len && a->status == b->status && a->bytes == b->bytes &&
+               a->vhost == b->vhost && a->vhost_len == b->vhost_len;
+    if (same && a->client == LT_CLIENT_IPV4)
+        same = a->ipv4 == b->ipv4;
+    if (same && a->client == LT_CLIENT_IPV6)
+        same = memcmp(a->ipv6, b->ipv6, 16) == 0;
+    if (same && a->client == LT_CLIENT_HOST)
+        same = a->host == b->host && a->host_len == b->host_len;
+    ck_assert_msg(same, "fast path and walker give different records for '%.*s'", (int)len, line);
+}
+
+/* Parses len bytes at line both ways (from a heap copy of exactly len
+ * bytes, so ASan sees any read past the end). */
+static void assert_fast_matches_walker(const char *line, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    lt_record a, b;
+    memcpy(copy, line, len);
+    memset(&a, 0x5a, sizeof(a));
+    memset(&b, 0x5a, sizeof(b));
+    int ra = lt_parse_line(ps, copy, len, &a);
+    int rb = lt_parse_line_generic(ps, copy, len, &b);
+    ck_assert_msg(ra == rb, "fast path %d, walker %d for '%.*s'", ra, rb, (int)len, line);
+    if (ra == LT_PARSE_OK)
+        assert_records_equal(&a, &b, copy, len);
+    free(copy);
+}
+
+/* The repository root, from this file's path (tests/test_parse.c). */
+static void repo_path(char *out, size_t outlen, const char *rel)
+{
+    const char *file = __FILE__, *cut = strstr(file, "tests/test_parse.c");
+    int root = cut != NULL ? (int)(cut - file) : 0;
+    snprintf(out, outlen, "%.*s%s", root, file, rel);
+}
+
+/* Reads the whole file at the repository-relative path, or returns NULL. */
+static char *slurp(const char *rel, size_t *len)
+{
+    char path[4096];
+    repo_path(path, sizeof(path), rel);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static const char *const corpus[] = {
+    "sample/access.log",
+    "../shared/reallogs/elastic-apache_logs.log",
+    "../shared/reallogs/nasa-aug95-first20000.log",
+    "../shared/reallogs/nielsbasjes-hackers-access.log",
+    "../shared/reallogs/lnav-zanbil-shop-access.log",
+};
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Rewrites line (len bytes, room for cap) by one to three random edits
+ * aimed at the fast path's assumptions: separators, quotes, escapes,
+ * digits, line ends.  Returns the new length. */
+static size_t mutate(char *line, size_t len, size_t cap, uint64_t *x)
+{
+    static const char bytes[] = " \"\\-[]:./09a+\r\xff";
+    int edits = 1 + (int)(xorshift(x) % 3);
+    for (int k = 0; k < edits && len > 0; k++) {
+        size_t at = xorshift(x) % len;
+        char c = bytes[xorshift(x) % (sizeof(bytes) - 1)];
+        if (xorshift(x) % 16 == 0)
+            c = '\0';
+        switch (xorshift(x) % 5) {
+        case 0:    /* replace */
+            line[at] = c;
+            break;
+        case 1:    /* delete */
+            memmove(line + at, line + at + 1, len - at - 1);
+            len--;
+            break;
+        case 2:    /* insert */
+        case 3:    /* double a space, or insert next to where one would be */
+            if (len == cap)
+                break;
+            memmove(line + at + 1, line + at, len - at);
+            line[at] = (xorshift(x) % 5 == 3 || line[at + 1] == ' ') ? ' ' : c;
+            len++;
+            break;
+        default:    /* truncate */
+            len = at;
+            break;
+        }
+    }
+    return len;
+}
+
+/* Every line of the sample log and of the real logs (when ../shared/
+ * reallogs exists), read by every format that has the fast path, and
+ * twenty random mutations of each line. */
+START_TEST(fast_path_matches_walker)
+{
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    size_t files = 0, lines = 0;
+    for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
+        size_t n;
+        char *text = slurp(corpus[i], &n);
+        if (text == NULL) {
+            ck_assert_msg(i > 0, "%s is missing", corpus[i]);
+            continue;
+        }
+        files++;
+        for (size_t fi = 0; fi < sizeof(fast_formats) / sizeof(fast_formats[0]); fi++) {
+            use_format(fast_formats[fi]);
+            for (char *p = text, *end = text + n; p < end;) {
+                char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+                assert_fast_matches_walker(p, len);
+                lines++;
+                if (fi == 0) {
+                    char buf[8192];
+                    for (int m = 0; m < 20 && len + 8 <= sizeof(buf); m++) {
+                        memcpy(buf, p, len);
+                        assert_fast_matches_walker(buf, mutate(buf, len, sizeof(buf), &x));
+                    }
+                }
+                p += len + 1;
+            }
+        }
+        free(text);
+    }
+    ck_assert_uint_ge(files, 1);
+    ck_assert_uint_ge(lines, 3000);
+}
+END_TEST
+
+/* Hand-made lines at each edge of the fast path. */
+START_TEST(fast_path_edges)
+{
+    static const char *const lines[] = {
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"-\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET \" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \" GET /a\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET  /a HTTP/1.1\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a  HTTP/1.1\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1 \" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1 x\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a\\\" HTTP/1.1\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a\\\\\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\\\"\" 200 -",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\"  200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200  5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 2000 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 -5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5x",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 1234567890123456789",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 12345678901234567890",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 ",
+        "1.2.3.4  - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 frank bob [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - -  [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700]  \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:60 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:61 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:3x -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36-0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55-36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:24:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0760] \"GET /a HTTP/1.1\" 200 5",
+        "01.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "256.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "::ffff:1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "[2001:db8::1] - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "host.example - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5\r",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.1",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /a/with/a/long/path/past/sixteen/bytes?q=1",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700]",
+        "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] ",
+        "1.2.3.4 - -",
+        "1.2.3.4",
+    };
+    for (size_t fi = 0; fi < sizeof(fast_formats) / sizeof(fast_formats[0]); fi++) {
+        use_format(fast_formats[fi]);
+        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+            for (size_t len = 0; len <= strlen(lines[i]); len++)
+                assert_fast_matches_walker(lines[i], len);
+    }
+    /* Minutes the cache holds, read again in another order and zone. */
+    use_format("combined");
+    static const char *const times[] = {
+        "[10/Oct/2000:13:55:36 -0700]", "[10/Oct/2000:13:56:36 -0700]",
+        "[10/Oct/2000:13:55:59 +0000]", "[10/Oct/2000:13:55:00 -0700]",
+        "[11/Oct/2000:13:55:36 -0700]", "[10/Oct/2001:13:55:36 -0700]",
+        "[10/Oct/2000:13:55:36 -0730]", "[10/Oct/2000:23:55:36 -0700]",
+        "[10/Oct/2100:13:55:36 -0700]", "[10/Oct/2000:13:55:60 -0700]",
+        "[10/Oct/2000:13:55:36 -0701]",
+    };
+    /* Broken in the bytes a cache hit still checks, right after the same
+     * minute was cached. */
+    static const char *const bad_times[] = {
+        "[10/Oct/2000:13:55:36x-0700]", "[10/Oct/2000:13:55x36 -0700]",
+        "[10/Oct/2000:13:55:3a -0700]", "[10/Oct/2000:13:55:61 -0700]",
+        "[10/Oct/2000:13x55:36 -0700]", "[10/Oct/2000:13:55:36 -07x0]",
+    };
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+            char line[128];
+            int64_t want;
+            snprintf(line, sizeof(line), "1.2.3.4 - - %s \"GET / HTTP/1.1\" 200 1", times[i]);
+            ck_assert_int_eq(lt_parse_time(times[i] + 1, &want), 0);
+            ck_assert_int_eq(parse(line), LT_PARSE_OK);
+            ck_assert_int_eq(rec.ts, want);
+            assert_fast_matches_walker(line, strlen(line));
+        }
+    for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "1.2.3.4 - - %s \"GET / HTTP/1.1\" 200 1", times[0]);
+        ck_assert_int_eq(parse(line), LT_PARSE_OK);
+        snprintf(line, sizeof(line), "1.2.3.4 - - %s \"GET / HTTP/1.1\" 200 1", bad_times[i]);
+        ck_assert_msg(parse(line) == LT_PARSE_TIME, "%s accepted", bad_times[i]);
+        assert_fast_matches_walker(line, strlen(line));
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parse");
@@ -473,6 +738,8 @@ int main(void)
     tcase_add_test(tc, custom_formats);
     tcase_add_test(tc, format_errors);
     tcase_add_test(tc, random_junk);
+    tcase_add_test(tc, fast_path_matches_walker);
+    tcase_add_test(tc, fast_path_edges);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
