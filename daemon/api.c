@@ -499,6 +499,49 @@ static int post_reload(request *r)
     return 200;
 }
 
+/* Answers to repeated GETs, kept while the tally, the sources and the
+ * clock's second stay the same: a dashboard polling the summary costs one
+ * computation per change, not one per request.  The second is part of the
+ * key because summaries carry the uptime and the ingest rate. */
+#define CACHE_SLOTS 8
+#define CACHE_KEY 256
+
+static struct cached {
+    uint64_t generation, second;
+    char key[CACHE_KEY];
+    int status;
+    const char *content_type;
+    lt_buf body;
+} cache[CACHE_SLOTS];
+static unsigned cache_next;
+
+static struct cached *cache_find(lt_daemon *d, const char *key)
+{
+    uint64_t second = uv_now(d->loop) / 1000;
+    for (unsigned i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].body.data != NULL && cache[i].generation == d->generation &&
+            cache[i].second == second && strcmp(cache[i].key, key) == 0)
+            return &cache[i];
+    return NULL;
+}
+
+static void cache_store(lt_daemon *d, const char *key, int status, const char *type,
+                        const lt_buf *body)
+{
+    struct cached *c = &cache[cache_next++ % CACHE_SLOTS];
+    lt_buf_reset(&c->body);
+    lt_buf_append(&c->body, body->data, body->len);
+    if (lt_buf_failed(&c->body)) {
+        lt_buf_free(&c->body);
+        return;
+    }
+    c->generation = d->generation;
+    c->second = uv_now(d->loop) / 1000;
+    c->status = status;
+    c->content_type = type;
+    snprintf(c->key, sizeof(c->key), "%s", key);
+}
+
 static const struct route {
     const char *path;
     const char *method;
@@ -514,6 +557,13 @@ static const struct route {
     {"/metrics", "GET", get_metrics},
 };
 
+/* GETs of these are answered from the cache when nothing changed. */
+static int cacheable(const char *path)
+{
+    return strcmp(path, "/v1/summary") == 0 || strcmp(path, "/v1/top") == 0 ||
+           strcmp(path, "/v1/rps") == 0 || strcmp(path, "/metrics") == 0;
+}
+
 int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,
                const char *query, const char *body, size_t body_len, lt_buf *out,
                const char **content_type)
@@ -527,8 +577,22 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
             continue;
         if (strcmp(method, routes[i].method) != 0)
             return fail(&r, 405, "%s needs %s, not %s", path, routes[i].method, method);
+        char key[CACHE_KEY];
+        int use_cache = cacheable(path) &&
+                        (size_t)snprintf(key, sizeof(key), "%s?%s", path, query) < sizeof(key);
+        struct cached *hit = use_cache ? cache_find(d, key) : NULL;
+        if (hit != NULL) {
+            lt_buf_append(out, hit->body.data, hit->body.len);
+            *content_type = hit->content_type;
+            return hit->status;
+        }
         int rc = parse_query(&r, query);
-        return rc ? rc : routes[i].fn(&r);
+        if (rc)
+            return rc;
+        rc = routes[i].fn(&r);
+        if (use_cache && rc == 200)
+            cache_store(d, key, rc, *content_type, out);
+        return rc;
     }
     return fail(&r, 404, "no such endpoint: %s", path);
 }

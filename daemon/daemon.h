@@ -32,6 +32,7 @@ typedef struct lt_daemon {
     const char *extra_format;      /* their format */
     lt_config *config;
     lt_tally *tally;               /* the live aggregates */
+    uint64_t generation;           /* bumped whenever tally or sources change */
     struct sources *sources;
     struct http_server *http;
     uv_signal_t sig_term, sig_int, sig_hup;

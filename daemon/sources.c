@@ -8,7 +8,8 @@
  * tally into the live one.  So reading never blocks the loop, and every API
  * answer sees whole jobs only.  A file has at most one job in flight; a job
  * reads at most JOB_BYTES, so a large backlog is merged (and visible in
- * the progress) piece by piece.
+ * the progress) piece by piece, and no merge holds the loop for long (8 MiB
+ * of lines merge in about a millisecond).
  *
  * When a job runs
  * ---------------
@@ -49,7 +50,7 @@
 #define POLL_MS 100
 #define RESCAN_MS 1000
 #define RETIRE_MS 2000
-#define JOB_BYTES ((uint64_t)32 << 20)
+#define JOB_BYTES ((uint64_t)8 << 20)
 
 struct pattern {
     char *spec;              /* path or glob */
@@ -295,10 +296,10 @@ static void job_run(uv_work_t *w)
         t->replaced = lt_follow_replaced(t->follow) == 1;
 }
 
-static void keep_samples(tracked *t)
+static void keep_samples(tracked *t, const lt_tally *delta)
 {
     lt_sample got[LT_SAMPLES];
-    size_t n = lt_tally_samples(t->delta, got);
+    size_t n = lt_tally_samples(delta, got);
     for (size_t i = 0; i < n; i++)
         t->samples[t->n_samples++ % LT_SAMPLES] = got[i];
 }
@@ -311,22 +312,40 @@ static void job_done(uv_work_t *w, int status)
     lt_daemon *d = s->d;
     uint64_t now = uv_now(d->loop);
 
+    /* The job's results, taken before a next job may be queued. */
+    lt_tally *delta = t->delta;
+    int rc = status == 0 ? t->rc : 0, more = t->more, replaced = t->replaced;
+    int final = t->job_final;
+    int64_t consumed = t->consumed;
+    char err[sizeof(t->err)];
+    memcpy(err, t->err, sizeof(err));
+
     t->busy = 0;
+    t->delta = NULL;
     s->jobs--;
+    d->generation++;
     lt_follow_info_get(t->follow, &t->info);
-    if (t->delta != NULL) {
-        if (lt_tally_merge(d->tally, t->delta) < 0)
+    if (delta != NULL)
+        keep_samples(t, delta);
+    /* With a backlog in a plain read, the next read starts before this
+     * merge, so the thread pool keeps parsing while the loop merges and
+     * answers.  Jobs that end a file or see a rotation go the long way. */
+    if (more && status == 0 && rc == 0 && !replaced && !final && !t->retiring && !t->drop &&
+        !s->stopping) {
+        more = 0;
+        schedule(t);
+    }
+    if (delta != NULL) {
+        if (lt_tally_merge(d->tally, delta) < 0)
             daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short",
                        t->path);
-        keep_samples(t);
-        lt_tally_free(t->delta);
-        t->delta = NULL;
+        lt_tally_free(delta);
     }
-    if (status == 0 && t->rc < 0) {
+    if (rc < 0) {
         /* A missing file is normal (not created yet, rotated away); other
          * errors are said once per file until it opens. */
-        if (t->rc != -ENOENT && !t->logged_error) {
-            daemon_log(LOG_WARNING_, "%s", t->err);
+        if (rc != -ENOENT && !t->logged_error) {
+            daemon_log(LOG_WARNING_, "%s", err);
             t->logged_error = 1;
         }
     } else if (status == 0) {
@@ -334,11 +353,11 @@ static void job_done(uv_work_t *w, int status)
         start_watch(t);
     }
 
-    if (t->retiring && t->consumed > 0)
+    if (t->retiring && consumed > 0)
         t->grew_ms = now;
-    if (t->job_final)
+    if (final)
         t->drop = 1;
-    if (t->replaced && !t->retiring && !t->drop) {
+    if (replaced && !t->retiring && !t->drop) {
         /* Renamed away or deleted: finish this file, follow the path anew. */
         t->retiring = 1;
         t->grew_ms = now;
@@ -347,13 +366,13 @@ static void job_done(uv_work_t *w, int status)
         if (t->pat != NULL && !s->stopping)
             add_tracked(s, t->pat, t->path, t->rotations + 1);
     }
-    if (t->drop || s->stopping) {
+    if ((t->drop || s->stopping) && !t->busy) {
         free_tracked(t);
         if (s->stopping && s->jobs == 0 && s->open_handles == 0 && s->on_stopped)
             s->on_stopped(d);
         return;
     }
-    if (t->more || t->again) {
+    if (more || t->again) {
         t->again = 0;
         schedule(t);
     }
