@@ -15,6 +15,12 @@
  * rotated-away file that a writer may still be finishing.  A size below the
  * offset is copytruncate: the same file, restarted at 0.
  *
+ * Identity: the device and inode say which file is open; the fingerprint,
+ * a hash of its first bytes (LT_FOLLOW_FP_BYTES, or fewer while it is that
+ * short), lets a restart recognise a checkpoint's file under a new name or
+ * see that an inode number was reused.  After a truncation it is taken
+ * again, from the new first bytes.
+ *
  * pread() rather than mmap: the daemon follows files that other programs
  * truncate (copytruncate), and touching a mapped page past a new end of
  * file raises SIGBUS.  The buffer bounds memory the same way a window does.
@@ -28,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "scan.h"
 
@@ -41,8 +48,40 @@ struct lt_follow {
     lt_scan_pos pos;
     uint64_t size;
     uint64_t lines, malformed, truncations;
+    uint32_t fp_len;
+    uint64_t fp_hash;
     char *buf;
 };
+
+/* Hashes the first n bytes of fd; returns 0 or a negative errno. */
+static int hash_start(int fd, uint32_t n, uint64_t *out)
+{
+    char b[LT_FOLLOW_FP_BYTES];
+    ssize_t got;
+    do
+        got = pread(fd, b, n, 0);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return -errno;
+    if ((uint32_t)got != n)
+        return -ENODATA;
+    *out = XXH64(b, n, 0);
+    return 0;
+}
+
+/* Takes the fingerprint again while the file is shorter than its full
+ * length: an empty file gets one once its first bytes arrive. */
+static void update_fingerprint(lt_follow *f)
+{
+    if (f->fp_len >= LT_FOLLOW_FP_BYTES || f->size <= f->fp_len)
+        return;
+    uint32_t n = f->size < LT_FOLLOW_FP_BYTES ? (uint32_t)f->size : LT_FOLLOW_FP_BYTES;
+    uint64_t h = 0;
+    if (hash_start(f->fd, n, &h) == 0) {
+        f->fp_len = n;
+        f->fp_hash = h;
+    }
+}
 
 lt_follow *lt_follow_new(const char *path, uint32_t source)
 {
@@ -95,7 +134,28 @@ int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen)
     f->size = (uint64_t)st.st_size;
     f->pos.offset = offset <= f->size ? offset : 0;
     f->pos.skipping = 0;
+    f->fp_len = 0;
+    update_fingerprint(f);
     return 0;
+}
+
+void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
+                             uint64_t truncations)
+{
+    f->lines = lines;
+    f->malformed = malformed;
+    f->truncations = truncations;
+}
+
+int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
+{
+    uint64_t h = 0;
+    if (f->fd < 0 || fp_len > LT_FOLLOW_FP_BYTES)
+        return 0;
+    int rc = hash_start(f->fd, fp_len, &h);
+    if (rc == -ENODATA)
+        return 0;    /* shorter than the fingerprint: not that file */
+    return rc < 0 ? rc : h == fp_hash;
 }
 
 struct counter {
@@ -180,8 +240,10 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
         f->pos.skipping = 0;
         f->lines = 0;
         f->truncations++;
+        f->fp_len = 0;
     }
     f->size = size;
+    update_fingerprint(f);
 
     while (f->pos.offset < size) {
         if (consumed >= max_bytes) {
@@ -246,4 +308,6 @@ void lt_follow_info_get(const lt_follow *f, lt_follow_info *out)
     out->lines = f->lines;
     out->malformed = f->malformed;
     out->truncations = f->truncations;
+    out->fp_len = f->fp_len;
+    out->fp_hash = f->fp_hash;
 }

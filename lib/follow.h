@@ -20,7 +20,13 @@ typedef struct lt_follow_info {
     uint64_t lines;           /* lines counted since offset 0 */
     uint64_t malformed;       /* of those, malformed */
     uint64_t truncations;     /* times the file shrank below offset (copytruncate) */
+    uint32_t fp_len;          /* fingerprint: XXH64 of the file's first fp_len */
+    uint64_t fp_hash;         /* bytes (up to LT_FOLLOW_FP_BYTES) */
 } lt_follow_info;
+
+/* Bytes of a file's start that identify it across renames and restarts:
+ * enough to hold a log line's client and timestamp, so two logs differ. */
+#define LT_FOLLOW_FP_BYTES 256
 
 /* Returns a follower of path (not opened yet), or NULL when out of memory.
  * source labels the samples of its malformed lines. */
@@ -32,6 +38,16 @@ void lt_follow_free(lt_follow *f);        /* closes the file; NULL is a no-op */
  * file was truncated and reading starts at 0).  Returns 0, or a negative
  * errno with a message naming the file in err (-ENOENT: not there yet). */
 int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen);
+
+/* Restores the line counters of a resumed file (a checkpoint's), so line
+ * numbers and per-file counts carry on. */
+void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
+                             uint64_t truncations);
+
+/* 1 when the open file starts with the fp_len bytes whose XXH64 is
+ * fp_hash (the same file as a checkpoint's, whatever its name now), 0 when
+ * not, a negative errno when it cannot be read. */
+int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash);
 
 /* Counts into t, with parser p, the complete lines added since the last
  * read, up to about max_bytes; a last line without '\n' waits for it unless

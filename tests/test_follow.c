@@ -194,6 +194,46 @@ START_TEST(overlong_line_between_reads)
 }
 END_TEST
 
+START_TEST(fingerprint_follows_the_file)
+{
+    char err[256], moved[160];
+    lt_follow *f = lt_follow_new(path, 0);
+    append(path, 0, 0, "");
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_follow_info info;
+    lt_follow_info_get(f, &info);
+    ck_assert_uint_eq(info.fp_len, 0);     /* empty: nothing to recognise yet */
+    append(path, 0, 20, NULL);
+    lt_tally *t = lt_tally_new(&limits);
+    read_all(f, t, 0);
+    lt_follow_info_get(f, &info);
+    ck_assert_uint_eq(info.fp_len, LT_FOLLOW_FP_BYTES);
+    lt_follow_free(f);
+    /* Renamed, the file is still recognised; another file is not. */
+    snprintf(moved, sizeof(moved), "%s.1", path);
+    ck_assert_int_eq(rename(path, moved), 0);
+    append(path, 500, 20, NULL);
+    lt_follow *old = lt_follow_new(moved, 0), *fresh = lt_follow_new(path, 0);
+    ck_assert_int_eq(lt_follow_open(old, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(lt_follow_open(fresh, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(lt_follow_same_start(old, info.fp_len, info.fp_hash), 1);
+    ck_assert_int_eq(lt_follow_same_start(fresh, info.fp_len, info.fp_hash), 0);
+    /* After copytruncate the fingerprint is taken from the new start. */
+    read_all(old, t, 0);
+    ck_assert_int_eq(truncate(moved, 0), 0);
+    append(moved, 900, 1, NULL);
+    read_all(old, t, 0);
+    lt_follow_info two;
+    lt_follow_info_get(old, &two);
+    ck_assert_uint_lt(two.fp_len, LT_FOLLOW_FP_BYTES);
+    ck_assert_uint_ne(two.fp_hash, info.fp_hash);
+    ck_assert_int_eq(lt_follow_same_start(old, info.fp_len, info.fp_hash), 0);
+    lt_follow_free(old);
+    lt_follow_free(fresh);
+    lt_tally_free(t);
+}
+END_TEST
+
 START_TEST(resume_at_offset)
 {
     char err[256];
@@ -238,6 +278,7 @@ int main(void)
     tcase_add_test(tc, rename_rotation_and_deletion);
     tcase_add_test(tc, overlong_line_between_reads);
     tcase_add_test(tc, resume_at_offset);
+    tcase_add_test(tc, fingerprint_follows_the_file);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
