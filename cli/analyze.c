@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "gz.h"
 #include "ingest.h"
 #include "parse.h"
@@ -97,7 +98,7 @@ int cmd_analyze(int argc, char **argv)
             }
             break;
         case OPT_EXACT:
-            if (parse_size(optarg, &limits.exact_clients_bytes) < 0) {
+            if (lt_config_parse_size(optarg, &limits.exact_clients_bytes) < 0) {
                 fprintf(stderr, "logtally analyze: --exact-clients-bytes: '%s' is not a size (e.g. 256MiB)\n", optarg);
                 return EXIT_USAGE;
             }

@@ -21,7 +21,4 @@ int cmd_client(const char *sock, int argc, char **argv);
 /* $LOGTALLY_SOCKET, or /run/logtally/logtally.sock. */
 const char *client_default_socket(void);
 
-/* Parses "256MiB", "64k", "1000000" into *out; returns 0 or -1. */
-int parse_size(const char *s, size_t *out);
-
 #endif

@@ -1,15 +1,15 @@
 /* client.c -- `logtally summary|top|rps|sources|hll|reload`: ask the daemon.
  *
  * One HTTP/1.1 request over the Unix socket per command; the response is
- * read whole and parsed with http-parser.  On a terminal the daemon is
- * asked for its text form (format=text), so the client prints what it gets
- * and needs no JSON parser; with --json it prints the JSON.  `summary
+ * read whole and parsed with http-parser.  The daemon is asked for its
+ * text form (format=text), so the client prints what it gets and needs no
+ * JSON parser; with --json it asks for, and prints, the JSON.  `summary
  * --wait` polls until the daemon has caught up with its files, drawing a
  * progress bar on stderr.
  *
  * Exit codes: 0 success; 1 the daemon answered with an error; 2 bad usage;
  * 3 the daemon is not running (no socket, or nobody listening); 4 access
- * to the socket denied.
+ * denied (to the socket, or 403 from the daemon: reload by another user).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -133,7 +133,7 @@ static int finish(struct response *r, FILE *out)
     if (r->status >= 400) {
         fprintf(stderr, "logtally: the daemon answered %d: ", r->status);
         fwrite(r->body.data, 1, r->body.len, stderr);
-        rc = EXIT_FAILED;
+        rc = r->status == 403 ? EXIT_DENIED : EXIT_FAILED;
     } else {
         fwrite(r->body.data, 1, r->body.len, out);
     }
@@ -263,8 +263,9 @@ int cmd_client(const char *sock, int argc, char **argv)
     if (top != NULL) {
         char *end;
         unsigned long v = strtoul(top, &end, 10);
-        if (*top < '0' || *top > '9' || *end != '\0' || v > 100000) {
-            fprintf(stderr, "logtally %s: '%s' is not a count from 0 to 100000\n", cmd, top);
+        unsigned long least = is_top ? 1 : 0;
+        if (*top < '0' || *top > '9' || *end != '\0' || v < least || v > 100000) {
+            fprintf(stderr, "logtally %s: '%s' is not a count from %lu to 100000\n", cmd, top, least);
             return EXIT_USAGE;
         }
         add_param(query, sizeof(query), "n", top);

@@ -7,8 +7,6 @@
  * Each subcommand lives in its own file and returns an exit code from
  * cli.h: 0 success, 1 failure (a file unreadable, ...), 2 bad usage.
  */
-#include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,32 +34,6 @@ static void usage(FILE *out)
           "  logtally COMMAND --help    options of a command\n"
           "  logtally --version\n",
           out);
-}
-
-int parse_size(const char *s, size_t *out)
-{
-    static const struct {
-        const char *suffix;
-        unsigned shift;
-    } units[] = {{"", 0}, {"k", 10}, {"K", 10}, {"KiB", 10}, {"M", 20}, {"MiB", 20},
-                 {"G", 30}, {"GiB", 30}, {"T", 40}, {"TiB", 40}};
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(end, units[i].suffix) != 0)
-            continue;
-        if (units[i].shift > 0 && v > (SIZE_MAX >> units[i].shift))
-            return -1;
-        *out = (size_t)(v << units[i].shift);
-        return 0;
-    }
-    return -1;
 }
 
 int main(int argc, char **argv)

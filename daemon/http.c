@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <http_parser.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,35 +469,36 @@ static int probe_socket(const char *path, char *err, size_t errlen)
 }
 
 /* Listens on "host:port" or "[v6]:port" (the configuration checked the
- * form).  The TCP listener serves the read-only endpoints and /metrics. */
+ * form; a name is resolved once, here, at start).  The TCP listener serves
+ * the read-only endpoints and /metrics. */
 static int listen_tcp(struct http_server *srv, const char *spec, char *err, size_t errlen)
 {
-    char host[256];
+    char host[256], port[16];
     struct sockaddr_storage ss;
     const char *colon = strrchr(spec, ':');
     int rc;
 
-    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host)) {
+    size_t hl = colon ? (size_t)(colon - spec) : 0;
+    if (colon == NULL || hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port)) {
         snprintf(err, errlen, "listen: '%s' is not host:port", spec);
         return -1;
     }
-    int port = atoi(colon + 1);
-    size_t hl = (size_t)(colon - spec);
     if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
         memcpy(host, spec + 1, hl - 2);
         host[hl - 2] = '\0';
-        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss);
     } else {
         memcpy(host, spec, hl);
         host[hl] = '\0';
-        if (strcmp(host, "localhost") == 0)
-            strcpy(host, "127.0.0.1");
-        rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
     }
-    if (rc < 0) {
-        snprintf(err, errlen, "listen: '%s' is not an IP address and port", spec);
+    strcpy(port, colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res = NULL;
+    if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
+        snprintf(err, errlen, "listen: cannot resolve '%s': %s", spec, gai_strerror(rc));
         return -1;
     }
+    memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
     uv_tcp_init(srv->d->loop, &srv->tcp);
     srv->tcp.data = srv;
     srv->tcp_inited = 1;

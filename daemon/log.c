@@ -1,10 +1,13 @@
 /* log.c -- messages to stderr and state to systemd.
  *
- * Under systemd (JOURNAL_STREAM set) each line starts with "<N>", the
+ * When stderr is connected to the journal (JOURNAL_STREAM names its
+ * device:inode, as systemd documents) each line starts with "<N>", the
  * syslog priority, which journald turns into the entry's priority; it adds
  * the timestamp itself.  Elsewhere a line is "logtallyd: message". */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -18,8 +21,14 @@ void daemon_log(int priority, const char *fmt, ...)
     char line[1024];
     va_list ap;
 
-    if (journal < 0)
-        journal = getenv("JOURNAL_STREAM") != NULL;
+    if (journal < 0) {
+        const char *js = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        journal = js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+                  fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+                  (unsigned long long)st.st_ino == ino;
+    }
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);

@@ -8,8 +8,9 @@ packages=(
   libxxhash-dev        # hashing for the tables
   check                # unit tests
   libyaml-dev libuv1-dev libhttp-parser-dev zlib1g-dev libsystemd-dev  # the daemon
-  jq gawk              # end-to-end tests read JSON and compute truths independently
+  jq gawk curl         # end-to-end tests read JSON, compute truths, talk HTTP
   redis-server         # the HyperLogLog is checked against a real Redis
+  systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
 )
 
 missing=()
