@@ -29,8 +29,6 @@
 
 #include <stdlib.h>
 
-#include "ip4set.h"
-#include "keyset.h"
 
 enum { KIND_IPV4, KIND_IPV6, KIND_HOST, KINDS };
 
@@ -219,4 +217,40 @@ void lt_clients_memory(const lt_clients *c, lt_client_memory *out)
     out->hll = 0;
     for (int k = 0; k < KINDS; k++)
         out->hll += lt_hll_bytes(c->hll[k]);
+}
+
+void lt_clients_get_parts(const lt_clients *c, lt_clients_parts *out)
+{
+    out->exact = c->exact;
+    out->v4 = c->v4;
+    out->v6 = c->v6;
+    out->host = c->host;
+    for (int k = 0; k < KINDS; k++)
+        out->hll[k] = c->hll[k];
+}
+
+lt_clients *lt_clients_from_parts(size_t exact_bytes_limit, lt_ip4set *v4, lt_keyset *v6,
+                                  lt_keyset *host, lt_hll *hll[3])
+{
+    lt_clients *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        lt_ip4set_free(v4);
+        lt_keyset_free(v6);
+        lt_keyset_free(host);
+        for (int k = 0; k < KINDS; k++)
+            lt_hll_free(hll[k]);
+        return NULL;
+    }
+    c->budget = exact_bytes_limit;
+    c->v4 = v4;
+    c->v6 = v6;
+    c->host = host;
+    for (int k = 0; k < KINDS; k++)
+        c->hll[k] = hll[k];
+    c->exact = v4 != NULL && v6 != NULL && host != NULL;
+    if (!c->exact || exact_bytes(c) > exact_bytes_limit)
+        drop_exact(c);
+    else
+        share_budget(c);
+    return c;
 }

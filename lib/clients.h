@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "hll.h"
+#include "ip4set.h"
+#include "keyset.h"
 #include "parse.h"
 
 typedef struct lt_clients lt_clients;
@@ -44,5 +46,22 @@ typedef struct lt_client_memory {
     size_t ipv4_set, ipv6_set, host_set, hll;
 } lt_client_memory;
 void lt_clients_memory(const lt_clients *c, lt_client_memory *out);
+
+/* The parts of a counter, borrowed, for the snapshot writer: the sets are
+ * NULL once the counter is no longer exact.  hll[] is IPv4, IPv6, host. */
+typedef struct lt_clients_parts {
+    int exact;
+    const lt_ip4set *v4;
+    const lt_keyset *v6, *host;
+    const lt_hll *hll[3];
+} lt_clients_parts;
+void lt_clients_get_parts(const lt_clients *c, lt_clients_parts *out);
+
+/* A counter made of parts (the snapshot reader's), taking ownership of
+ * all of them, also on failure.  With all three sets it is exact (unless
+ * they pass exact_bytes_limit: then they are dropped); with none, it
+ * answers from the sketches.  Returns NULL when out of memory. */
+lt_clients *lt_clients_from_parts(size_t exact_bytes_limit, lt_ip4set *v4, lt_keyset *v6,
+                                  lt_keyset *host, lt_hll *hll[3]);
 
 #endif

@@ -130,6 +130,20 @@ struct lt_hll {
     uint8_t regs[LT_HLL_REGISTERS];
 };
 
+void lt_hll_get_registers(const lt_hll *h, uint8_t regs[LT_HLL_REGISTERS])
+{
+    memcpy(regs, h->regs, LT_HLL_REGISTERS);
+}
+
+int lt_hll_set_registers(lt_hll *h, const uint8_t regs[LT_HLL_REGISTERS])
+{
+    for (unsigned i = 0; i < LT_HLL_REGISTERS; i++)
+        if (regs[i] > 51)
+            return -EINVAL;
+    memcpy(h->regs, regs, LT_HLL_REGISTERS);
+    return 0;
+}
+
 lt_hll *lt_hll_new(void)
 {
     return calloc(1, sizeof(lt_hll));

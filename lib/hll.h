@@ -50,6 +50,13 @@ uint64_t lt_hll_count(const lt_hll *h);
 /* dst = register-wise max(dst, src). */
 void lt_hll_merge(lt_hll *dst, const lt_hll *src);
 
+/* Copies the 16,384 registers out of h into regs. */
+void lt_hll_get_registers(const lt_hll *h, uint8_t regs[LT_HLL_REGISTERS]);
+/* Replaces h's registers with regs (a snapshot's).  Returns 0, or -EINVAL
+ * when a value is above 51 (the hash cannot make one); h is then
+ * unchanged. */
+int lt_hll_set_registers(lt_hll *h, const uint8_t regs[LT_HLL_REGISTERS]);
+
 /* Clears every register to zero. */
 void lt_hll_reset(lt_hll *h);
 

@@ -43,6 +43,30 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     return t;
 }
 
+lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_clients *clients,
+                              lt_urls *urls, lt_rps *rps, const lt_sample *samples,
+                              size_t n_samples)
+{
+    lt_tally *t = calloc(1, sizeof(*t));
+    if (t == NULL || clients == NULL || urls == NULL || rps == NULL || n_samples > LT_SAMPLES) {
+        free(t);
+        lt_clients_free(clients);
+        lt_urls_free(urls);
+        lt_rps_free(rps);
+        return NULL;
+    }
+    t->limits = *limits;
+    t->clients = clients;
+    t->urls = urls;
+    t->rps = rps;
+    /* The ring's next slot is n.malformed % LT_SAMPLES: put the kept
+     * samples in the slots that precede it, oldest first. */
+    t->n = *n;
+    for (size_t i = 0; i < n_samples; i++)
+        t->samples[(t->n.malformed - n_samples + i) % LT_SAMPLES] = samples[i];
+    return t;
+}
+
 void lt_tally_free(lt_tally *t)
 {
     if (t == NULL)

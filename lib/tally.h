@@ -68,6 +68,13 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta);
  * keep the most recent of dst's then src's).  Returns 0 or -ENOMEM. */
 int lt_tally_merge(lt_tally *dst, const lt_tally *src);
 
+/* A tally made of parts (the snapshot reader's), taking ownership of
+ * clients, urls and rps, also on failure; samples (n <= LT_SAMPLES, oldest
+ * first) are copied.  Returns NULL when out of memory. */
+lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_clients *clients,
+                              lt_urls *urls, lt_rps *rps, const lt_sample *samples,
+                              size_t n_samples);
+
 const lt_counters *lt_tally_counters(const lt_tally *t);
 const lt_clients *lt_tally_clients(const lt_tally *t);
 const lt_urls *lt_tally_urls(const lt_tally *t);

@@ -813,6 +813,74 @@ static const unsigned char *lookup(const lt_urls *u, const char *key, size_t len
     return off == 0 ? NULL : rec_at(u, off);
 }
 
+/* A new Space-Saving table of the n candidates (n <= max) with the given
+ * bound and total, or NULL when out of memory.  Shared by merge and by
+ * lt_urls_restore(). */
+static lt_urls *build_inexact(size_t max, const struct candidate *c, size_t n, uint64_t bound,
+                              uint64_t total)
+{
+    uint64_t bytes = 8;
+    for (size_t i = 0; i < n; i++)
+        bytes += rec_size_for(SS_HDR, c[i].len);
+    lt_urls *t = lt_urls_new(max);
+    if (t == NULL || bytes > MAX_ARENA || bytes > SIZE_MAX || reserve_heap(t, n) != 0)
+        goto fail;
+    unsigned char *arena = realloc(t->arena, (size_t)bytes);
+    if (arena == NULL)
+        goto fail;
+    t->arena = arena;
+    t->cap = (size_t)bytes;
+    while (n > t->slot_limit)
+        if (grow_slots(t) != 0)
+            goto fail;
+    t->hdr = SS_HDR;
+    t->ss_on = true;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t off = append_record(t, c[i].key, c[i].len, c[i].count, c[i].err, i);
+        t->heap[i] = off;
+        insert_slot(t, c[i].hash, off);
+    }
+    t->size = n;
+    for (size_t p = n / 2; p-- > 0;)
+        sift_down(t, p);
+    t->bound = bound;
+    t->total = total;
+    return t;
+
+fail:
+    lt_urls_free(t);
+    return NULL;
+}
+
+int lt_urls_restore(lt_urls *u, const lt_url_count *e, size_t n, uint64_t bound, uint64_t total)
+{
+    if (u->size != 0 || n > u->max)
+        return -EINVAL;
+    struct candidate *c = malloc((n ? n : 1) * sizeof(*c));
+    if (c == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].error > e[i].count || e[i].count < bound) {
+            free(c);
+            return -EINVAL;
+        }
+        c[i].key = e[i].url;
+        c[i].len = e[i].len;
+        c[i].hash = XXH3_64bits(e[i].url, e[i].len);
+        c[i].count = e[i].count;
+        c[i].err = e[i].error;
+    }
+    lt_urls *t = build_inexact(u->max, c, n, bound, total);
+    free(c);
+    if (t == NULL)
+        return -ENOMEM;
+    lt_urls old = *u;
+    *u = *t;
+    *t = old;
+    lt_urls_free(t);
+    return 0;
+}
+
 int lt_urls_merge(lt_urls *dst, const lt_urls *src)
 {
     if (src->size == 0) {
@@ -865,32 +933,9 @@ int lt_urls_merge(lt_urls *dst, const lt_urls *src)
         n = dst->max;
     }
 
-    uint64_t bytes = 8;
-    for (size_t i = 0; i < n; i++)
-        bytes += rec_size_for(SS_HDR, c[i].len);
-    t = lt_urls_new(dst->max);
-    if (t == NULL || bytes > MAX_ARENA || bytes > SIZE_MAX || reserve_heap(t, n) != 0)
+    t = build_inexact(dst->max, c, n, bound, sat_add(dst->total, src->total));
+    if (t == NULL)
         goto fail;
-    unsigned char *arena = realloc(t->arena, (size_t)bytes);
-    if (arena == NULL)
-        goto fail;
-    t->arena = arena;
-    t->cap = (size_t)bytes;
-    while (n > t->slot_limit)
-        if (grow_slots(t) != 0)
-            goto fail;
-    t->hdr = SS_HDR;
-    t->ss_on = true;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t off = append_record(t, c[i].key, c[i].len, c[i].count, c[i].err, i);
-        t->heap[i] = off;
-        insert_slot(t, c[i].hash, off);
-    }
-    t->size = n;
-    for (size_t p = n / 2; p-- > 0;)
-        sift_down(t, p);
-    t->bound = bound;
-    t->total = sat_add(dst->total, src->total);
 
     /* The caller holds dst's address, so the new contents move into it and
      * the old ones leave with t. */

@@ -65,6 +65,14 @@ size_t lt_urls_top(const lt_urls *u, size_t n, lt_url_count *out);
  * from fn stops the walk and is returned. */
 int lt_urls_foreach(const lt_urls *u, int (*fn)(const lt_url_count *e, void *arg), void *arg);
 
+/* Makes the empty table u an inexact (Space-Saving) table holding the n
+ * entries (count and error each) with error bound `bound` and total hits
+ * `total`, as a snapshot recorded them.  Returns 0, -ENOMEM, or -EINVAL
+ * when u is not empty, n > max_entries, an error exceeds its count, or a
+ * count is below the bound (no Space-Saving table holds such entries).
+ * u is unchanged on error.  Exact tables are restored with lt_urls_add. */
+int lt_urls_restore(lt_urls *u, const lt_url_count *e, size_t n, uint64_t bound, uint64_t total);
+
 /* Adds every count of src into dst (a union of two streams).  When the
  * union does not fit dst's bound, dst keeps the max_entries largest and
  * the error bounds add up (mergeable summaries, Agarwal et al. 2012): the
