@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -19,6 +20,7 @@
 #include "ingest.h"
 #include "parse.h"
 #include "report.h"
+#include "snapshot.h"
 #include "summary.h"
 #include "tally.h"
 
@@ -39,6 +41,7 @@ static void analyze_usage(FILE *out)
           "                             memory for exact client sets before the\n"
           "                             HyperLogLog takes over (default 256MiB)\n"
           "      --url-entries N        URLs counted exactly before top-k (default 1000000)\n"
+          "      --save SNAP            also write the snapshot (for logtally merge)\n"
           "  -h, --help\n",
           out);
 }
@@ -56,9 +59,42 @@ static int parse_count(const char *s, size_t *out)
     return 0;
 }
 
+int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
+                     const char *const *names, size_t n_names)
+{
+    lt_summary s;
+    lt_buf b;
+    int rc = EXIT_OK;
+
+    if (lt_summary_fill(&s, t, top) < 0) {
+        fprintf(stderr, "logtally %s: out of memory\n", cmd);
+        return EXIT_FAILED;
+    }
+    lt_buf_init(&b);
+    if (json) {
+        lt_summary_json(&b, &s, names, n_names);
+        lt_buf_puts(&b, "\n");
+    } else {
+        lt_report_text(&b, &s, names, n_names);
+    }
+    if (lt_buf_failed(&b)) {
+        fprintf(stderr, "logtally %s: out of memory\n", cmd);
+        rc = EXIT_FAILED;
+    } else {
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    lt_buf_free(&b);
+    lt_summary_release(&s);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "logtally %s: writing the report: %s\n", cmd, strerror(errno));
+        rc = EXIT_FAILED;
+    }
+    return rc;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
-    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS };
+    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE };
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 'n'},
@@ -67,10 +103,11 @@ int cmd_analyze(int argc, char **argv)
         {"strip-query", no_argument, NULL, OPT_STRIP},
         {"exact-clients-bytes", required_argument, NULL, OPT_EXACT},
         {"url-entries", required_argument, NULL, OPT_URLS},
+        {"save", required_argument, NULL, OPT_SAVE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *format = "combined";
+    const char *format = "combined", *save = NULL;
     size_t top = 10, threads = 0;
     int json = 0, c;
     lt_limits limits = {
@@ -85,6 +122,7 @@ int cmd_analyze(int argc, char **argv)
         case 'f': format = optarg; break;
         case 'j': json = 1; break;
         case OPT_STRIP: limits.strip_query = 1; break;
+        case OPT_SAVE: save = optarg; break;
         case 'n':
             if (parse_count(optarg, &top) < 0 || top > 1000000) {
                 fprintf(stderr, "logtally analyze: --top: '%s' is not a count from 0 to 1000000\n", optarg);
@@ -166,32 +204,13 @@ int cmd_analyze(int argc, char **argv)
         }
     }
 
-    lt_summary s;
-    if (lt_summary_fill(&s, t, top) < 0) {
-        fprintf(stderr, "logtally analyze: out of memory\n");
-        rc = EXIT_FAILED;
-        goto out;
-    }
-    lt_buf b;
-    lt_buf_init(&b);
-    if (json) {
-        lt_summary_json(&b, &s, names, n_files);
-        lt_buf_puts(&b, "\n");
-    } else {
-        lt_report_text(&b, &s, names, n_files);
-    }
-    if (lt_buf_failed(&b)) {
-        fprintf(stderr, "logtally analyze: out of memory\n");
-        rc = EXIT_FAILED;
-    } else {
-        fwrite(b.data, 1, b.len, stdout);
-    }
-    lt_buf_free(&b);
-    lt_summary_release(&s);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "logtally analyze: writing the report: %s\n", strerror(errno));
+    if (save != NULL && lt_snapshot_save(save, t, NULL, 0, (int64_t)time(NULL), err, sizeof(err)) < 0) {
+        fprintf(stderr, "logtally analyze: --save: %s\n", err);
         rc = EXIT_FAILED;
     }
+    int prc = cli_print_report("analyze", t, top, json, names, n_files);
+    if (prc != EXIT_OK)
+        rc = prc;
 
 out:
     lt_tally_free(t);

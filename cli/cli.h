@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "summary.h"
+#include "tally.h"
 
 /* Exit codes shared by every subcommand. */
 enum {
@@ -14,6 +15,12 @@ enum {
 };
 
 int cmd_analyze(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+
+/* Prints the report of t (a table, or JSON when json is set) with the top
+ * URLs; returns an exit code.  cmd names the command in messages. */
+int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
+                     const char *const *names, size_t n_names);
 
 /* summary, top, rps, sources, hll, reload: asks the daemon on sock.
  * argv[0] is the command. */

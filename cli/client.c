@@ -201,6 +201,7 @@ static void client_usage(FILE *out)
           "                               requests per step; T is epoch seconds or ISO 8601\n"
           "  sources                      the files followed\n"
           "  hll                          the clients' HyperLogLog, Redis format, to stdout\n"
+          "  snapshot                     the daemon's snapshot, to stdout (logtally merge)\n"
           "  reload                       make the daemon reread its configuration\n"
           "\n"
           "The socket is " DEFAULT_SOCKET " unless -s or LOGTALLY_SOCKET says otherwise.\n",
@@ -270,7 +271,7 @@ int cmd_client(const char *sock, int argc, char **argv)
         }
         add_param(query, sizeof(query), "n", top);
     }
-    if (!json && strcmp(cmd, "hll") != 0)
+    if (!json && strcmp(cmd, "hll") != 0 && strcmp(cmd, "snapshot") != 0)
         add_param(query, sizeof(query), "format", "text");
 
     char target[1100];
@@ -280,12 +281,13 @@ int cmd_client(const char *sock, int argc, char **argv)
         int rc = request(sock, "POST", target, &r);
         return rc ? rc : finish(&r, stdout);
     }
-    static const char *const gets[] = {"summary", "top", "rps", "sources", "hll"};
+    static const char *const gets[] = {"summary", "top", "rps", "sources", "hll", "snapshot"};
     for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
         if (strcmp(cmd, gets[i]) != 0)
             continue;
-        if (strcmp(cmd, "hll") == 0 && isatty(STDOUT_FILENO)) {
-            fprintf(stderr, "logtally hll: the blob is binary; redirect it to a file\n");
+        int binary = strcmp(cmd, "hll") == 0 || strcmp(cmd, "snapshot") == 0;
+        if (binary && isatty(STDOUT_FILENO)) {
+            fprintf(stderr, "logtally %s: the output is binary; redirect it to a file\n", cmd);
             return EXIT_USAGE;
         }
         if (wait && strcmp(cmd, "summary") == 0) {

@@ -20,7 +20,10 @@ static void usage(FILE *out)
     fputs("usage: logtally [-s SOCKET] COMMAND [OPTIONS] [ARGS]\n"
           "\n"
           "offline:\n"
-          "  analyze [--format F] [--top N] [--json] FILE...   count access logs once and report\n"
+          "  analyze [--format F] [--top N] [--json] [--save SNAP] FILE...\n"
+          "                                         count access logs once and report\n"
+          "  merge [--json] [--save OUT] [--hll OUT] SNAP...\n"
+          "                                         one report from snapshots and Redis sketches\n"
           "\n"
           "asking the daemon (on -s SOCKET, $LOGTALLY_SOCKET or /run/logtally/logtally.sock):\n"
           "  summary [--wait] [--top N] [--json]    the report; --wait until it has caught up\n"
@@ -29,6 +32,7 @@ static void usage(FILE *out)
           "                                         requests per 1s, 1m, 1h or 1d\n"
           "  sources [--json]                       the files followed\n"
           "  hll > FILE                             the clients' HyperLogLog (Redis format)\n"
+          "  snapshot > FILE                        the daemon's snapshot (for logtally merge)\n"
           "  reload                                 reread the daemon's configuration\n"
           "\n"
           "  logtally COMMAND --help    options of a command\n"
@@ -64,7 +68,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "analyze") == 0)
         return cmd_analyze(argc - 1, argv + 1);
-    static const char *const daemon_cmds[] = {"summary", "top", "rps", "sources", "hll", "reload"};
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc - 1, argv + 1);
+    static const char *const daemon_cmds[] = {"summary", "top",  "rps",     "sources",
+                                               "hll",     "snapshot", "reload"};
     for (size_t i = 0; i < sizeof(daemon_cmds) / sizeof(daemon_cmds[0]); i++)
         if (strcmp(cmd, daemon_cmds[i]) == 0)
             return cmd_client(sock, argc - 1, argv + 1);

@@ -6,6 +6,7 @@
  *   GET  /v1/rps?from=&to=&step=        requests per second, minute, hour or day
  *   GET  /v1/sources                    the files followed
  *   GET  /v1/hll                        the clients' HyperLogLog in Redis's format
+ *   GET  /v1/snapshot                   the tally and positions (lib/snapshot.c)
  *   POST /v1/reload                     reread the configuration (root or the
  *                                       daemon's user, on the Unix socket)
  *   GET  /metrics                       OpenMetrics text for Prometheus
@@ -28,6 +29,7 @@
 #include "daemon.h"
 #include "hll.h"
 #include "report.h"
+#include "snapshot.h"
 #include "rps.h"
 #include "summary.h"
 
@@ -469,6 +471,24 @@ static int get_metrics(request *r)
     return 200;
 }
 
+static int get_snapshot(request *r)
+{
+    static const char *const keys[] = {NULL};
+    int rc = allow_params(r, keys);
+    if (rc)
+        return rc;
+    lt_snapshot_source *pos = NULL;
+    long n = sources_positions(r->d, &pos);
+    if (n < 0)
+        return fail(r, 500, "out of memory");
+    rc = lt_snapshot_write(r->out, r->d->tally, pos, (size_t)n, (int64_t)time(NULL));
+    lt_snapshot_sources_free(pos, (size_t)n);
+    if (rc < 0)
+        return fail(r, 500, "out of memory");
+    *r->content_type = "application/octet-stream";
+    return 200;
+}
+
 static int get_health(request *r)
 {
     static const char *const keys[] = {NULL};
@@ -553,6 +573,7 @@ static const struct route {
     {"/v1/rps", "GET", get_rps},
     {"/v1/sources", "GET", get_sources},
     {"/v1/hll", "GET", get_hll},
+    {"/v1/snapshot", "GET", get_snapshot},
     {"/v1/reload", "POST", post_reload},
     {"/metrics", "GET", get_metrics},
 };

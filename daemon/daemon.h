@@ -34,6 +34,11 @@ typedef struct lt_daemon {
     lt_tally *tally;               /* the live aggregates */
     uint64_t generation;           /* bumped whenever tally or sources change */
     struct sources *sources;
+    struct lt_snapshot_source *resume;   /* the checkpoint's positions, until sources start */
+    size_t n_resume;
+    char *state_path;              /* state_dir/logtally.state */
+    uv_timer_t checkpoint_timer;
+    int checkpoint_busy;
     struct http_server *http;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t status_timer;       /* STATUS= and the watchdog */
@@ -70,8 +75,25 @@ void sources_progress(lt_daemon *d, ingest_progress *out);
 /* Appends the JSON array (or, when text is set, a table) of followed files. */
 struct lt_buf;
 void sources_describe(lt_daemon *d, struct lt_buf *b, int text);
+/* The position of every followed file as of its last merged job, so that
+ * with the live tally it makes a consistent checkpoint.  Returns the count
+ * and a new array in *out (lt_snapshot_sources_free), or -1 when out of
+ * memory. */
+struct lt_snapshot_source;
+long sources_positions(lt_daemon *d, struct lt_snapshot_source **out);
+/* Hands a checkpoint's positions to the sources (before sources_start):
+ * a file that is the same file (device, inode and first bytes) resumes at
+ * its offset.  Takes ownership of the array. */
+void sources_resume_from(lt_daemon *d, struct lt_snapshot_source *pos, size_t n);
+
+/* main.c: takes a checkpoint now (written on the thread pool). */
+void daemon_checkpoint(lt_daemon *d);
+
 /* The names of the files, for malformed samples (index = sample source). */
 const char *const *sources_names(lt_daemon *d, size_t *n);
+/* Stops following: no new jobs; once the jobs in flight are merged, calls
+ * done (the final checkpoint, every position still known), then frees the
+ * followed files' entries. */
 void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d));
 
 /* http.c */

@@ -1,11 +1,20 @@
 /* main.c -- logtallyd: start, signals, reload, shutdown.
  *
- *   logtallyd [-c FILE] [-s SOCKET] [-f FORMAT] [PATH...]
+ *   logtallyd [-c FILE] [-s SOCKET] [-S STATE_DIR] [-f FORMAT] [PATH...]
  *
  * Runs in the foreground (systemd style) and logs to stderr.  With no -c it
  * runs on the built-in defaults; PATHs (files or globs) add sources in
  * FORMAT (default combined).  Start-up order: configuration, sources, then
  * the socket; READY=1 goes to systemd once the socket listens.
+ *
+ * State: the tally and every file's position are checkpointed together to
+ * state_dir/logtally.state every checkpoint_interval and at shutdown
+ * (lib/snapshot.c: temporary file, fsync, rename, directory fsync).  The
+ * snapshot is taken on the loop thread, between two merges, so counts and
+ * offsets always agree; the file is written on the thread pool.  At start
+ * the state is loaded and each file resumes at its offset when it is the
+ * same file (device, inode, first bytes); a state file that does not read
+ * is moved aside with a message and the daemon starts from nothing.
  *
  * Signals only wake the loop (uv_signal): SIGTERM and SIGINT stop it
  * cleanly (the socket is removed, jobs in flight are merged), SIGHUP
@@ -18,6 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -25,23 +37,27 @@
 
 #include "daemon.h"
 #include "report.h"
+#include "snapshot.h"
 
 void sources_free(lt_daemon *d);
 
 static void usage(FILE *out)
 {
-    fputs("usage: logtallyd [-c FILE] [-s SOCKET] [-f FORMAT] [PATH...]\n"
+    fputs("usage: logtallyd [-c FILE] [-s SOCKET] [-S STATE_DIR] [-f FORMAT] [PATH...]\n"
           "\n"
           "Follows web-server access logs and answers queries over a Unix socket.\n"
           "\n"
           "  -c, --config FILE    YAML configuration (default: built-in defaults)\n"
           "  -s, --socket PATH    listen on PATH instead of the configured socket\n"
+          "  -S, --state-dir DIR  keep checkpoints in DIR instead of the configured state_dir\n"
           "  -f, --format F       format of the PATHs given here (default combined)\n"
           "      --check          check the configuration and exit\n"
           "  -h, --help\n"
           "  -V, --version\n",
           out);
 }
+
+static const char *socket_override, *state_override;
 
 static int load_config(const char *path, const char *socket, lt_config **out, char *err,
                        size_t errlen)
@@ -54,21 +70,25 @@ static int load_config(const char *path, const char *socket, lt_config **out, ch
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (socket != NULL) {
-        char *s = strdup(socket);
+    /* Command-line overrides of the file's socket and state_dir. */
+    const char *over[2] = {socket, state_override};
+    char **field[2] = {&c->socket, &c->state_dir};
+    for (int i = 0; i < 2; i++) {
+        if (over[i] == NULL)
+            continue;
+        char *s = strdup(over[i]);
         if (s == NULL) {
             lt_config_free(c);
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        free(c->socket);
-        c->socket = s;
+        free(*field[i]);
+        *field[i] = s;
     }
     *out = c;
     return 0;
 }
 
-static const char *socket_override;
 
 int daemon_reload(lt_daemon *d, char *err, size_t errlen)
 {
@@ -94,9 +114,143 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
+struct checkpoint_job {
+    uv_work_t work;
+    lt_daemon *d;
+    lt_buf bytes;
+    int rc;
+    char err[512];
+};
+
+static int final_checkpoint_pending;
+
+static void checkpoint_write(uv_work_t *w)
+{
+    struct checkpoint_job *j = w->data;
+    j->rc = lt_snapshot_save_bytes(j->d->state_path, j->bytes.data, j->bytes.len, j->err,
+                                   sizeof(j->err));
+}
+
+static void checkpoint_written(uv_work_t *w, int status)
+{
+    struct checkpoint_job *j = w->data;
+    lt_daemon *d = j->d;
+    if (status == 0 && j->rc < 0)
+        daemon_log(LOG_ERR_, "checkpoint not written: %s", j->err);
+    lt_buf_free(&j->bytes);
+    free(j);
+    d->checkpoint_busy = 0;
+    if (final_checkpoint_pending) {
+        final_checkpoint_pending = 0;
+        daemon_checkpoint(d);
+    }
+}
+
+/* Serialises the tally and the positions now (a consistent instant on the
+ * loop thread); writes them on the thread pool, or right here when the
+ * daemon is stopping. */
+void daemon_checkpoint(lt_daemon *d)
+{
+    if (d->state_path == NULL)
+        return;
+    if (d->checkpoint_busy) {
+        if (d->stopping)
+            final_checkpoint_pending = 1;
+        return;
+    }
+    lt_snapshot_source *pos = NULL;
+    long n = sources_positions(d, &pos);
+    struct checkpoint_job *j = calloc(1, sizeof(*j));
+    if (n < 0 || j == NULL) {
+        daemon_log(LOG_ERR_, "checkpoint skipped: out of memory");
+        lt_snapshot_sources_free(pos, n < 0 ? 0 : (size_t)n);
+        free(j);
+        return;
+    }
+    j->d = d;
+    j->work.data = j;
+    lt_buf_init(&j->bytes);
+    int rc = lt_snapshot_write(&j->bytes, d->tally, pos, (size_t)n, (int64_t)time(NULL));
+    lt_snapshot_sources_free(pos, (size_t)n);
+    if (rc < 0) {
+        daemon_log(LOG_ERR_, "checkpoint skipped: out of memory");
+        lt_buf_free(&j->bytes);
+        free(j);
+        return;
+    }
+    if (d->stopping) {
+        checkpoint_write(&j->work);
+        if (j->rc < 0)
+            daemon_log(LOG_ERR_, "final checkpoint not written: %s", j->err);
+        lt_buf_free(&j->bytes);
+        free(j);
+        return;
+    }
+    if (uv_queue_work(d->loop, &j->work, checkpoint_write, checkpoint_written) == 0)
+        d->checkpoint_busy = 1;
+    else {
+        lt_buf_free(&j->bytes);
+        free(j);
+    }
+}
+
+static void on_checkpoint_timer(uv_timer_t *t)
+{
+    daemon_checkpoint(t->data);
+}
+
+/* Every job has been merged: the last checkpoint holds everything read. */
 static void on_sources_stopped(lt_daemon *d)
 {
-    (void)d;
+    daemon_checkpoint(d);
+}
+
+/* Loads state_dir/logtally.state into d->tally and the positions, when it
+ * exists and reads; moves it aside when it does not. */
+static void load_state(lt_daemon *d, const lt_limits *limits)
+{
+    const char *dir = d->config->state_dir;
+    char err[1024];
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        daemon_log(LOG_WARNING_, "state_dir %s: %s; running without checkpoints", dir,
+                   strerror(errno));
+        return;
+    }
+    if (access(dir, W_OK) < 0) {
+        daemon_log(LOG_WARNING_, "state_dir %s is not writable; running without checkpoints", dir);
+        return;
+    }
+    size_t plen = strlen(dir) + sizeof("/logtally.state");
+    if ((d->state_path = malloc(plen)) == NULL)
+        return;
+    snprintf(d->state_path, plen, "%s/logtally.state", dir);
+
+    char *data = NULL;
+    size_t len = 0;
+    int rc = lt_snapshot_slurp(d->state_path, (size_t)16 << 30, &data, &len, err, sizeof(err));
+    if (rc == -ENOENT)
+        return;
+    lt_tally *t = NULL;
+    lt_snapshot_source *pos = NULL;
+    size_t n = 0;
+    if (rc == 0) {
+        rc = lt_snapshot_read(data, len, limits, &t, &pos, &n, err, sizeof(err));
+        free(data);
+    }
+    if (rc < 0) {
+        char aside[4200];
+        snprintf(aside, sizeof(aside), "%s.bad-%lld", d->state_path, (long long)time(NULL));
+        int moved = rename(d->state_path, aside) == 0;
+        daemon_log(LOG_ERR_, "state file %s refused: %s; %s%s; starting from nothing",
+                   d->state_path, err, moved ? "moved aside to " : "could not move it aside",
+                   moved ? aside : "");
+        return;
+    }
+    lt_tally_free(d->tally);
+    d->tally = t;
+    sources_resume_from(d, pos, n);
+    daemon_log(LOG_INFO_, "resumed from %s: %llu lines, %zu files", d->state_path,
+               (unsigned long long)lt_tally_counters(t)->lines, n);
 }
 
 void daemon_stop(lt_daemon *d)
@@ -108,6 +262,7 @@ void daemon_stop(lt_daemon *d)
     daemon_log(LOG_INFO_, "stopping");
     http_stop(d);
     uv_close((uv_handle_t *)&d->status_timer, on_closed);
+    uv_close((uv_handle_t *)&d->checkpoint_timer, on_closed);
     uv_close((uv_handle_t *)&d->sig_term, on_closed);
     uv_close((uv_handle_t *)&d->sig_int, on_closed);
     uv_close((uv_handle_t *)&d->sig_hup, on_closed);
@@ -153,6 +308,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"socket", required_argument, NULL, 's'},
+        {"state-dir", required_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'},
         {"check", no_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
@@ -165,10 +321,11 @@ int main(int argc, char **argv)
 
     memset(&d, 0, sizeof(d));
     d.extra_format = "combined";
-    while ((c = getopt_long(argc, argv, "c:s:f:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:s:S:f:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c': d.config_path = optarg; break;
         case 's': socket_override = optarg; break;
+        case 'S': state_override = optarg; break;
         case 'f': d.extra_format = optarg; break;
         case 'C': check_only = 1; break;
         case 'h': usage(stdout); return 0;
@@ -219,6 +376,9 @@ int main(int argc, char **argv)
     uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
     uv_timer_init(d.loop, &d.status_timer);
     d.status_timer.data = &d;
+    uv_timer_init(d.loop, &d.checkpoint_timer);
+    d.checkpoint_timer.data = &d;
+    load_state(&d, &limits);
 
     int rc = 0;
     if (sources_start(&d) < 0 || http_start(&d, err, sizeof(err)) < 0) {
@@ -235,12 +395,17 @@ int main(int argc, char **argv)
         if (d.watchdog_usec != 0 && d.watchdog_usec / 2000 < every)
             every = d.watchdog_usec / 2000 ? d.watchdog_usec / 2000 : 1;
         uv_timer_start(&d.status_timer, on_status, every, every);
+        if (d.state_path != NULL)
+            uv_timer_start(&d.checkpoint_timer, on_checkpoint_timer,
+                           d.config->checkpoint_interval_ms, d.config->checkpoint_interval_ms);
         daemon_log(LOG_INFO_, "listening on %s", d.config->socket);
         daemon_notify("READY=1");
     }
     uv_run(d.loop, UV_RUN_DEFAULT);
 
     sources_free(&d);
+    lt_snapshot_sources_free(d.resume, d.n_resume);
+    free(d.state_path);
     lt_tally_free(d.tally);
     lt_config_free(d.config);
     uv_loop_close(d.loop);

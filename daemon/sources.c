@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "daemon.h"
@@ -46,6 +47,7 @@
 #include "gz.h"
 #include "parse.h"
 #include "report.h"
+#include "snapshot.h"
 
 #define POLL_MS 100
 #define RESCAN_MS 1000
@@ -75,8 +77,10 @@ typedef struct tracked {
     uint64_t grew_ms;        /* the last time a retiring file grew */
     int drop;                /* remove once no job runs */
     int logged_error;        /* an open error was reported once */
+    long resumed;            /* index of the checkpoint position resumed, or -1 */
     int gz;                  /* a compressed rotated log: read once, whole */
     int gz_done;
+    uint64_t gz_dev, gz_ino;  /* of the .gz file read */
     uint64_t rotations;      /* renames seen on this path */
     lt_follow_info info;     /* the follower's state after the last job:
                                 what the loop thread reads while a job runs */
@@ -93,6 +97,9 @@ typedef struct tracked {
 
 struct sources {
     lt_daemon *d;
+    lt_snapshot_source *resume;   /* a checkpoint's positions, read-only */
+    size_t n_resume;
+    char *claimed;           /* resume[i] taken by a file */
     struct pattern *pats;
     size_t n_pats;
     tracked *list;
@@ -104,7 +111,6 @@ struct sources {
     double rate;
     int stopping;
     size_t jobs;
-    size_t open_handles;     /* handles closing: watches, and the timer on stop */
     void (*on_stopped)(lt_daemon *d);
 };
 
@@ -144,14 +150,11 @@ const char *const *sources_names(lt_daemon *d, size_t *n)
 static void on_watch_closed(uv_handle_t *h)
 {
     tracked *t = h->data;
-    struct sources *s = t->src;
     lt_follow_free(t->follow);
     lt_parser_free(t->parser);
     lt_format_free(t->format);
     free(t->path);
     free(t);
-    if (--s->open_handles == 0 && s->stopping && s->jobs == 0 && s->on_stopped)
-        s->on_stopped(s->d);
 }
 
 static void free_tracked(tracked *t)
@@ -161,7 +164,6 @@ static void free_tracked(tracked *t)
     while (*pp != t)
         pp = &(*pp)->next;
     *pp = t->next;
-    s->open_handles++;
     uv_close((uv_handle_t *)&t->watch, on_watch_closed);
 }
 
@@ -190,6 +192,7 @@ static tracked *add_tracked(struct sources *s, struct pattern *p, const char *pa
     t->pat = p;
     t->id = id;
     t->rotations = rotations;
+    t->resumed = -1;
     t->path = strdup(path);
     t->gz = lt_gz_is_gz(path);
     t->follow = lt_follow_new(path, id);
@@ -250,6 +253,39 @@ static void rescan(struct sources *s)
 
 /* --- jobs ---------------------------------------------------------------- */
 
+/* Opens t's file, at the offset of the checkpoint's position for the same
+ * file when there is one: same device and inode, and the same first bytes
+ * (an inode number can be reused by a new file).  Runs on the thread pool;
+ * the positions are read-only there, and each is claimed by the loop
+ * thread's job_done through t->resumed. */
+static int open_resuming(tracked *t)
+{
+    struct sources *s = t->src;
+    struct stat st;
+    t->resumed = -1;
+    if (stat(t->path, &st) == 0)
+        for (size_t i = 0; i < s->n_resume; i++) {
+            const lt_snapshot_source *p = &s->resume[i];
+            if (s->claimed[i] || p->dev != (uint64_t)st.st_dev || p->ino != (uint64_t)st.st_ino)
+                continue;
+            int rc = lt_follow_open(t->follow, p->offset, t->err, sizeof(t->err));
+            if (rc < 0)
+                return rc;
+            if (lt_follow_same_start(t->follow, p->fp_len, p->fp_hash) == 1) {
+                lt_follow_resume_counts(t->follow, p->lines, p->malformed, p->truncations);
+                t->resumed = (long)i;
+                return 0;
+            }
+            /* Another file under a reused inode: start it from the top. */
+            lt_follow_free(t->follow);
+            t->follow = lt_follow_new(t->path, t->id);
+            if (t->follow == NULL)
+                return -ENOMEM;
+            break;
+        }
+    return lt_follow_open(t->follow, 0, t->err, sizeof(t->err));
+}
+
 /* On the thread pool: touches only t's follower, parser and delta. */
 static void job_run(uv_work_t *w)
 {
@@ -264,17 +300,33 @@ static void job_run(uv_work_t *w)
     if (t->gz) {
         if (t->gz_done)
             return;
+        /* A checkpoint that already read this very file (same inode). */
+        struct stat st;
+        if (stat(t->path, &st) == 0)
+            for (size_t i = 0; i < t->src->n_resume; i++) {
+                const lt_snapshot_source *p = &t->src->resume[i];
+                if (p->done && p->dev == (uint64_t)st.st_dev && p->ino == (uint64_t)st.st_ino) {
+                    t->gz_done = 1;
+                    t->gz_ino = p->ino;
+                    t->gz_dev = p->dev;
+                    return;
+                }
+            }
         t->delta = lt_tally_new(lt_tally_limits(t->src->d->tally));
         t->rc = t->delta ? lt_gz_read(t->path, t->delta, t->parser, t->id, t->err, sizeof(t->err))
                          : -ENOMEM;
         /* Read once, damaged or not: the error is said, the lines before
          * the damage are counted, and a missing file is tried again. */
         t->gz_done = t->rc != -ENOENT;
+        if (stat(t->path, &st) == 0) {
+            t->gz_ino = (uint64_t)st.st_ino;
+            t->gz_dev = (uint64_t)st.st_dev;
+        }
         return;
     }
     lt_follow_info_get(t->follow, &info);
     if (!info.open) {
-        t->rc = lt_follow_open(t->follow, 0, t->err, sizeof(t->err));
+        t->rc = open_resuming(t);
         if (t->rc < 0)
             return;
     }
@@ -304,6 +356,18 @@ static void keep_samples(tracked *t, const lt_tally *delta)
         t->samples[t->n_samples++ % LT_SAMPLES] = got[i];
 }
 
+/* Every job has been merged: the daemon's last word (the final
+ * checkpoint, with every file's position), then the entries go. */
+static void finish_stop(struct sources *s)
+{
+    void (*done)(lt_daemon *d) = s->on_stopped;
+    s->on_stopped = NULL;
+    if (done != NULL)
+        done(s->d);
+    while (s->list != NULL)
+        free_tracked(s->list);
+}
+
 /* On the loop thread, after job_run. */
 static void job_done(uv_work_t *w, int status)
 {
@@ -323,6 +387,13 @@ static void job_done(uv_work_t *w, int status)
     t->busy = 0;
     t->delta = NULL;
     s->jobs--;
+    if (t->resumed >= 0) {
+        s->claimed[t->resumed] = 1;
+        t->rotations = s->resume[t->resumed].rotations;
+        daemon_log(LOG_INFO_, "%s: resuming at byte %llu of the checkpoint", t->path,
+                   (unsigned long long)s->resume[t->resumed].offset);
+        t->resumed = -1;
+    }
     d->generation++;
     lt_follow_info_get(t->follow, &t->info);
     if (delta != NULL)
@@ -366,10 +437,13 @@ static void job_done(uv_work_t *w, int status)
         if (t->pat != NULL && !s->stopping)
             add_tracked(s, t->pat, t->path, t->rotations + 1);
     }
-    if ((t->drop || s->stopping) && !t->busy) {
+    if (s->stopping) {
+        if (s->jobs == 0)
+            finish_stop(s);
+        return;
+    }
+    if (t->drop && !t->busy) {
         free_tracked(t);
-        if (s->stopping && s->jobs == 0 && s->open_handles == 0 && s->on_stopped)
-            s->on_stopped(d);
         return;
     }
     if (more || t->again) {
@@ -505,6 +579,13 @@ int sources_start(lt_daemon *d)
         return -1;
     s->d = d;
     d->sources = s;
+    s->resume = d->resume;
+    s->n_resume = d->n_resume;
+    d->resume = NULL;
+    d->n_resume = 0;
+    s->claimed = calloc(s->n_resume ? s->n_resume : 1, 1);
+    if (s->claimed == NULL)
+        return -1;
     if (sources_apply(d, err, sizeof(err)) < 0) {
         daemon_log(LOG_ERR_, "%s", err);
         return -1;
@@ -517,9 +598,7 @@ int sources_start(lt_daemon *d)
 
 static void on_poll_closed(uv_handle_t *h)
 {
-    struct sources *s = h->data;
-    if (--s->open_handles == 0 && s->jobs == 0 && s->on_stopped)
-        s->on_stopped(s->d);
+    (void)h;
 }
 
 void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d))
@@ -527,15 +606,10 @@ void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d))
     struct sources *s = d->sources;
     s->stopping = 1;
     s->on_stopped = done;
-    s->open_handles++;
     uv_close((uv_handle_t *)&s->poll, on_poll_closed);
-    tracked *t = s->list;
-    while (t != NULL) {
-        tracked *next = t->next;
-        if (!t->busy)
-            free_tracked(t);
-        t = next;
-    }
+    /* Jobs in flight finish and merge first (job_done calls finish_stop). */
+    if (s->jobs == 0)
+        finish_stop(s);
 }
 
 /* Frees what is left once the loop has closed every handle. */
@@ -546,11 +620,76 @@ void sources_free(lt_daemon *d)
     if (s == NULL)
         return;
     free_patterns(s->pats, s->n_pats);
+    lt_snapshot_sources_free(s->resume, s->n_resume);
+    free(s->claimed);
     for (size_t i = 0; i < s->n_names; i++)
         free(s->names[i]);
     free(s->names);
     free(s);
     d->sources = NULL;
+}
+
+/* --- checkpoints --------------------------------------------------------- */
+
+long sources_positions(lt_daemon *d, lt_snapshot_source **out)
+{
+    struct sources *s = d->sources;
+    size_t n = 0;
+    for (tracked *t = s ? s->list : NULL; t != NULL; t = t->next)
+        n++;
+    /* Positions of the checkpoint not yet claimed by a file stay: a file
+     * that is missing now may come back. */
+    for (size_t i = 0; s && i < s->n_resume; i++)
+        n += !s->claimed[i];
+    lt_snapshot_source *p = calloc(n ? n : 1, sizeof(*p));
+    if (p == NULL)
+        return -1;
+    size_t k = 0;
+    for (tracked *t = s ? s->list : NULL; t != NULL; t = t->next) {
+        const lt_follow_info *i = &t->info;
+        if (!i->open && !(t->gz && t->gz_done))
+            continue;
+        lt_snapshot_source *q = &p[k];
+        if ((q->path = strdup(t->path)) == NULL)
+            goto nomem;
+        k++;
+        if (t->gz) {
+            q->dev = t->gz_dev;
+            q->ino = t->gz_ino;
+            q->done = t->gz_done;
+            continue;
+        }
+        q->dev = i->dev;
+        q->ino = i->ino;
+        q->offset = i->offset;
+        q->size = i->size >= i->offset ? i->size : i->offset;
+        q->lines = i->lines;
+        q->malformed = i->malformed;
+        q->truncations = i->truncations;
+        q->rotations = t->rotations;
+        q->fp_len = i->fp_len;
+        q->fp_hash = i->fp_hash;
+    }
+    for (size_t i = 0; s && i < s->n_resume; i++) {
+        if (s->claimed[i])
+            continue;
+        p[k] = s->resume[i];
+        if ((p[k].path = strdup(s->resume[i].path)) == NULL)
+            goto nomem;
+        k++;
+    }
+    *out = p;
+    return (long)k;
+
+nomem:
+    lt_snapshot_sources_free(p, k);
+    return -1;
+}
+
+void sources_resume_from(lt_daemon *d, lt_snapshot_source *pos, size_t n)
+{
+    d->resume = pos;
+    d->n_resume = n;
 }
 
 /* --- reporting ---------------------------------------------------------- */

@@ -44,9 +44,13 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "hll.h"
@@ -921,4 +925,137 @@ void lt_snapshot_sources_free(lt_snapshot_source *s, size_t n)
     for (size_t i = 0; i < n; i++)
         free(s[i].path);
     free(s);
+}
+
+/* --- files --------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int lt_snapshot_save_bytes(const char *path, const void *data, size_t len, char *err,
+                           size_t errlen)
+{
+    char tmp[4096 + 8], dir[4096];
+    int fd, rc = 0;
+
+    if (strlen(path) >= 4096) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -ENAMETOOLONG;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (rc = write_all(fd, data, len)) < 0 || fsync(fd) < 0) {
+        rc = rc < 0 ? rc : -errno;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(-rc));
+        goto fail;
+    }
+    /* The rename is durable once the directory is on disk. */
+    snprintf(dir, sizeof(dir), "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+int lt_snapshot_save(const char *path, const lt_tally *t, const lt_snapshot_source *sources,
+                     size_t n_sources, int64_t created, char *err, size_t errlen)
+{
+    lt_buf b;
+    lt_buf_init(&b);
+    int rc = lt_snapshot_write(&b, t, sources, n_sources, created);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: out of memory", path);
+    else
+        rc = lt_snapshot_save_bytes(path, b.data, b.len, err, errlen);
+    lt_buf_free(&b);
+    return rc;
+}
+
+int lt_snapshot_slurp(const char *path, size_t max_bytes, char **data, size_t *len, char *err,
+                      size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory", path);
+        close(fd);
+        return -EISDIR;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max_bytes) {
+                snprintf(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
+                rc = -EFBIG;
+                break;
+            }
+            cap = cap ? cap * 2 : 65536;
+            if (cap > max_bytes)
+                cap = max_bytes;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
 }

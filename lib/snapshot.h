@@ -46,4 +46,22 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
 
 void lt_snapshot_sources_free(lt_snapshot_source *s, size_t n);
 
+/* Writes a snapshot to path so that a crash leaves either the old file or
+ * the new one, never a mix: the bytes go to "path.tmp", which is fsynced,
+ * renamed over path, and the directory fsynced.  Returns 0 or a negative
+ * errno with a message naming the file. */
+int lt_snapshot_save(const char *path, const lt_tally *t, const lt_snapshot_source *sources,
+                     size_t n_sources, int64_t created, char *err, size_t errlen);
+
+/* The same for bytes already serialized (a checkpoint taken on one thread
+ * and written on another). */
+int lt_snapshot_save_bytes(const char *path, const void *data, size_t len, char *err,
+                           size_t errlen);
+
+/* Reads the whole file at path (at most max_bytes) into *data / *len
+ * (free() it).  Returns 0 or a negative errno with a message naming the
+ * file. */
+int lt_snapshot_slurp(const char *path, size_t max_bytes, char **data, size_t *len, char *err,
+                      size_t errlen);
+
 #endif

@@ -126,7 +126,7 @@ echo "  $(head -1 "$tmp/err2")"
 echo "5. a glob picks up new files"
 mkdir "$tmp/g"
 head -n 100 "$tmp/part1" >"$tmp/g/a.log"
-"$logtallyd" -s "$sock" "$tmp/g/*.log" 2>>"$tmp/daemon.err" &
+"$logtallyd" -s "$sock" -S "$tmp/state-glob" "$tmp/g/*.log" 2>>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 tail -n 50 "$tmp/part2" >"$tmp/g/b.log"
@@ -151,7 +151,7 @@ socket: $sock
 listen: 127.0.0.1:$port
 ${group:+socket_group: $group}
 YAML
-"$logtallyd" -c "$tmp/access.yaml" "$tmp/g/a.log" 2>>"$tmp/daemon.err" &
+"$logtallyd" -c "$tmp/access.yaml" -S "$tmp/state-access" "$tmp/g/a.log" 2>>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 [ "$(stat -c %a "$sock")" = 660 ] || fail "socket mode $(stat -c %a "$sock"), not 660"

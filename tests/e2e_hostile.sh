@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*"; tail -20 "$tmp/daemon.err" | sed 's/^/  daemon: /'; ex
 
 "$loggen" --lines 60000 --seed 5 --malformed 0 --out "$tmp/all.log"
 : >"$tmp/access.log"
-"$logtallyd" -s "$sock" "$tmp/access.log" 2>"$tmp/daemon.err" &
+"$logtallyd" -s "$sock" -S "$tmp/state" "$tmp/access.log" 2>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 

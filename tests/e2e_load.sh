@@ -23,7 +23,7 @@ lines=${LT_LOAD_LINES:-500000}
 # two cores a passing scheduler hiccup must not decide the result.
 "$loggen" --lines "$lines" --seed 11 --malformed 0 --out "$tmp/part"
 : >"$tmp/access.log"
-"$logtallyd" -s "$sock" "$tmp/access.log" 2>"$tmp/daemon.err" &
+"$logtallyd" -s "$sock" -S "$tmp/state" "$tmp/access.log" 2>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 valid() { curl -sf --unix-socket "$sock" 'http://localhost/v1/summary?n=0' | jq .valid; }
