@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Writes the seed corpora in fuzz/corpus/ from the project's own tools
+# (build/tools/loggen, config/logtally.yaml) and from hand-written lines.
+# The committed corpus is this script's output; run it again after
+# changing it.  Real logs never go in here.
+#
+#   fuzz/make-corpus.sh [LOGGEN]      (default build/tools/loggen)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+loggen=${1:-build/tools/loggen}
+[ -x "$loggen" ] || { echo "make-corpus: build $loggen first (scripts/build.sh build)" >&2; exit 2; }
+out=fuzz/corpus
+rm -rf "$out"
+mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz}
+
+# Hand-written lines that reach the corners: IPv6 spellings, escapes, runs
+# of spaces, CRLF, leap days and leap seconds, bad fields of every kind.
+edge_lines() {
+  cat <<'EOF'
+::1 - - [29/Feb/2024:23:59:60 -0000] "GET /leap HTTP/1.1" 200 1
+[2001:db8::1] - - [01/Jan/1970:00:00:00 +2359] "GET / HTTP/1.0" 200 -
+fe80::1%eth0 - - [31/Dec/9999:23:59:59 -2359] "POST /a?b=c HTTP/2.0" 201 9999999999999999999
+::ffff:192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET /mapped HTTP/1.1" 304 0
+::FFFF:C000:0201 - - [10/Oct/2000:13:55:36 -0700] "GET /mapped-hex HTTP/1.1" 304 0
+host.example.com   -   frank   [10/Oct/2000:13:55:36 -0700]   "GET  /spaces  HTTP/1.0"   200   2326   "-" "UA"
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /esc\"aped \\ HTTP/1.1" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /trail\\" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET\" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a\" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.1\" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.1\" 200 5 "-" 200 6
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.1\\" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a\\\" x" 200 5
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "-" 400 0
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET" 400 0
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1 extra" 400 0
+10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "" 400 0
+010.0.0.1 - - [30/Feb/2023:13:55:36 -0700] "GET / HTTP/1.1" 200 1
+256.1.1.1 - - [10/Foo/2000:13:55:36 -0700] "GET / HTTP/1.1" 2000 1
+1.2.3.4 - - [10/Oct/1969:13:55:36 -0700] "GET / HTTP/1.1" 200 12a
+1.2.3.4 - - [10/Oct/2000:24:55:36 +2400] "GET / HTTP/1.1" 200 1
+1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1 200 1
+1.2.3.4 - - [10/Oct/2000:13:55:36 -0700]"GET / HTTP/1.1" 200 1
+1.2.3.4 - -
+1.2.3.4
+ 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1
+1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 12345678901234567890
+
+EOF
+  printf '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /crlf HTTP/1.1" 200 1\r\n'
+  printf '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /x\\xff\xff\x00 HTTP/1.1" 200 1\n'
+  printf '::1\x00junk - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1\n'
+  printf '\r\n'
+}
+
+# ---- parse: byte 0 picks the format (see fuzz_parse.c) ----
+common() { "$loggen" --format common --malformed 150 --ipv6 200 --hostnames 150 "$@"; }
+{ printf c; common --lines 20 --seed 1; } >"$out/parse/common"
+{ printf C; "$loggen" --lines 20 --seed 2 --malformed 150; } >"$out/parse/combined"
+{ printf v; "$loggen" --format vhost_combined --lines 12 --seed 3 --malformed 150; } \
+  >"$out/parse/vhost_combined"
+{ printf n; "$loggen" --lines 8 --seed 4 | sed 's/$/ "-" rt=0.012 uct="0.000"/'; } >"$out/parse/nginx"
+{ printf c; edge_lines; } >"$out/parse/edge"
+{ printf a; printf '%s\n' '1.2.3.4 frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326' \
+    '::1 - [10/Oct/2000:13:55:36 -0700] "GET /x HTTP/1.0" 404 0'; } >"$out/parse/format-a"
+{ printf o; printf '%s\n' \
+    '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "curl/8" 2300 1234'; } \
+  >"$out/parse/format-o"
+{ printf p; printf '%s\n' '1.2.3.4|-|[10/Oct/2000:13:55:36 -0700]|"GET /p HTTP/1.0"|200|5|10.0.0.2' \
+    'h|x|[10/Oct/2000:13:55:36 -0700]|"GET /p|q HTTP/1.0"|500|-|-'; } >"$out/parse/format-p"
+{ printf t; printf '%s\n' '[10/Oct/2000:13:55:36 -0700] www.example.com 1.2.3.4 "GET / HTTP/1.1" 200 1'; } \
+  >"$out/parse/format-t"
+{ printf q; printf '%s\n' '"1.2.3.4" "Mozilla/5.0" [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" "200" 1' \
+    '"" "" [10/Oct/2000:13:55:36 -0700] "" "" -'; } >"$out/parse/format-q"
+{ printf V; printf '%s\n' 'www.example.com:443 1.2.3.4[10/Oct/2000:13:55:36 -0700]"GET / HTTP/1.1"200 1'; } \
+  >"$out/parse/format-V"
+{ printf '%%%s\n' '%h %l %u %t "%r" %>s %b'; common --lines 10 --seed 5; } >"$out/parse/custom-common"
+{ printf '%%%s\n' '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+  "$loggen" --format vhost_combined --lines 6 --seed 6; } >"$out/parse/custom-vhost"
+{ printf '%%%s\n' '%{X-Forwarded-For}i %a %!200,304l %<u [%t] "%r" %>s %B %% "%{Host}i"'
+  printf '%s\n' '10.0.0.1 1.2.3.4 - - [[10/Oct/2000:13:55:36 -0700]] "GET / HTTP/1.1" 200 17 % "example.com"'; } \
+  >"$out/parse/custom-modifiers"
+printf '%%%s\n%s\n' '%{Referer %h %t "%r" %>s %b' 'x' >"$out/parse/custom-bad-brace"
+printf '%%%s\n%s\n' '%h %t %r %>s %b' 'x' >"$out/parse/custom-bad-unquoted"
+printf '%%%s\n%s\n' '%h %{%d/%b}t "%r" %s %b' 'x' >"$out/parse/custom-bad-time"
+printf '%%%s\n%s\n' 'common' 'x' >"$out/parse/custom-name"
+
+# ---- parse_diff: common lines ----
+common --lines 30 --seed 11 >"$out/parse_diff/loggen-1"
+common --lines 30 --seed 12 --zones +0000,+1400,-1200,+0545 >"$out/parse_diff/loggen-2"
+"$loggen" --format combined --lines 10 --seed 13 >"$out/parse_diff/combined"
+edge_lines >"$out/parse_diff/edge"
+
+# ---- config: the documented example and hand-written documents ----
+cp config/logtally.yaml "$out/config/logtally.yaml"
+printf '' >"$out/config/empty"
+cat >"$out/config/flow" <<'EOF'
+{socket: "/tmp/a.sock", socket_mode: 0o640, socket_group: adm, listen: "[::1]:8080",
+ threads: 4, strip_query: yes, limits: {exact_clients_bytes: 1GiB, url_entries: 10},
+ http: {max_connections: 1, max_header_bytes: 1KB, request_timeout: 250ms},
+ sources: [{path: "/var/log/*.log"}, {path: /x, format: "%h %l %u %t \"%r\" %>s %b"}]}
+EOF
+cat >"$out/config/errors" <<'EOF'
+%YAML 1.1
+--- !!map
+socket: &s /a
+state_dir: *s
+limits: ~
+http:
+sources:
+  - path: /x
+    format: combined
+    extra: 1
+socket_mod: 0777
+---
+second: doc
+EOF
+printf 'threads: 65\nlisten: host:0\ncheckpoint_interval: 99ms\n' >"$out/config/ranges"
+printf 'socket: "\\0"\nstate_dir: "\xff\xfe"\n' >"$out/config/bytes"
+
+# ---- hll_import: Redis blobs made with printf ----
+hdr() { printf 'HYLL'; printf "\\x0$1"; printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80'; }
+{ hdr 1; printf '\x7f\xff'; } >"$out/hll_import/sparse-empty"
+{ hdr 1; printf '\x80\x7f\xfd\x00'; } >"$out/hll_import/sparse-one"   # VAL 1 x1, XZERO 16382, ZERO 1
+{ hdr 1; printf '\xfc\x84\x3f\x7f\xbd'; } >"$out/hll_import/sparse-mixed"
+{ hdr 1; printf '\x7f\xff\x00'; } >"$out/hll_import/sparse-past-end"
+{ hdr 1; printf '\x7f'; } >"$out/hll_import/sparse-cut"
+{ hdr 0; head -c 12288 /dev/zero; } >"$out/hll_import/dense-zero"
+# Four registers of 1 in three bytes (41 10 04); of 51 (f3 3c cf).
+{ hdr 0; for _ in $(seq 4096); do printf '\x41\x10\x04'; done; } >"$out/hll_import/dense-ones"
+{ hdr 0; for _ in $(seq 4096); do printf '\xf3\x3c\xcf'; done; } >"$out/hll_import/dense-max"
+{ hdr 0; for _ in $(seq 4096); do printf '\x61\x18\x86'; done; } >"$out/hll_import/dense-33"
+{ hdr 2; printf '\x7f\xff'; } >"$out/hll_import/bad-encoding"
+
+# ---- json_string: byte 0 is the prefix length ----
+printf '\x00/index.html?q=a+b' >"$out/json_string/ascii"
+printf '\x05caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf' >"$out/json_string/utf8"
+printf '\xfe\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe0\x80\x80\xc2\xff\x80' >"$out/json_string/invalid"
+printf '\x01"\\\x01\x08\x09\x0a\x0c\x0d\x1f\x7f\\x41' >"$out/json_string/controls"
+
+# ---- gz: flags, 4 seed bytes, then the stream ----
+{ printf '\x03\x00\x00\x00\x01'; common --lines 10 --seed 21; } >"$out/gz/lines-mixed"
+{ printf '\x00\x00\x00\x00\x02'; printf 'a\n\nb\r\nlast'; } >"$out/gz/lines-tiny"
+{ printf '\x06\x00\x00\x00\x03'; printf 'a\n'; printf '\xfe\x10\x00\x01'; printf '\nb\n'; } \
+  >"$out/gz/overlong"
+{ printf '\x0b\x00\x00\x00\x04'; printf '\xfe\x20\x00\x00'; printf '\n'; printf '\xfe\x0f\xff\xff'; } \
+  >"$out/gz/buffer-full"
+gz() { printf '\x02\x00\x00\x00\x05'; gzip -9 -n -c; }
+common --lines 15 --seed 22 | gz >"$out/gz/gzip"
+{ printf '\x02\x00\x00\x00\x06'; common --lines 3 --seed 23 | gzip -n -c
+  printf 'tail without newline' | gzip -n -c; } >"$out/gz/gzip-members"
+common --lines 15 --seed 24 | gz | head -c 120 >"$out/gz/gzip-truncated"
