@@ -54,7 +54,13 @@ for round in 1 2; do
   echo "  10 clients x 200 queries while ingesting: $(cat "$tmp/load.out")"
   [ "$ratio" -gt "$best" ] && best=$ratio
 done
-[ "$best" -ge 80 ] || fail "ingest under load fell to $best % of the unloaded rate"
+if ldd "$logtallyd" 2>/dev/null | grep -q libasan; then
+  # Instrumented code measures the sanitizer, not the daemon: correctness
+  # (every query answered) is checked, the ratio only printed.
+  echo "NOTICE: sanitized build: ingest ratio $best % printed, not checked"
+else
+  [ "$best" -ge 80 ] || fail "ingest under load fell to $best % of the unloaded rate"
+fi
 "$load" "$sock" 10 200 '/v1/summary?n=10' | sed 's/^/after ingest: /'
 kill -TERM "$pid"
 wait "$pid"
