@@ -188,6 +188,10 @@ void lt_buf_text_escaped(lt_buf *b, const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     for (size_t i = 0; i < n;) {
         size_t len = s[i] >= 0x20 && s[i] != 0x7f ? lt_utf8_sequence(s + i, n - i) : 0;
+        /* U+0080..U+009F (C2 80..C2 9F) are C1 controls: CSI (U+009B)
+         * starts an escape sequence on some terminals. */
+        if (len == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
+            len = 0;
         if (len > 0) {
             lt_buf_append(b, s + i, len);
             i += len;

@@ -31,8 +31,9 @@ void lt_buf_printf(lt_buf *b, const char *fmt, ...) __attribute__((format(printf
 void lt_buf_json_string(lt_buf *b, const char *s, size_t n);
 
 /* Appends n bytes of untrusted text for a terminal: valid UTF-8 from
- * U+0020 on is kept, control bytes and bytes that are not valid UTF-8
- * become the text \xHH, so a hostile log line cannot drive the terminal. */
+ * U+0020 on is kept, except the C1 controls U+0080..U+009F; control bytes,
+ * C1 controls and bytes that are not valid UTF-8 become the text \xHH, so a
+ * hostile log line cannot drive the terminal. */
 void lt_buf_text_escaped(lt_buf *b, const char *s, size_t n);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the

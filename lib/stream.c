@@ -23,7 +23,7 @@
 int lt_stream_lines(lt_read_fn rd, void *src, lt_line_fn fn, void *arg, char *err, size_t errlen)
 {
     char *buf = malloc(STREAM_BUF);
-    size_t have = 0;
+    size_t have = 0, searched = 0;    /* buf[0, searched) holds no '\n' */
     int rc = 0, skipping = 0;
 
     if (buf == NULL)
@@ -36,7 +36,10 @@ int lt_stream_lines(lt_read_fn rd, void *src, lt_line_fn fn, void *arg, char *er
         }
         size_t end = have + (size_t)got, start = 0;
         const char *nl;
-        while ((nl = memchr(buf + start, '\n', end - start)) != NULL) {
+        /* The partial line carried over was searched already: a long line
+         * arriving in small reads costs linear time, not quadratic. */
+        while ((nl = memchr(buf + (start ? start : searched), '\n',
+                            end - (start ? start : searched))) != NULL) {
             size_t len = (size_t)(nl - (buf + start));
             int overlong = len > LT_LINE_MAX;
             if (!skipping && (rc = fn(arg, buf + start, overlong ? LT_SCAN_HEAD : len, overlong)) != 0)
@@ -55,11 +58,11 @@ int lt_stream_lines(lt_read_fn rd, void *src, lt_line_fn fn, void *arg, char *er
             if (!skipping && (rc = fn(arg, buf, LT_SCAN_HEAD, 1)) != 0)
                 break;
             skipping = 1;
-            have = 0;
+            have = searched = 0;
             continue;
         }
         memmove(buf, buf + start, end - start);
-        have = end - start;
+        have = searched = end - start;
     }
 out:
     free(buf);

@@ -11,6 +11,7 @@ packages=(
   jq gawk curl         # end-to-end tests read JSON, compute truths, talk HTTP
   redis-server         # the HyperLogLog is checked against a real Redis
   systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
+  clang libclang-rt-14-dev   # fuzz/run.sh: libFuzzer, ASan, UBSan
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds with warnings as
 # errors, runs the Check suites and the end-to-end tests (CTest), then the
-# whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# then every fuzz target for a fixed time (fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -13,3 +14,6 @@ scripts/build.sh build -DLT_WERROR=ON
 echo "== ASan + UBSan build, all tests"
 scripts/build.sh build-asan -DLT_WERROR=ON -DLT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2)
+
+echo "== Fuzz targets, a fixed time each"
+fuzz/run.sh

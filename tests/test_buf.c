@@ -112,6 +112,16 @@ START_TEST(random_bytes_stay_valid)
 }
 END_TEST
 
+START_TEST(terminal_escaping)
+{
+    lt_buf b;
+    lt_buf_init(&b);
+    lt_buf_text_escaped(&b, "ok \xc3\xa9 \x1b[31m \xc2\x9b" "2J \xff", 17);
+    ck_assert_str_eq(b.data, "ok \xc3\xa9 \\x1b[31m \\xc2\\x9b2J \\xff");
+    lt_buf_free(&b);
+}
+END_TEST
+
 START_TEST(growth_and_printf)
 {
     lt_buf b;
@@ -141,6 +151,7 @@ int main(void)
     tcase_add_test(tc, escapes);
     tcase_add_test(tc, random_bytes_stay_valid);
     tcase_add_test(tc, growth_and_printf);
+    tcase_add_test(tc, terminal_escaping);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
