@@ -116,7 +116,7 @@ START_TEST(terminal_escaping)
 {
     lt_buf b;
     lt_buf_init(&b);
-    lt_buf_text_escaped(&b, "ok \xc3\xa9 \x1b[31m \xc2\x9b" "2J \xff", 17);
+    lt_buf_text_escaped(&b, "ok \xc3\xa9 \x1b[31m \xc2\x9b" "2J \xff", 18);
     ck_assert_str_eq(b.data, "ok \xc3\xa9 \\x1b[31m \\xc2\\x9b2J \\xff");
     lt_buf_free(&b);
 }
