@@ -142,6 +142,23 @@ static int allow_params(request *r, const char *const *keys)
     return 0;
 }
 
+/* Reads the count parameter key into *out (def when absent); returns 0, or
+ * a 400 when it is not a number from min to max. */
+static int param_count(request *r, const char *key, size_t def, size_t min, size_t max,
+                       size_t *out)
+{
+    const char *v = param(r, key);
+    *out = def;
+    if (v == NULL)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end != '\0' || n < min || n > max)
+        return fail(r, 400, "%s must be a number from %zu to %zu", key, min, max);
+    *out = (size_t)n;
+    return 0;
+}
+
 /* Epoch seconds, or ISO 8601: 2024-01-31, 2024-01-31T10:00, 2024-01-31T10:00:05
  * with an optional Z or +hh:mm / +hhmm offset (UTC when absent). */
 static int parse_time(const char *s, int64_t *out)
@@ -210,19 +227,10 @@ static void ingest_json(lt_daemon *d, lt_buf *b)
 
 static int get_summary(request *r)
 {
-    static const char *const keys[] = {"n", NULL};
-    int rc = allow_params(r, keys);
+    size_t n;
+    int rc = param_count(r, "n", 10, 0, MAX_TOP, &n);
     if (rc)
         return rc;
-    size_t n = 10;
-    const char *ns = param(r, "n");
-    if (ns != NULL) {
-        char *end;
-        unsigned long long v = strtoull(ns, &end, 10);
-        if (*ns < '0' || *ns > '9' || *end != '\0' || v > MAX_TOP)
-            return fail(r, 400, "n must be a number from 0 to %d", MAX_TOP);
-        n = (size_t)v;
-    }
     lt_summary s;
     if (lt_summary_fill(&s, r->d->tally, n) < 0)
         return fail(r, 500, "out of memory");
@@ -259,19 +267,10 @@ static int get_summary(request *r)
 
 static int get_top(request *r)
 {
-    static const char *const keys[] = {"n", NULL};
-    int rc = allow_params(r, keys);
+    size_t n;
+    int rc = param_count(r, "n", 10, 1, MAX_TOP, &n);
     if (rc)
         return rc;
-    size_t n = 10;
-    const char *ns = param(r, "n");
-    if (ns != NULL) {
-        char *end;
-        unsigned long long v = strtoull(ns, &end, 10);
-        if (*ns < '0' || *ns > '9' || *end != '\0' || v < 1 || v > MAX_TOP)
-            return fail(r, 400, "n must be a number from 1 to %d", MAX_TOP);
-        n = (size_t)v;
-    }
     const lt_urls *u = lt_tally_urls(r->d->tally);
     lt_url_count *top = calloc(n, sizeof(*top));
     if (top == NULL)
@@ -330,15 +329,11 @@ static int emit_bucket(int64_t start, uint64_t count, void *arg)
 
 static int get_rps(request *r)
 {
-    static const char *const keys[] = {"from", "to", "step", NULL};
     static const struct {
         const char *name;
         lt_rps_step step;
     } steps[] = {{"1s", LT_RPS_STEP_SECOND}, {"1m", LT_RPS_STEP_MINUTE},
                  {"1h", LT_RPS_STEP_HOUR}, {"1d", LT_RPS_STEP_DAY}};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     const lt_rps *t = lt_tally_rps(r->d->tally);
     int64_t first = 0, last = 0, from, to;
     int any = lt_rps_span(t, &first, &last);
@@ -381,20 +376,12 @@ static int get_rps(request *r)
 
 static int get_sources(request *r)
 {
-    static const char *const keys[] = {NULL};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     sources_describe(r->d, r->out, r->text);
     return 200;
 }
 
 static int get_hll(request *r)
 {
-    static const char *const keys[] = {NULL};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     lt_hll *h = lt_hll_new();
     unsigned char *blob = malloc(LT_HLL_DENSE_BYTES);
     if (h == NULL || blob == NULL) {
@@ -424,10 +411,6 @@ static void metric_head(lt_buf *b, const char *name, const char *type, const cha
 
 static int get_metrics(request *r)
 {
-    static const char *const keys[] = {NULL};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     lt_summary s;
     if (lt_summary_fill(&s, r->d->tally, 0) < 0)
         return fail(r, 500, "out of memory");
@@ -473,15 +456,11 @@ static int get_metrics(request *r)
 
 static int get_snapshot(request *r)
 {
-    static const char *const keys[] = {NULL};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     lt_snapshot_source *pos = NULL;
     long n = sources_positions(r->d, &pos);
     if (n < 0)
         return fail(r, 500, "out of memory");
-    rc = lt_snapshot_write(r->out, r->d->tally, pos, (size_t)n, (int64_t)time(NULL));
+    int rc = lt_snapshot_write(r->out, r->d->tally, pos, (size_t)n, (int64_t)time(NULL));
     lt_snapshot_sources_free(pos, (size_t)n);
     if (rc < 0)
         return fail(r, 500, "out of memory");
@@ -491,21 +470,13 @@ static int get_snapshot(request *r)
 
 static int get_health(request *r)
 {
-    static const char *const keys[] = {NULL};
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     lt_buf_puts(r->out, r->text ? "ok\n" : "{\"status\":\"ok\"}\n");
     return 200;
 }
 
 static int post_reload(request *r)
 {
-    static const char *const keys[] = {NULL};
     char err[1024];
-    int rc = allow_params(r, keys);
-    if (rc)
-        return rc;
     /* Anyone the socket's mode lets in may read; changing the daemon is for
      * root and the daemon's own user, checked with SO_PEERCRED. */
     if (r->peer->tcp)
@@ -562,20 +533,24 @@ static void cache_store(lt_daemon *d, const char *key, int status, const char *t
     snprintf(c->key, sizeof(c->key), "%s", key);
 }
 
+static const char *const no_params[] = {NULL}, *const n_param[] = {"n", NULL},
+                         *const rps_params[] = {"from", "to", "step", NULL};
+
 static const struct route {
     const char *path;
     const char *method;
+    const char *const *params;   /* accepted query keys, besides format */
     int (*fn)(request *r);
 } routes[] = {
-    {"/healthz", "GET", get_health},
-    {"/v1/summary", "GET", get_summary},
-    {"/v1/top", "GET", get_top},
-    {"/v1/rps", "GET", get_rps},
-    {"/v1/sources", "GET", get_sources},
-    {"/v1/hll", "GET", get_hll},
-    {"/v1/snapshot", "GET", get_snapshot},
-    {"/v1/reload", "POST", post_reload},
-    {"/metrics", "GET", get_metrics},
+    {"/healthz", "GET", no_params, get_health},
+    {"/v1/summary", "GET", n_param, get_summary},
+    {"/v1/top", "GET", n_param, get_top},
+    {"/v1/rps", "GET", rps_params, get_rps},
+    {"/v1/sources", "GET", no_params, get_sources},
+    {"/v1/hll", "GET", no_params, get_hll},
+    {"/v1/snapshot", "GET", no_params, get_snapshot},
+    {"/v1/reload", "POST", no_params, post_reload},
+    {"/metrics", "GET", no_params, get_metrics},
 };
 
 /* GETs of these are answered from the cache when nothing changed. */
@@ -608,6 +583,8 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
             return hit->status;
         }
         int rc = parse_query(&r, query);
+        if (rc == 0)
+            rc = allow_params(&r, routes[i].params);
         if (rc)
             return rc;
         rc = routes[i].fn(&r);
