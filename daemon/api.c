@@ -159,16 +159,33 @@ static int param_count(request *r, const char *key, size_t def, size_t min, size
     return 0;
 }
 
+static int parse_time_text(const char *s, int64_t *out);
+
+/* Seconds of 0000-01-01 and 9999-12-31T23:59:59: bounds beyond them are
+ * refused, so no bucket arithmetic can overflow. */
+#define TIME_MIN (-62167219200LL)
+#define TIME_MAX 253402300799LL
+
 /* Epoch seconds, or ISO 8601: 2024-01-31, 2024-01-31T10:00, 2024-01-31T10:00:05
- * with an optional Z or +hh:mm / +hhmm offset (UTC when absent). */
+ * with an optional Z or +hh:mm / +hhmm offset (UTC when absent).  Times
+ * outside years 0..9999 are refused. */
 static int parse_time(const char *s, int64_t *out)
+{
+    int rc = parse_time_text(s, out);
+    return rc < 0 || *out < TIME_MIN || *out > TIME_MAX ? -1 : 0;
+}
+
+static int parse_time_text(const char *s, int64_t *out)
 {
     char *end;
     int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
     if (*s == '\0')
         return -1;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
     if (*end == '\0') {
+        if (errno == ERANGE)
+            return -1;
         *out = v;
         return 0;
     }
@@ -339,9 +356,9 @@ static int get_rps(request *r)
     int any = lt_rps_span(t, &first, &last);
     const char *fs = param(r, "from"), *ts = param(r, "to"), *ss = param(r, "step");
     if (fs != NULL && parse_time(fs, &from) < 0)
-        return fail(r, 400, "from: '%s' is neither epoch seconds nor ISO 8601", fs);
+        return fail(r, 400, "from: '%s' is not epoch seconds or ISO 8601 in years 0..9999", fs);
     if (ts != NULL && parse_time(ts, &to) < 0)
-        return fail(r, 400, "to: '%s' is neither epoch seconds nor ISO 8601", ts);
+        return fail(r, 400, "to: '%s' is not epoch seconds or ISO 8601 in years 0..9999", ts);
     if (fs == NULL)
         from = first;
     if (ts == NULL)

@@ -62,7 +62,8 @@ fail:
 
 void lt_buf_append(lt_buf *b, const void *s, size_t n)
 {
-    if (reserve(b, n) < 0)
+    /* Nothing to add (s may then be NULL, which memcpy must not see). */
+    if (n == 0 || reserve(b, n) < 0)
         return;
     memcpy(b->data + b->len, s, n);
     b->len += n;

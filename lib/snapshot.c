@@ -613,7 +613,7 @@ static int read_hll(cursor *c, struct parts *P)
     return 0;
 }
 
-static int read_urls(cursor *c, struct parts *P)
+static int read_urls(cursor *c, struct parts *P, int overridden)
 {
     unsigned exact = get_u8(c);
     uint64_t bound = get_u64(c), total = get_u64(c);
@@ -624,6 +624,10 @@ static int read_urls(cursor *c, struct parts *P)
         return bad(c, "exact flag and error bound disagree");
     if (total != P->n.valid - P->n.unparsed_requests)
         return bad(c, "URL hits differ from the requests with a URL");
+    /* No table holds more exact URLs than its bound; with the caller's
+     * smaller bound (a merge) the table turns top-k as it fills. */
+    if (exact && !overridden && n > P->limits.url_entries)
+        return bad(c, "an exact URL table larger than url_entries");
     if ((P->urls = lt_urls_new(P->limits.url_entries)) == NULL)
         return -ENOMEM;
     lt_url_count *e = exact ? NULL : calloc(n ? n : 1, sizeof(*e));
@@ -878,7 +882,7 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
         case SEC_LIMITS: rc = read_limits(&c, &P, limits); break;
         case SEC_CLIENTS: rc = read_clients(&c, &P); break;
         case SEC_HLL: rc = read_hll(&c, &P); break;
-        case SEC_URLS: rc = read_urls(&c, &P); break;
+        case SEC_URLS: rc = read_urls(&c, &P, limits != NULL); break;
         case SEC_RPS: rc = read_rps(&c, &P); break;
         case SEC_SAMPLES: rc = read_samples(&c, &P); break;
         case SEC_SOURCES: rc = read_sources(&c, &P); break;
