@@ -707,6 +707,13 @@ START_TEST(fast_path_edges)
             ck_assert_int_eq(rec.ts, want);
             assert_fast_matches_walker(line, strlen(line));
         }
+    /* A timestamp of NUL bytes but for ":00 " must not match an empty
+     * cache slot. */
+    use_format("combined");
+    static const char zeros[] = "1.2.3.4 - - [\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0:00 "
+                                "\0\0\0\0\0] \"GET / HTTP/1.1\" 200 1";
+    ck_assert_int_eq(lt_parse_line(ps, zeros, sizeof(zeros) - 1, &rec), LT_PARSE_TIME);
+    assert_fast_matches_walker(zeros, sizeof(zeros) - 1);
     for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
         char line[128];
         snprintf(line, sizeof(line), "1.2.3.4 - - %s \"GET / HTTP/1.1\" 200 1", times[0]);
@@ -714,6 +721,39 @@ START_TEST(fast_path_edges)
         snprintf(line, sizeof(line), "1.2.3.4 - - %s \"GET / HTTP/1.1\" 200 1", bad_times[i]);
         ck_assert_msg(parse(line) == LT_PARSE_TIME, "%s accepted", bad_times[i]);
         assert_fast_matches_walker(line, strlen(line));
+    }
+}
+END_TEST
+
+/* Client fields made of digits and dots (and a few other bytes): the fast
+ * path's dotted-quad reader against the walker's. */
+START_TEST(fast_path_ipv4_clients)
+{
+    static const char alphabet[] = "0123456789.........0125a:";
+    uint64_t x = 0x2545f4914f6cdd1du;
+    char line[128];
+    for (int fi = 0; fi < 2; fi++) {
+        use_format(fast_formats[fi]);
+        for (int iter = 0; iter < 200000; iter++) {
+            size_t n = 1 + xorshift(&x) % 16;
+            for (size_t i = 0; i < n; i++)
+                line[i] = alphabet[xorshift(&x) % (sizeof(alphabet) - 1)];
+            int len = snprintf(line + n, sizeof(line) - n,
+                               " - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1");
+            assert_fast_matches_walker(line, n + (size_t)len);
+        }
+        /* Every octet value, with and without leading zeros, in each place. */
+        for (int v = 0; v < 1000; v++)
+            for (int place = 0; place < 4; place++)
+                for (int width = 1; width <= 3; width++) {
+                    char octet[8];
+                    snprintf(octet, sizeof(octet), "%0*d", width, v);
+                    int len = snprintf(line, sizeof(line),
+                                       "%s.%s.%s.%s - - [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 1",
+                                       place == 0 ? octet : "10", place == 1 ? octet : "2",
+                                       place == 2 ? octet : "255", place == 3 ? octet : "0");
+                    assert_fast_matches_walker(line, (size_t)len);
+                }
     }
 }
 END_TEST
@@ -740,6 +780,7 @@ int main(void)
     tcase_add_test(tc, random_junk);
     tcase_add_test(tc, fast_path_matches_walker);
     tcase_add_test(tc, fast_path_edges);
+    tcase_add_test(tc, fast_path_ipv4_clients);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
