@@ -12,8 +12,9 @@
  *  - decoded, it is the input with each byte that does not start a valid
  *    UTF-8 sequence replaced by the text \xHH;
  * and the bytes already in the buffer are left alone.  The terminal form
- * (lt_buf_text_escaped) must be valid UTF-8 without control bytes and
- * equal the input with control and invalid bytes as \xHH.
+ * (lt_buf_text_escaped) must be valid UTF-8 without control bytes (C0,
+ * DEL, and the C1 controls U+0080..U+009F) and equal the input with control
+ * and invalid bytes as \xHH (a C1 control's two bytes as two \xHH).
  * lt_utf8_sequence() must agree with the checker's decoder at every offset.
  */
 #include <stdbool.h>
@@ -164,7 +165,8 @@ static size_t json_decode(const unsigned char *j, size_t n, unsigned char *out)
 
 /* Checks that text (n bytes) is the input (len bytes) with each byte that
  * does not start a valid UTF-8 sequence written as the text \xHH (either
- * case), and, when controls_escaped, control bytes and DEL too. */
+ * case), and, when controls_escaped, control bytes, DEL and the C1
+ * controls (C2 80..C2 9F, then written as two \xHH) too. */
 static void check_escaped(const unsigned char *in, size_t len, const unsigned char *text,
                           size_t n, bool controls_escaped)
 {
@@ -172,6 +174,8 @@ static void check_escaped(const unsigned char *in, size_t len, const unsigned ch
     for (size_t i = 0; i < len;) {
         size_t l = utf8_len(in + i, len - i, NULL);
         if (controls_escaped && (in[i] < 0x20 || in[i] == 0x7f))
+            l = 0;
+        if (controls_escaped && l == 2 && in[i] == 0xc2 && in[i + 1] < 0xa0)
             l = 0;
         if (l > 0) {
             FUZZ_CHECK(t + l <= n && memcmp(text + t, in + i, l) == 0,
@@ -229,9 +233,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(!lt_buf_failed(&b), "buffer failed");
     const unsigned char *text = (const unsigned char *)(b.data ? b.data : "");
     FUZZ_CHECK(valid_utf8(text, b.len), "terminal text is not valid UTF-8");
-    for (size_t i = 0; i < b.len; i++)
+    for (size_t i = 0; i < b.len; i++) {
         FUZZ_CHECK(text[i] >= 0x20 && text[i] != 0x7f, "control byte 0x%02x in terminal text",
                    text[i]);
+        FUZZ_CHECK(!(text[i] == 0xc2 && i + 1 < b.len && text[i + 1] < 0xa0),
+                   "C1 control in terminal text at byte %zu", i);
+    }
     check_escaped(s, n, text, b.len, true);
 
     lt_buf_free(&b);
