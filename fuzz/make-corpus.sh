@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Writes the seed corpora in fuzz/corpus/ from the project's own tools
-# (build/tools/loggen, config/logtally.yaml) and from hand-written lines.
-# The committed corpus is this script's output; run it again after
-# changing it.  Real logs never go in here.
+# (build/tools/loggen, config/logtally.yaml; for the snapshot seeds also
+# build/cli/logtally and build/daemon/logtallyd, found next to LOGGEN) and
+# from hand-written lines.  The committed corpus is this script's output;
+# run it again after changing it.  Real logs never go in here.  The
+# snapshot seeds differ from run to run in their `created` field (and the
+# daemon's in its sources' paths, devices and inodes); the rest is the same
+# bytes every time.
 #
 #   fuzz/make-corpus.sh [LOGGEN]      (default build/tools/loggen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 loggen=${1:-build/tools/loggen}
 [ -x "$loggen" ] || { echo "make-corpus: build $loggen first (scripts/build.sh build)" >&2; exit 2; }
+bin=$(dirname "$loggen")/..
+logtally=$bin/cli/logtally
+logtallyd=$bin/daemon/logtallyd
+for b in "$logtally" "$logtallyd"; do
+  [ -x "$b" ] || { echo "make-corpus: build $b first (scripts/build.sh build)" >&2; exit 2; }
+done
 out=fuzz/corpus
 rm -rf "$out"
-mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz}
+mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz,snapshot,http}
 
 # Hand-written lines that reach the corners: IPv6 spellings, escapes, runs
 # of spaces, CRLF, leap days and leap seconds, bad fields of every kind.
@@ -149,4 +159,106 @@ gz() { printf '\x02\x00\x00\x00\x05'; gzip -9 -n -c; }
 common --lines 15 --seed 22 | gz >"$out/gz/gzip"
 { printf '\x02\x00\x00\x00\x06'; common --lines 3 --seed 23 | gzip -n -c
   printf 'tail without newline' | gzip -n -c; } >"$out/gz/gzip-members"
-common --lines 15 --seed 24 | gz | head -c 120 >"$out/gz/gzip-truncated"
+# (gzip may die of SIGPIPE when head stops reading: not a failure here.)
+{ common --lines 15 --seed 24 | gz || true; } | head -c 120 >"$out/gz/gzip-truncated"
+
+# ---- snapshot: byte 0 is the mode (see fuzz_snapshot.c), then a snapshot ----
+# Real snapshots: `logtally analyze --save` (exact, and inexact with no
+# client budget and 5 exact URLs), an empty one, and a daemon's with its
+# sources (a plain file and a .gz read whole).
+tmp=$(mktemp -d)
+daemon_pid=
+cleanup() {
+  [ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+common --lines 40 --seed 31 --rps 1 --malformed 100 >"$tmp/a.log"
+"$loggen" --lines 60 --seed 32 --rps 2 --malformed 80 --ipv6 200 --hostnames 150 >"$tmp/b.log"
+: >"$tmp/empty.log"
+"$logtally" analyze --format common --save "$tmp/exact.snap" "$tmp/a.log" >/dev/null
+"$logtally" analyze --strip-query --save "$tmp/exact-b.snap" "$tmp/b.log" >/dev/null
+"$logtally" analyze --exact-clients-bytes 0 --url-entries 5 --save "$tmp/inexact.snap" \
+  "$tmp/b.log" >/dev/null
+"$logtally" analyze --save "$tmp/empty.snap" "$tmp/empty.log" >/dev/null
+"$loggen" --lines 30 --seed 33 --rps 1 --malformed 100 >"$tmp/d.log"
+"$loggen" --lines 10 --seed 34 | gzip -n -c >"$tmp/e.log.gz"
+mkdir "$tmp/state"
+"$logtallyd" -s "$tmp/sock" -S "$tmp/state" "$tmp/d.log" "$tmp/e.log.gz" 2>/dev/null &
+daemon_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/sock" ] && break; sleep 0.1; done
+"$logtally" -s "$tmp/sock" summary --wait >/dev/null
+"$logtally" -s "$tmp/sock" snapshot >"$tmp/daemon.snap"
+kill "$daemon_pid"
+wait "$daemon_pid" || true
+daemon_pid=
+
+# mode byte, then the file
+seed() { { printf "$2"; cat "$tmp/$1.snap"; } >"$out/snapshot/$3"; }
+seed exact '\x04' exact
+seed exact '\x09' exact-reseal-tiny
+seed exact-b '\x00' exact-strip
+seed inexact '\x04' inexact
+seed inexact '\x19' inexact-reseal-defaults
+seed exact-b '\x15' exact-strip-reseal-small
+seed empty '\x1c' empty-defaults
+seed daemon '\x04' daemon
+seed daemon '\x00' daemon-no-sources
+# Compact seeds (modes 2 and 3): the hll section (table entry 3, whose
+# length is at byte 144) cut to its first K bytes; the target lays the
+# sections out again and reseals, so offsets and checksums may stay stale.
+u64at() { od -An -tu8 -j "$2" -N8 "$1" | tr -d ' '; }
+le64() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; printf '\0\0\0\0\0\0'; }
+slice() { [ "$3" -eq 0 ] || head -c $(($2 + $3)) "$1" | tail -c "$3"; }    # FILE FROM BYTES
+compact() {    # SNAP MODE K NAME
+  local f=$tmp/$1.snap off size
+  off=$(u64at "$f" 136)
+  size=$(wc -c <"$f")
+  { printf "$2"; head -c 144 "$f"; le64 "$3"; slice "$f" 152 $((off - 152)); slice "$f" "$off" "$3"
+    slice "$f" $((off + 49152)) $((size - off - 49152)); } >"$out/snapshot/$4"
+}
+compact exact '\x06' 0 compact-exact
+compact exact-b '\x03' 96 compact-exact-strip-tile
+compact inexact '\x06' 0 compact-inexact
+compact inexact '\x1f' 256 compact-inexact-tile-defaults
+compact empty '\x02' 0 compact-empty
+compact daemon '\x06' 16 compact-daemon
+compact daemon '\x0a' 0 compact-daemon-tiny
+
+# ---- http: flags, generation (u32), then "METHOD PATH?QUERY" or raw HTTP ----
+# flags: bits 0-1 peer (0 TCP, 1 unknown uid, 2 root, 3 other uid), bit 2 raw
+req() { { printf "$1"; printf "$2"; printf '%s' "$3"; } >"$out/http/$4"; }
+req '\x02' '\x01\x00\x00\x00' 'GET /healthz' health
+req '\x02' '\x01\x00\x00\x00' 'GET /healthz?format=text' health-text
+req '\x00' '\x01\x00\x00\x00' 'GET /v1/summary?n=3' summary
+req '\x00' '\x20\x00\x00\x00' 'GET /v1/summary?format=text&n=0' summary-text-catching-up
+req '\x00' '\x02\x00\x00\x00' 'GET /v1/summary?n=100000' summary-inexact
+req '\x01' '\x01\x00\x00\x00' 'GET /v1/top?n=5' top
+req '\x01' '\x02\x00\x00\x00' 'GET /v1/top?n=7&format=text' top-text-inexact
+req '\x02' '\x01\x00\x00\x00' 'GET /v1/rps' rps
+req '\x02' '\x01\x00\x00\x00' 'GET /v1/rps?from=2024-01-01T00:00:00Z&to=2024-01-01T00:10%3A00%2B01:00&step=1m' rps-iso
+req '\x02' '\x04\x00\x00\x00' 'GET /v1/rps?from=1704067200&to=1704153600&step=1h&format=text' rps-text
+req '\x02' '\x00\x00\x00\x00' 'GET /v1/rps?from=-9223372036854775807&to=0&step=1d' rps-empty-far
+req '\x02' '\x01\x00\x00\x00' 'GET /v1/rps?from=2024-01-31+10:00-0530&step=1s' rps-offset
+req '\x00' '\x25\x00\x00\x00' 'GET /v1/sources' sources
+req '\x00' '\x25\x00\x00\x00' 'GET /v1/sources?format=text' sources-text
+req '\x00' '\x01\x00\x00\x00' 'GET /v1/hll' hll
+req '\x00' '\x02\x00\x00\x00' 'GET /v1/snapshot' snapshot
+req '\x00' '\x50\x01\x00\x00' 'GET /v1/snapshot' snapshot-no-memory
+req '\x00' '\x01\x00\x00\x00' 'GET /metrics' metrics
+req '\x02' '\x01\x00\x00\x00' 'POST /v1/reload' reload-root
+req '\x02' '\x40\x00\x00\x00' 'POST /v1/reload?format=text' reload-fails
+req '\x00' '\x01\x00\x00\x00' 'POST /v1/reload' reload-tcp
+req '\x03' '\x01\x00\x00\x00' 'POST /v1/reload' reload-other-uid
+req '\x01' '\x01\x00\x00\x00' 'POST /v1/reload' reload-unknown-uid
+req '\x00' '\x01\x00\x00\x00' 'DELETE /v1/summary' wrong-method
+req '\x00' '\x01\x00\x00\x00' 'GET /v2/nothing' not-found
+req '\x00' '\x01\x00\x00\x00' 'GET /v1/top?n=1&x=%ff&format=yaml&a&b=&c=1&d=2&e=3&f=4' bad-params
+req '\x00' '\x01\x00\x00\x00' 'GET /v1/top?n=%4' bad-percent
+req '\x06' '\x01\x00\x00\x00' $'GET /v1/summary?n=2 HTTP/1.1\r\nHost: x\r\n\r\n' raw-get
+req '\x06' '\x01\x00\x00\x20' $'GET /healthz HTTP/1.1\r\n\r\nGET /v1/top?n=1&format=text HTTP/1.1\r\n\r\nPOST /v1/reload HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /metrics HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n' raw-pipelined
+req '\x04' '\x01\x00\x00\x00' $'POST /v1/reload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' raw-chunked
+req '\x06' '\x02\x00\x00\x05' $'GET http://localhost/v1/rps?step=1h HTTP/1.0\r\n\r\n' raw-absolute
+req '\x06' '\x01\x00\x00\x00' $'GET * HTTP/1.1\r\n\r\n' raw-star
+req '\x06' '\x01\x00\x00\x00' $'CONNECT localhost:80 HTTP/1.1\r\n\r\n' raw-connect
+req '\x06' '\x01\x00\x00\x00' $'GET /healthz HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n' raw-upgrade
