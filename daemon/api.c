@@ -34,7 +34,7 @@
 #include "summary.h"
 
 #define MAX_TOP 100000
-#define MAX_BUCKETS 1000000
+#define MAX_BUCKETS 100000
 #define MAX_PARAMS 8
 
 typedef struct request {
@@ -533,9 +533,15 @@ static struct cached *cache_find(lt_daemon *d, const char *key)
     return NULL;
 }
 
+/* Answers larger than this are not kept: the cache is for dashboards'
+ * small repeated questions, and must not hold a long series per slot. */
+#define CACHE_MAX_BODY (256 * 1024)
+
 static void cache_store(lt_daemon *d, const char *key, int status, const char *type,
                         const lt_buf *body)
 {
+    if (body->len > CACHE_MAX_BODY)
+        return;
     struct cached *c = &cache[cache_next++ % CACHE_SLOTS];
     lt_buf_reset(&c->body);
     lt_buf_append(&c->body, body->data, body->len);

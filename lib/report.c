@@ -84,8 +84,11 @@ void lt_report_text(lt_buf *out, const lt_summary *s, const char *const *sources
         for (size_t i = 0; i < s->n_samples; i++) {
             const lt_sample *sm = &s->samples[i];
             const char *src = sm->source < n_sources ? sources[sm->source] : "?";
-            lt_buf_printf(out, "  %s:%llu: %s: ", src, (unsigned long long)sm->line,
-                    lt_parse_strerror(sm->reason));
+            /* A file name is bytes too: escape it like the sample. */
+            lt_buf_puts(out, "  ");
+            lt_buf_text_escaped(out, src, strlen(src));
+            lt_buf_printf(out, ":%llu: %s: ", (unsigned long long)sm->line,
+                          lt_parse_strerror(sm->reason));
             lt_buf_text_escaped(out, sm->text, sm->len);
             lt_buf_puts(out, "\n");
         }
