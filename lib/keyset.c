@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+/* XXH3 compiled in (see urls.c): IPv6 and hostname clients hash per line. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #define INITIAL_SLOTS 64
