@@ -747,6 +747,33 @@ int lt_urls_foreach(const lt_urls *u, int (*fn)(const lt_url_count *e, void *arg
 /* Sums src into dst when both are exact and the union fits.  Returns 1
  * when it does not apply (nothing changed), 0 when done, or -ENOMEM (dst
  * logically unchanged). */
+/* How many src slots ahead merge_exact() starts loading the record and the
+ * dst slot a slot will need: enough to cover a memory access with the work
+ * of the slots in between. */
+#define MERGE_AHEAD 8
+
+/* merge_exact() walks src's slots in order, which visits its records and
+ * dst's slots in random order; this starts loading both for the slot
+ * MERGE_AHEAD further on. */
+static void merge_prefetch(const lt_urls *dst, const lt_urls *src, size_t j)
+{
+    if (j + MERGE_AHEAD > src->mask)
+        return;
+    struct slot s = src->slots[j + MERGE_AHEAD];
+    if (s.off != 0) {
+        __builtin_prefetch(rec_at(src, s.off));
+        __builtin_prefetch(&dst->slots[home(dst, s.tag)]);
+    }
+}
+
+/* The hash to look a src slot up by: the index uses only the top 32 bits
+ * of a hash (the tag: home slot and comparison), which the slot holds, so
+ * src's keys need not be hashed again. */
+static uint64_t slot_hash(struct slot s)
+{
+    return (uint64_t)s.tag << 32;
+}
+
 static int merge_exact(lt_urls *dst, const lt_urls *src)
 {
     if (dst->ss_on || src->ss_on)
@@ -754,11 +781,12 @@ static int merge_exact(lt_urls *dst, const lt_urls *src)
     size_t missing = 0;
     uint64_t bytes = 0;
     for (size_t j = 0; j <= src->mask; j++) {
+        merge_prefetch(dst, src, j);
         if (src->slots[j].off == 0)
             continue;
         size_t len;
         const char *k = rec_key(src, rec_at(src, src->slots[j].off), &len);
-        if (dst->slots[find(dst, k, len, XXH3_64bits(k, len))].off == 0) {
+        if (dst->slots[find(dst, k, len, slot_hash(src->slots[j]))].off == 0) {
             missing++;
             bytes += rec_size_for(EXACT_HDR, len);
         }
@@ -775,13 +803,14 @@ static int merge_exact(lt_urls *dst, const lt_urls *src)
      * makes lt_urls_merge(u, u) double every count. */
     uint64_t total = src->total;
     for (size_t j = 0; j <= src->mask; j++) {
+        merge_prefetch(dst, src, j);
         if (src->slots[j].off == 0)
             continue;
         const unsigned char *rec = rec_at(src, src->slots[j].off);
         uint64_t c = load64(rec);
         size_t len;
         const char *k = rec_key(src, rec, &len);
-        uint64_t h = XXH3_64bits(k, len);
+        uint64_t h = slot_hash(src->slots[j]);
         size_t i = find(dst, k, len, h);
         if (dst->slots[i].off != 0) {
             unsigned char *d = rec_at(dst, dst->slots[i].off);
