@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# bench/run.sh -- logtally against wc -l, logswan, GoAccess and an awk
+# pipeline, on a generated combined log whose exact answers are known.
+#
+#   bench/run.sh [--runs N] [--lines N] [--seed S] [--threads N]
+#                [--goaccess-runs N] [--scaling] [--memory-limit SIZE]
+#                [--data DIR] [--build DIR]
+#
+# One command, from a fresh Debian 12 machine: installs what is missing (the
+# project's own scripts/deps.sh, then the peers logswan, goaccess and GNU
+# time, as root or through sudo), builds Release into build-bench/,
+# generates the log with tools/loggen (reused when a file of the same size
+# and seed is already in --data), warms the page cache, checks that
+# logtally's answers equal the generator's truth (and stops loudly if not),
+# then runs every tool --runs times, round-robin so that a slow minute of
+# the machine hurts all of them alike, and prints markdown: the machine,
+# medians of wall time, MB/s, lines/s and peak RSS, the ratios the
+# specification sets as targets, and 1 vs all threads.
+#
+#   --runs N           timed runs of each tool (default 5)
+#   --lines N          lines in the log (default 5,000,000: about 880 MB)
+#   --seed S           loggen seed (default 1)
+#   --threads N        logtally's "all threads" setting (default nproc)
+#   --goaccess-runs N  GoAccess takes minutes on the default log, so it
+#                      runs fewer times (default 1; 0 skips it)
+#   --scaling          instead: logtally on 1x, 2x and 4x --lines, time
+#                      and peak RSS, to show the time is linear and the
+#                      memory flat
+#   --memory-limit S   with --scaling: also run the largest file inside a
+#                      memory cgroup of S (e.g. 512M) that holds the page
+#                      cache too, so the file is larger than the memory the
+#                      process may use (needs root and cgroup v1 or v2)
+#   --data DIR         where logs live (default /tmp/logtally-bench)
+#   --build DIR        build directory (default build-bench)
+#
+# Default run: about 6 minutes on a 2-core machine, 4 of them GoAccess.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=5 lines=5000000 seed=1 threads=$(nproc) goaccess_runs=1 scaling=0 memlimit=
+data=/tmp/logtally-bench build=build-bench
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) runs=$2; shift 2 ;;
+    --lines) lines=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --goaccess-runs) goaccess_runs=$2; shift 2 ;;
+    --scaling) scaling=1; shift ;;
+    --memory-limit) memlimit=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+note() { echo "bench: $*" >&2; }
+die() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+# --- set-up: the project's dependencies, the peers, a Release build --------
+scripts/deps.sh
+peers=(logswan goaccess time jq gawk)
+missing=()
+for p in "${peers[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  note "installing ${missing[*]}"
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+note "building Release into $build"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc)" --target logtally loggen >/dev/null
+logtally=$PWD/$build/cli/logtally
+loggen=$PWD/$build/tools/loggen
+mkdir -p "$data"
+
+# --- data: a log and its truth, made once per size and seed -----------------
+# make_log N: prints the path of an N-line log with seed $seed, generating it
+# (and its truth beside it) unless it is already there.
+make_log() {
+  local n=$1 log="$data/access-$1-s$seed.log"
+  if [ ! -s "$log" ] || [ ! -s "${log%.log}.json" ] ||
+     [ "$(jq -r .lines "${log%.log}.json" 2>/dev/null)" != "$n" ]; then
+    note "generating $log"
+    "$loggen" --lines "$n" --seed "$seed" --out "$log.tmp" --truth "${log%.log}.json" >&2
+    mv "$log.tmp" "$log"
+  fi
+  echo "$log"
+}
+
+warm() { cat "$1" >/dev/null; cat "$1" >/dev/null; }
+
+# check_answers LOG THREADS: logtally's counts must equal the truth.
+check_answers() {
+  local log=$1 t=$2 fields want got
+  fields='[.lines, .valid, .malformed, .unparsed_requests, .requests, .bytes,
+           .clients.ipv4, .clients.ipv6, .clients.other, .clients.total,
+           .first_ts, .last_ts, .peak.second, .peak.requests,
+           (.top[:10] | map([.url, .count]))]'
+  want=$(jq -c "$fields" "${log%.log}.json")
+  got=$("$logtally" analyze --json --threads "$t" "$log" | jq -c "$fields")
+  if [ "$want" != "$got" ]; then
+    echo "want: $want" >&2
+    echo "got:  $got" >&2
+    die "logtally --threads $t does not give the generator's truth for $log"
+  fi
+  note "answers equal the truth ($(basename "$log"), --threads $t)"
+}
+
+# --- timing ---------------------------------------------------------------
+# wait_idle: waits (up to two minutes) until the CPUs have been nearly idle
+# for half a second, so that another job on the machine does not steal a
+# core from a timed run; counts the runs that had to start on a busy
+# machine anyway, and the report says so.
+busy_runs=0
+cpu_busy() {   # percent of CPU time not idle over half a second
+  local a b
+  read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+  sleep 0.5
+  read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+  a=$(( (u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1) ))
+  b=$(( a + (i2 + w2) - (i1 + w1) ))
+  echo $(( b > 0 ? 100 * a / b : 0 ))
+}
+wait_idle() {
+  local tries
+  for ((tries = 0; tries < 240; tries++)); do
+    [ "$(cpu_busy)" -lt 10 ] && return 0
+    [ "$tries" -eq 0 ] && note "waiting for the machine to be idle"
+  done
+  busy_runs=$((busy_runs + 1))
+}
+
+# timed NAME CMD...: runs CMD once, appends "wall_seconds rss_kib" to
+# $tmp/NAME.  The wall time is taken in nanoseconds around GNU time, whose
+# own %e has only 10 ms steps; GNU time gives the peak RSS.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+timed() {
+  local name=$1 t0 t1; shift
+  wait_idle
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" ||
+    { cat "$tmp/stderr" >&2; die "$name failed"; }
+  t1=$(date +%s%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b - a) / 1e9}') $(cat "$tmp/time")" >>"$tmp/$name"
+}
+median_col() {   # median_col NAME COLUMN
+  sort -n -k"$2" "$tmp/$1" | awk -v c="$2" '{v[NR]=$c} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+}
+
+busy_note() {
+  [ "$busy_runs" -eq 0 ] && return 0
+  echo
+  echo "**Warning:** $busy_runs timed runs started while other processes kept the CPUs busy for two"
+  echo "minutes; those numbers are not to be trusted."
+}
+
+machine() {
+  echo "## Machine"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') |"
+  echo "| cores (nproc) | $(nproc) |"
+  echo "| memory | $(free -g | awk '/^Mem:/{print $2}') GiB |"
+  echo "| kernel | $(uname -r) |"
+  echo "| logtally | $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (modified tree)') |"
+  echo "| logswan | $(dpkg-query -W -f='${Version}' logswan) |"
+  echo "| GoAccess | $(dpkg-query -W -f='${Version}' goaccess) |"
+  echo "| date | $(date -u +%Y-%m-%dT%H:%MZ) |"
+  echo
+}
+
+if [ "$scaling" -eq 0 ]; then
+  log=$(make_log "$lines")
+  size=$(stat -c %s "$log")
+  warm "$log"
+  check_answers "$log" "$threads"
+  check_answers "$log" 1
+
+  awk_pipeline="LC_ALL=C awk '{print \$1}' '$log' | LC_ALL=C sort -u | wc -l"
+  names=(wc logtally_all logswan logtally_1 awk)
+  for ((r = 1; r <= runs; r++)); do
+    note "round $r of $runs"
+    warm "$log"
+    timed wc wc -l "$log"
+    timed logtally_all "$logtally" analyze --json --threads "$threads" "$log"
+    timed logswan logswan "$log"
+    timed logtally_1 "$logtally" analyze --json --threads 1 "$log"
+    timed awk sh -c "$awk_pipeline"
+    if [ "$r" -le "$goaccess_runs" ]; then
+      note "GoAccess (minutes)"
+      timed goaccess goaccess "$log" --log-format=COMBINED --no-progress -o "$tmp/goaccess.json"
+    fi
+  done
+  [ "$goaccess_runs" -gt 0 ] && names+=(goaccess)
+
+  machine
+  echo "## $lines lines, $(awk -v s="$size" 'BEGIN{printf "%.0f", s/1e6}') MB, page-cached; median of $runs runs (GoAccess: $goaccess_runs)"
+  echo
+  echo "Command: \`bench/run.sh --runs $runs --lines $lines --seed $seed --threads $threads --goaccess-runs $goaccess_runs\`"
+  echo
+  echo "| tool | wall s | MB/s | lines/s | peak RSS MiB | logtally ($threads threads) is |"
+  echo "|---|---:|---:|---:|---:|---|"
+  lt=$(median_col logtally_all 1)
+  for n in "${names[@]}"; do
+    w=$(median_col "$n" 1) m=$(median_col "$n" 2)
+    case $n in
+      wc) label='`wc -l`' ;;
+      logtally_all) label="\`logtally analyze --json\` ($threads threads)" ;;
+      logtally_1) label='`logtally analyze --json --threads 1`' ;;
+      awk) label="\`awk '{print \$1}' \| sort -u \| wc -l\`" ;;
+      *) label="\`$n\`" ;;
+    esac
+    LABEL=$label awk -v w="$w" -v m="$m" -v s="$size" -v l="$lines" -v lt="$lt" -v n="$n" 'BEGIN{
+      label = ENVIRON["LABEL"];
+      if (n == "logtally_all") rel = "-";
+      else if (w >= lt) rel = sprintf("%.1fx faster", w / lt);
+      else rel = sprintf("%.1fx slower", lt / w);
+      printf "| %s | %.3f | %.0f | %.2fM | %.1f | %s |\n", label, w, s / w / 1e6, l / w / 1e6, m / 1024, rel }'
+  done
+  echo
+  echo "## Targets (SPEC, \"Performance targets\")"
+  echo
+  echo "| target | measured | |"
+  echo "|---|---:|---|"
+  wc_w=$(median_col wc 1) ls_w=$(median_col logswan 1) t1=$(median_col logtally_1 1)
+  rss=$(awk '{if ($2 > m) m = $2} END{print m}' "$tmp/logtally_all" "$tmp/logtally_1")
+  row() { awk -v what="$1" -v v="$2" -v ok="$3" -v fmt="$4" 'BEGIN{printf "| %s | " fmt " | %s |\n", what, v, ok ? "met" : "**not met**"}'; }
+  r=$(awk -v a="$lt" -v b="$wc_w" 'BEGIN{print a / b}')
+  row "within 5x of \`wc -l\` (long-run goal 3x)" "$r" "$(awk -v r="$r" 'BEGIN{print r <= 5}')" "%.2fx"
+  r=$(awk -v a="$ls_w" -v b="$lt" 'BEGIN{print a / b}')
+  row "at least 3x faster than logswan" "$r" "$(awk -v r="$r" 'BEGIN{print r >= 3}')" "%.1fx"
+  if [ "$goaccess_runs" -gt 0 ]; then
+    r=$(awk -v a="$(median_col goaccess 1)" -v b="$lt" 'BEGIN{print a / b}')
+    row "at least 100x faster than GoAccess" "$r" "$(awk -v r="$r" 'BEGIN{print r >= 100}')" "%.0fx"
+  fi
+  r=$(awk -v m="$rss" 'BEGIN{print m / 1024}')
+  row "peak RSS at most 128 MiB (worst run)" "$r" "$(awk -v r="$r" 'BEGIN{print r <= 128}')" "%.1f MiB"
+  r=$(awk -v a="$t1" -v b="$lt" 'BEGIN{print a / b}')
+  row "1 thread vs $threads: at least 1.7x" "$r" "$(awk -v r="$r" 'BEGIN{print r >= 1.7}')" "%.2fx"
+  echo
+  echo "Answers: logtally with 1 and $threads threads equal the generator's truth (checked with jq before timing)."
+  busy_note
+  exit 0
+fi
+
+# --- --scaling: 1x, 2x, 4x ----------------------------------------------------
+machine
+echo "## Size scaling: logtally analyze --json, $threads threads, median of $runs runs"
+echo
+echo "| lines | MB | wall s | time / 1x | size / 1x | MB/s | peak RSS MiB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+base=
+for mult in 1 2 4; do
+  n=$((lines * mult))
+  log=$(make_log "$n")
+  size=$(stat -c %s "$log")
+  check_answers "$log" "$threads"
+  : >"$tmp/scale"
+  for ((r = 1; r <= runs; r++)); do
+    warm "$log"
+    timed scale "$logtally" analyze --json --threads "$threads" "$log"
+  done
+  w=$(median_col scale 1) m=$(median_col scale 2)
+  [ -n "$base" ] || base=$w
+  awk -v n="$n" -v s="$size" -v w="$w" -v b="$base" -v mult="$mult" -v m="$m" 'BEGIN{
+    printf "| %d | %.0f | %.2f | %.2f | %d | %.0f | %.1f |\n", n, s / 1e6, w, w / b, mult, s / w / 1e6, m / 1024 }'
+  biggest=$log
+done
+echo
+echo "Doubling the file should double the time (within 15 %) and leave peak RSS flat: the file is"
+echo "mapped 8 MiB at a time per reader and the tables grow with distinct keys, not with lines."
+busy_note
+
+if [ -n "$memlimit" ]; then
+  echo
+  echo "## Larger than the memory it may use: $(basename "$biggest") in a $memlimit memory cgroup"
+  echo
+  # The cgroup counts the page cache too, so the file cannot stay cached and
+  # is read from disk; only the process's own memory must fit.
+  cg=
+  if [ -w /sys/fs/cgroup/memory ]; then                       # cgroup v1
+    cg=/sys/fs/cgroup/memory/logtally-bench.$$
+    mkdir "$cg"
+    echo "$memlimit" >"$cg/memory.limit_in_bytes"
+    limit_file=$cg/memory.limit_in_bytes peak_file=$cg/memory.max_usage_in_bytes
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ] && grep -qw memory /sys/fs/cgroup/cgroup.controllers; then
+    cg=/sys/fs/cgroup/logtally-bench.$$                      # cgroup v2
+    mkdir "$cg"
+    echo "$memlimit" >"$cg/memory.max"
+    limit_file=$cg/memory.max peak_file=$cg/memory.peak
+  fi
+  if [ -z "$cg" ]; then
+    echo "No writable memory cgroup here (run as root); skipped.  The table above shows peak RSS on"
+    echo "the 4x file equal to the 1x file, which is what bounds memory on a file of any size."
+  else
+    sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true   # cold: read from disk
+    wait_idle
+    t0=$(date +%s%N)
+    sh -c "echo \$\$ >'$cg/cgroup.procs'; exec /usr/bin/time -f '%M' -o '$tmp/time' '$logtally' analyze --json --threads '$threads' '$biggest'" >"$tmp/limited.json" ||
+      { rmdir "$cg" 2>/dev/null; die "logtally failed inside the $memlimit cgroup"; }
+    read -r m <"$tmp/time"
+    w=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN{printf "%.2f", (b - a) / 1e9}')
+    peak=$(cat "$peak_file" 2>/dev/null || echo 0)
+    rmdir "$cg" 2>/dev/null || true
+    fields='[.lines, .valid, .clients.total, .urls.distinct, .peak.requests]'
+    [ "$(jq -c "$fields" "$tmp/limited.json")" = "$("$logtally" analyze --json --threads "$threads" "$biggest" | jq -c "$fields")" ] ||
+      die "the answers inside the cgroup differ"
+    echo "| file MB | cgroup limit | wall s (cold, from disk) | peak RSS MiB | cgroup peak (RSS + page cache) MiB |"
+    echo "|---:|---:|---:|---:|---:|"
+    awk -v s="$(stat -c %s "$biggest")" -v l="$memlimit" -v w="$w" -v m="$m" -v p="$peak" 'BEGIN{
+      printf "| %.0f | %s | %.2f | %.1f | %.0f |\n", s / 1e6, l, w, m / 1024, p / 1048576 }'
+    echo
+    echo "The answers inside the cgroup equal those of an unconstrained run."
+  fi
+fi
