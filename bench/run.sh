@@ -23,9 +23,9 @@
 #   --threads N        logtally's "all threads" setting (default nproc)
 #   --goaccess-runs N  GoAccess takes minutes on the default log, so it
 #                      runs fewer times (default 1; 0 skips it)
-#   --scaling          instead: logtally on 1x, 2x and 4x --lines, time
-#                      and peak RSS, to show the time is linear and the
-#                      memory flat
+#   --scaling          instead: logtally on 1x, 2x and 4x copies of the log
+#                      (same distinct keys) and on generated logs of 1x,
+#                      2x and 4x --lines: time and peak RSS against size
 #   --memory-limit S   with --scaling: also run the largest file inside a
 #                      memory cgroup of S (e.g. 512M) that holds the page
 #                      cache too, so the file is larger than the memory the
@@ -170,7 +170,7 @@ machine() {
   echo "| cores (nproc) | $(nproc) |"
   echo "| memory | $(free -g | awk '/^Mem:/{print $2}') GiB |"
   echo "| kernel | $(uname -r) |"
-  echo "| logtally | $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (modified tree)') |"
+  echo "| logtally | $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- lib cli tools 2>/dev/null || echo ' (lib/, cli/ or tools/ modified)') |"
   echo "| logswan | $(dpkg-query -W -f='${Version}' logswan) |"
   echo "| GoAccess | $(dpkg-query -W -f='${Version}' goaccess) |"
   echo "| date | $(date -u +%Y-%m-%dT%H:%MZ) |"
@@ -252,31 +252,76 @@ if [ "$scaling" -eq 0 ]; then
 fi
 
 # --- --scaling: 1x, 2x, 4x ----------------------------------------------------
+# copies_of LOG K: prints the path of a file holding K copies of LOG, made
+# once.  Its answers are the truth of LOG with every count times K and the
+# same distinct clients, URLs and seconds.
+copies_of() {
+  local log=$1 k=$2 out="${1%.log}-x$2.log"
+  if [ "$k" -eq 1 ]; then echo "$log"; return; fi
+  if [ ! -s "$out" ] || [ "$(stat -c %s "$out")" -ne $(($(stat -c %s "$log") * k)) ]; then
+    note "making $out"
+    for ((i = 0; i < k; i++)); do cat "$log"; done >"$out.tmp"
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
+check_copies() {   # check_copies LOG K COPIES
+  local fields want got
+  fields='[.lines, .valid, .malformed, .unparsed_requests, .bytes, .clients.total, .first_ts,
+           .last_ts, .peak.second, .peak.requests, (.top[:10] | map([.url, .count]))]'
+  want=$(jq -c --argjson k "$2" '[.lines * $k, .valid * $k, .malformed * $k,
+           .unparsed_requests * $k, .bytes * $k, .clients.total, .first_ts, .last_ts,
+           .peak.second, .peak.requests * $k, (.top[:10] | map([.url, .count * $k]))]' "${1%.log}.json")
+  got=$("$logtally" analyze --json --threads "$threads" "$3" | jq -c "$fields")
+  [ "$want" = "$got" ] || { echo "want: $want" >&2; echo "got:  $got" >&2; die "wrong answers for $3"; }
+  note "answers equal $2 times the truth ($(basename "$3"))"
+}
+
+# scale_row LABEL LOG MULT: times logtally on LOG and prints a table row.
+scale_row() {
+  local size w m
+  size=$(stat -c %s "$2")
+  : >"$tmp/scale"
+  for ((r = 1; r <= runs; r++)); do
+    warm "$2"
+    timed scale "$logtally" analyze --json --threads "$threads" "$2"
+  done
+  w=$(median_col scale 1) m=$(median_col scale 2)
+  [ "$3" -eq 1 ] && base=$w
+  awk -v n="$1" -v s="$size" -v w="$w" -v b="$base" -v mult="$3" -v m="$m" 'BEGIN{
+    printf "| %s | %.0f | %d | %.3f | %.2f | %.0f | %.1f |\n", n, s / 1e6, mult, w, w / b, s / w / 1e6, m / 1024 }'
+}
+
 machine
 echo "## Size scaling: logtally analyze --json, $threads threads, median of $runs runs"
 echo
-echo "| lines | MB | wall s | time / 1x | size / 1x | MB/s | peak RSS MiB |"
+echo "The same log repeated: the bytes grow, the distinct clients, URLs and seconds do not."
+echo
+echo "| lines | MB | size / 1x | wall s | time / 1x | MB/s | peak RSS MiB |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
-base=
+one=$(make_log "$lines")
 for mult in 1 2 4; do
-  n=$((lines * mult))
-  log=$(make_log "$n")
-  size=$(stat -c %s "$log")
-  check_answers "$log" "$threads"
-  : >"$tmp/scale"
-  for ((r = 1; r <= runs; r++)); do
-    warm "$log"
-    timed scale "$logtally" analyze --json --threads "$threads" "$log"
-  done
-  w=$(median_col scale 1) m=$(median_col scale 2)
-  [ -n "$base" ] || base=$w
-  awk -v n="$n" -v s="$size" -v w="$w" -v b="$base" -v mult="$mult" -v m="$m" 'BEGIN{
-    printf "| %d | %.0f | %.2f | %.2f | %d | %.0f | %.1f |\n", n, s / 1e6, w, w / b, mult, s / w / 1e6, m / 1024 }'
+  log=$(copies_of "$one" "$mult")
+  check_copies "$one" "$mult" "$log"
+  scale_row "$((lines * mult))" "$log" "$mult"
   biggest=$log
 done
 echo
-echo "Doubling the file should double the time (within 15 %) and leave peak RSS flat: the file is"
-echo "mapped 8 MiB at a time per reader and the tables grow with distinct keys, not with lines."
+echo "Generated logs of 1x, 2x and 4x the lines: loggen's populations of clients and URLs grow with"
+echo "the line count, so the tables (and the peak RSS, one set of tables per thread) grow too."
+echo
+echo "| lines | MB | size / 1x | wall s | time / 1x | MB/s | peak RSS MiB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+for mult in 1 2 4; do
+  log=$(make_log "$((lines * mult))")
+  check_answers "$log" "$threads"
+  scale_row "$((lines * mult))" "$log" "$mult"
+done
+echo
+echo "Doubling the file should double the time (within 15 %).  Reading takes no memory in proportion"
+echo "to the file (it is mapped 8 MiB at a time per reader), so with the same distinct keys the peak"
+echo "RSS stays flat; it grows only with the tables."
 busy_note
 
 if [ -n "$memlimit" ]; then
