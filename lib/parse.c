@@ -52,6 +52,18 @@
  * inet_pton() on a bounded, NUL-free copy; ::ffff:a.b.c.d (IPv4-mapped) is
  * reported as that IPv4.  Anything else is a hostname client.
  *
+ * The fast path
+ * -------------
+ * Nearly every line in the wild follows the plan that common, combined and
+ * nginx share (%h %l %u %t "%r" %>s %b) with single spaces.  For those
+ * formats lt_parse_line() first tries parse_common(), which reads exactly
+ * that spelling with SSE2 scans and a loop-free dotted-quad reader, and
+ * gives up on anything else; the walker then reads the line and alone
+ * decides validity and error codes.  The fast path only accepts lines the
+ * walker accepts, with the same record (lt_parse_line_generic() is the
+ * walker alone, and tests/test_parse.c holds the two together on real logs
+ * and random mutations of them).
+ *
  * Nothing here allocates per line; no byte value (NUL, 0xff, '\r') or line
  * length makes the walker read outside [line, line + len).
  */
