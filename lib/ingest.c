@@ -1,21 +1,29 @@
 /* ingest.c -- reading whole files into a tally, on all cores.
  *
- * A large regular file is split into `threads` ranges that start at line
- * starts (lt_scan_split); worker 0 counts its range into the caller's tally,
- * workers 1..n-1 into fresh tallies of the same limits, each with its own
- * parser (the timestamp cache is per thread).  When all are done the
- * partial tallies are merged in file order, so the result, samples
- * included, is the one a single reader would get as long as the exact
- * tables fit their limits (sets union, HLL registers max, URL counts and
- * seconds add).  Line numbers of samples are fixed up once the line count
- * of every earlier range is known.
+ * A large regular file is cut into chunks of about `chunk` bytes that
+ * start at line starts (lt_scan_line_start: both neighbours of a cut find
+ * the same line).  Workers claim chunks in file order, count each into a
+ * fresh partial tally with their own parser (the timestamp cache is per
+ * thread), and hand it back; partial tallies are merged into the caller's
+ * tally strictly in file order by whichever worker finds the next one
+ * ready, so the result, samples included, is the one a single reader gets
+ * as long as the exact tables fit their limits (sets union, HLL registers
+ * max, URL counts and seconds add).  Line numbers of samples are fixed up
+ * at the merge, when the lines of every earlier chunk are known.
  *
- * A worker holds its own exact tables while it runs, so during a parallel
- * read memory can reach `threads` times the configured limits; the merged
- * result is within them.
+ *   file:    |  chunk 0  |  chunk 1  |  chunk 2  |  chunk 3  | ...
+ *   workers:    A           B           A (ahead)   waits: at most `slots`
+ *   merged:  t <- 0 <- 1 <- ...                     chunks out at once
  *
+ * Memory: the caller's tally stays within its limits, and at most
+ * 2 x threads partial tallies exist at once, each holding one chunk's
+ * worth of keys; so the peak is the limits plus a few chunks, whatever the
+ * file's size or the thread count.  (Whole-range partial tallies would each
+ * grow to the limits.)
+ *
+ * One thread, or a small file, counts straight into the caller's tally.
  * Streams (pipes, /dev/stdin) cannot be mapped or split: they are read
- * sequentially in chunks by one thread.
+ * sequentially by one thread (lt_stream_lines).
  */
 #include "ingest.h"
 
@@ -29,19 +37,44 @@
 #include <unistd.h>
 
 #include "scan.h"
+#include "stream.h"
 
 #define MAX_THREADS 64
-#define STREAM_CHUNK (2u * LT_LINE_MAX)
+
+/* A chunk's partial tally, waiting for its turn to be merged. */
+struct piece {
+    lt_tally *delta;          /* NULL for an empty chunk */
+    uint64_t lines;
+    size_t bytes;
+    int ready;
+};
+
+/* What the workers share; the fields below `mu` are guarded by it. */
+struct job {
+    lt_tally *t;
+    int fd;
+    uint64_t size, chunk, nchunks;
+    uint32_t source;
+    unsigned nslots;
+    struct piece slots[2 * MAX_THREADS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t next;            /* the next chunk to claim */
+    uint64_t merged;          /* chunks merged into t */
+    uint64_t lines;           /* lines of the merged chunks */
+    int merging;              /* a worker is merging (outside the lock) */
+    size_t waiting_bytes;     /* held by ready partial tallies */
+    lt_ingest_stats stats;
+    int rc;
+    char err[256];
+};
 
 struct worker {
+    struct job *j;
     lt_tally *tally;
     lt_parser *parser;
     uint32_t source;
-    uint64_t lineno;          /* lines seen in this worker's range */
-    int fd;
-    lt_scan_pos pos;
-    uint64_t to;
-    int rc;
+    uint64_t lineno;          /* lines seen in the current chunk or stream */
     char err[256];
 };
 
@@ -58,167 +91,236 @@ static int count_line(void *arg, const char *line, size_t len, int overlong)
                : 0;
 }
 
+static ssize_t read_fd(void *src, char *buf, size_t cap, char *err, size_t errlen)
+{
+    int fd = *(int *)src;
+    for (;;) {
+        ssize_t got = read(fd, buf, cap);
+        if (got >= 0)
+            return got;
+        if (errno != EINTR) {
+            int e = errno;
+            snprintf(err, errlen, "read: %s", strerror(e));
+            return -e;
+        }
+    }
+}
+
+/* Counts chunk k into a new partial tally, w->tally. */
+static int read_chunk(struct worker *w, uint64_t k)
+{
+    struct job *j = w->j;
+    uint64_t from = 0, to = j->size;
+    int rc;
+
+    w->tally = NULL;
+    w->lineno = 0;
+    if ((k > 0 && (rc = lt_scan_line_start(j->fd, k * j->chunk, j->size, &from)) < 0) ||
+        (k + 1 < j->nchunks &&
+         (rc = lt_scan_line_start(j->fd, (k + 1) * j->chunk, j->size, &to)) < 0)) {
+        snprintf(w->err, sizeof(w->err), "read: %s", strerror(-rc));
+        return rc;
+    }
+    if (from >= to)
+        return 0;    /* inside a line longer than the chunk */
+    if ((w->tally = lt_tally_new(lt_tally_limits(j->t))) == NULL)
+        return -ENOMEM;
+    lt_scan_pos pos = {from, 0};
+    return lt_scan_fd(j->fd, &pos, to, to >= j->size, count_line, w, w->err, sizeof(w->err));
+}
+
+static void fail(struct job *j, int rc, const char *err)
+{
+    if (j->rc == 0) {
+        j->rc = rc;
+        snprintf(j->err, sizeof(j->err), "%s",
+                 err[0] ? err : rc == -ENOMEM ? "out of memory while counting" : strerror(-rc));
+    }
+    pthread_cond_broadcast(&j->cv);
+}
+
+/* Merges the ready chunks that come next in file order.  Called with the
+ * lock held; one worker merges at a time, the others go on reading. */
+static void merge_ready(struct job *j)
+{
+    if (j->merging)
+        return;
+    j->merging = 1;
+    while (j->rc == 0 && j->merged < j->nchunks && j->slots[j->merged % j->nslots].ready) {
+        struct piece *p = &j->slots[j->merged % j->nslots];
+        int rc = 0;
+        pthread_mutex_unlock(&j->mu);
+        if (p->delta != NULL) {
+            lt_tally_shift_lines(p->delta, j->source, j->lines);
+            rc = lt_tally_merge(j->t, p->delta);
+            lt_tally_free(p->delta);
+        }
+        pthread_mutex_lock(&j->mu);
+        p->delta = NULL;
+        p->ready = 0;
+        j->lines += p->lines;
+        j->waiting_bytes -= p->bytes;
+        j->merged++;
+        if (rc < 0)
+            fail(j, rc, "out of memory while merging");
+        pthread_cond_broadcast(&j->cv);
+    }
+    j->merging = 0;
+}
+
 static void *run_worker(void *arg)
 {
     struct worker *w = arg;
-    w->rc = lt_scan_fd(w->fd, &w->pos, w->to, 1, count_line, w, w->err, sizeof(w->err));
-    if (w->rc == -ENOMEM && w->err[0] == '\0')
-        snprintf(w->err, sizeof(w->err), "out of memory while counting");
+    struct job *j = w->j;
+
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (j->rc == 0 && j->next < j->nchunks && j->next - j->merged >= j->nslots)
+            pthread_cond_wait(&j->cv, &j->mu);
+        if (j->rc != 0 || j->next >= j->nchunks)
+            break;
+        uint64_t k = j->next++;
+        pthread_mutex_unlock(&j->mu);
+
+        w->err[0] = '\0';
+        int rc = read_chunk(w, k);
+        size_t bytes = w->tally ? lt_tally_bytes(w->tally) : 0;
+
+        pthread_mutex_lock(&j->mu);
+        if (rc != 0) {
+            lt_tally_free(w->tally);
+            fail(j, rc < 0 ? rc : -EIO, w->err);
+            break;
+        }
+        struct piece *p = &j->slots[k % j->nslots];
+        p->delta = w->tally;
+        p->lines = w->lineno;
+        p->bytes = bytes;
+        p->ready = 1;
+        j->waiting_bytes += bytes;
+        if (j->waiting_bytes > j->stats.peak_partial_bytes)
+            j->stats.peak_partial_bytes = j->waiting_bytes;
+        merge_ready(j);
+    }
+    pthread_mutex_unlock(&j->mu);
     return NULL;
 }
 
-/* Reads a stream that cannot be mapped, chunk by chunk; a line that
- * straddles chunks is carried over to the front of the buffer. */
-static int read_stream(struct worker *w)
+/* Reads a large regular file with n workers (this thread one of them). */
+static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, const lt_format *f,
+                         unsigned n, uint64_t chunk, lt_ingest_stats *stats, char *err,
+                         size_t errlen)
 {
-    char *buf = malloc(STREAM_CHUNK);
-    size_t have = 0;
-    int rc = 0, skipping = 0;
+    struct job *j = calloc(1, sizeof(*j));
+    struct worker w[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    unsigned started = 0;
+    int rc;
 
-    if (buf == NULL)
+    if (j == NULL)
         return -ENOMEM;
-    for (;;) {
-        ssize_t got = read(w->fd, buf + have, STREAM_CHUNK - have);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -errno;
-            snprintf(w->err, sizeof(w->err), "read: %s", strerror(errno));
+    j->t = t;
+    j->fd = fd;
+    j->size = size;
+    j->chunk = chunk;
+    j->nchunks = (size + chunk - 1) / chunk;
+    j->source = source;
+    j->nslots = 2 * n;
+    j->stats.chunks = j->nchunks;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+
+    memset(w, 0, sizeof(w));
+    for (unsigned i = 0; i < n; i++) {
+        w[i].j = j;
+        w[i].source = source;
+        if ((w[i].parser = lt_parser_new(f)) == NULL) {
+            n = i;
+            j->rc = -ENOMEM;
+            snprintf(j->err, sizeof(j->err), "out of memory");
             break;
         }
-        size_t end = have + (size_t)got, start = 0;
-        const char *nl;
-        while ((nl = memchr(buf + start, '\n', end - start)) != NULL) {
-            size_t len = (size_t)(nl - (buf + start));
-            int overlong = len > LT_LINE_MAX;
-            if (!skipping &&
-                (rc = count_line(w, buf + start, overlong ? LT_SCAN_HEAD : len, overlong)) != 0)
-                goto out;
-            skipping = 0;
-            start += len + 1;
-        }
-        if (got == 0) {
-            size_t len = end - start;
-            if (len > 0 && !skipping)
-                rc = count_line(w, buf + start, len > LT_LINE_MAX ? LT_SCAN_HEAD : len,
-                                len > LT_LINE_MAX);
-            break;
-        }
-        if (start == 0 && end == STREAM_CHUNK) {
-            /* A line longer than the buffer (twice LT_LINE_MAX): report
-             * its head once and drop bytes until its '\n'. */
-            if (!skipping && (rc = count_line(w, buf, LT_SCAN_HEAD, 1)) != 0)
-                break;
-            skipping = 1;
-            have = 0;
-            continue;
-        }
-        memmove(buf, buf + start, end - start);
-        have = end - start;
     }
-out:
-    free(buf);
+    if (j->rc == 0) {
+        for (started = 1; started < n; started++)
+            if (pthread_create(&tid[started], NULL, run_worker, &w[started]) != 0)
+                break;
+        run_worker(&w[0]);    /* fewer threads than asked if some did not start */
+        for (unsigned i = 1; i < started; i++)
+            pthread_join(tid[i], NULL);
+    }
+    for (unsigned s = 0; s < j->nslots; s++)
+        lt_tally_free(j->slots[s].delta);    /* left by a failure */
+    for (unsigned i = 0; i < n; i++)
+        lt_parser_free(w[i].parser);
+    rc = j->rc;
+    if (rc != 0)
+        snprintf(err, errlen, "%s", j->err);
+    if (stats != NULL)
+        *stats = j->stats;
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+    return rc;
+}
+
+int lt_ingest_chunked(lt_tally *t, const char *path, uint32_t source, const lt_format *f,
+                      unsigned threads, uint64_t chunk, lt_ingest_stats *stats, char *err,
+                      size_t errlen)
+{
+    struct worker w = {.tally = t, .source = source};
+    struct stat st;
+    char why[256] = "";
+    int rc = 0;
+
+    if (stats != NULL)
+        memset(stats, 0, sizeof(*stats));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory", path);
+        close(fd);
+        return -EISDIR;
+    }
+
+    uint64_t size = (uint64_t)st.st_size;
+    if (chunk < 1)
+        chunk = LT_INGEST_CHUNK;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads > (size + chunk - 1) / chunk)
+        threads = (unsigned)((size + chunk - 1) / chunk);
+    if (S_ISREG(st.st_mode) && threads > 1 && size >= LT_INGEST_SPLIT_MIN) {
+        rc = read_parallel(t, fd, size, source, f, threads, chunk, stats, why, sizeof(why));
+    } else if ((w.parser = lt_parser_new(f)) == NULL) {
+        rc = -ENOMEM;
+    } else if (S_ISREG(st.st_mode)) {
+        lt_scan_pos pos = {0, 0};
+        rc = lt_scan_fd(fd, &pos, size, 1, count_line, &w, why, sizeof(why));
+        if (stats != NULL)
+            stats->chunks = 1;
+    } else {
+        rc = lt_stream_lines(read_fd, &fd, count_line, &w, why, sizeof(why));
+    }
+    if (rc != 0) {
+        if (rc > 0)
+            rc = -EIO;
+        snprintf(err, errlen, "%s: %s", path,
+                 why[0] ? why : rc == -ENOMEM ? "out of memory while counting" : strerror(-rc));
+    }
+    lt_parser_free(w.parser);
+    close(fd);
     return rc;
 }
 
 int lt_ingest_path(lt_tally *t, const char *path, uint32_t source, const lt_format *f,
                    unsigned threads, char *err, size_t errlen)
 {
-    struct worker w[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    uint64_t starts[MAX_THREADS + 1];
-    unsigned n = 0, started = 0;
-    int rc = 0;
-    struct stat st;
-
-    memset(w, 0, sizeof(w));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return rc;
-    }
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
-        snprintf(err, errlen, "%s: is a directory", path);
-        goto out;
-    }
-
-    if (threads < 1)
-        threads = 1;
-    if (threads > MAX_THREADS)
-        threads = MAX_THREADS;
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < LT_INGEST_SPLIT_MIN)
-        threads = 1;
-    n = threads;
-
-    for (unsigned i = 0; i < n; i++) {
-        w[i].tally = i == 0 ? t : lt_tally_new(lt_tally_limits(t));
-        w[i].parser = lt_parser_new(f);
-        w[i].source = source;
-        w[i].fd = fd;
-        if (w[i].tally == NULL || w[i].parser == NULL) {
-            rc = -ENOMEM;
-            snprintf(err, errlen, "%s: out of memory", path);
-            goto out;
-        }
-    }
-
-    if (!S_ISREG(st.st_mode)) {
-        rc = read_stream(&w[0]);
-        if (rc != 0)
-            snprintf(err, errlen, "%s: %s", path, w[0].err[0] ? w[0].err : strerror(-rc));
-        goto out;
-    }
-
-    if ((rc = lt_scan_split(fd, (uint64_t)st.st_size, n, starts)) < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        goto out;
-    }
-    starts[n] = (uint64_t)st.st_size;
-    for (unsigned i = 0; i < n; i++) {
-        w[i].pos.offset = starts[i];
-        w[i].to = starts[i + 1];
-    }
-    for (started = 1; started < n; started++)
-        if (pthread_create(&tid[started], NULL, run_worker, &w[started]) != 0)
-            break;
-    /* Ranges whose thread could not start are read here, in order. */
-    run_worker(&w[0]);
-    for (unsigned i = started; i < n; i++)
-        run_worker(&w[i]);
-    for (unsigned i = 1; i < started; i++)
-        pthread_join(tid[i], NULL);
-
-    uint64_t before = w[0].lineno;
-    for (unsigned i = 0; i < n; i++) {
-        if (w[i].rc != 0) {
-            rc = w[i].rc < 0 ? w[i].rc : -EIO;
-            snprintf(err, errlen, "%s: %s", path, w[i].err[0] ? w[i].err : strerror(-rc));
-            goto out;
-        }
-    }
-    for (unsigned i = 1; i < n; i++) {
-        lt_tally_shift_lines(w[i].tally, source, before);
-        before += w[i].lineno;
-        if (lt_tally_merge(t, w[i].tally) < 0) {
-            rc = -ENOMEM;
-            snprintf(err, errlen, "%s: out of memory while merging", path);
-            goto out;
-        }
-    }
-
-out:
-    for (unsigned i = 0; i < n; i++) {
-        if (i > 0)
-            lt_tally_free(w[i].tally);
-        lt_parser_free(w[i].parser);
-    }
-    close(fd);
-    return rc;
+    return lt_ingest_chunked(t, path, source, f, threads, LT_INGEST_CHUNK, NULL, err, errlen);
 }

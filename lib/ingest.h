@@ -2,6 +2,7 @@
 #ifndef LT_INGEST_H
 #define LT_INGEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "parse.h"
@@ -9,6 +10,8 @@
 
 /* Files smaller than this are read by one thread: splitting costs more. */
 #define LT_INGEST_SPLIT_MIN (4u << 20)
+/* Bytes a worker counts into one partial tally before it is merged. */
+#define LT_INGEST_CHUNK ((uint64_t)16 << 20)
 
 /* Reads every line of the file at path (a regular file, mapped window by
  * window; or a pipe or other stream, read sequentially) and counts it into
@@ -18,5 +21,17 @@
  * with a message naming the file in err. */
 int lt_ingest_path(lt_tally *t, const char *path, uint32_t source, const lt_format *f,
                    unsigned threads, char *err, size_t errlen);
+
+typedef struct lt_ingest_stats {
+    uint64_t chunks;              /* pieces the file was read in */
+    size_t peak_partial_bytes;    /* most memory held at once by partial
+                                     tallies waiting for their merge */
+} lt_ingest_stats;
+
+/* lt_ingest_path() with the chunk size chosen (0: LT_INGEST_CHUNK), and
+ * what the read took in *stats (may be NULL). */
+int lt_ingest_chunked(lt_tally *t, const char *path, uint32_t source, const lt_format *f,
+                      unsigned threads, uint64_t chunk, lt_ingest_stats *stats, char *err,
+                      size_t errlen);
 
 #endif

@@ -102,38 +102,43 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
     return 0;
 }
 
-int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts)
+int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out)
 {
     char buf[4096];
 
+    for (;;) {
+        if (off >= size) {
+            *out = size;
+            return 0;
+        }
+        ssize_t got = pread(fd, buf, sizeof(buf), (off_t)off);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (got == 0) {
+            *out = size;
+            return 0;
+        }
+        const char *nl = memchr(buf, '\n', (size_t)got);
+        if (nl != NULL) {
+            *out = off + (uint64_t)(nl - buf) + 1;
+            return 0;
+        }
+        off += (uint64_t)got;
+    }
+}
+
+int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts)
+{
     starts[0] = 0;
     for (unsigned i = 1; i < n; i++) {
         uint64_t off = size / n * i;
-        if (off < starts[i - 1])
-            off = starts[i - 1];
-        for (;;) {
-            if (off >= size) {
-                off = size;
-                break;
-            }
-            ssize_t got = pread(fd, buf, sizeof(buf), (off_t)off);
-            if (got < 0) {
-                if (errno == EINTR)
-                    continue;
-                return -errno;
-            }
-            if (got == 0) {
-                off = size;
-                break;
-            }
-            const char *nl = memchr(buf, '\n', (size_t)got);
-            if (nl != NULL) {
-                off += (uint64_t)(nl - buf) + 1;
-                break;
-            }
-            off += (uint64_t)got;
-        }
-        starts[i] = off;
+        int rc = lt_scan_line_start(fd, off < starts[i - 1] ? starts[i - 1] : off, size,
+                                    &starts[i]);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

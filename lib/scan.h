@@ -32,6 +32,13 @@ typedef struct lt_scan_pos {
 int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
                char *err, size_t errlen);
 
+/* Sets *out to the byte after the first '\n' at or after off in fd, or to
+ * size when there is none before it: where a reader that starts at a
+ * nominal offset finds its first whole line.  Two readers given the same
+ * off agree, so ranges cut this way meet without a gap or an overlap.
+ * Returns 0 or a negative errno. */
+int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out);
+
 /* Splits [0, size) of fd into n ranges that start at line starts: on return
  * starts[0] = 0 and starts[i] (0 < i < n) is the byte after the first '\n'
  * at or after i * size / n (or size).  Returns 0 or a negative errno. */

@@ -164,6 +164,14 @@ const lt_urls *lt_tally_urls(const lt_tally *t) { return t->urls; }
 const lt_rps *lt_tally_rps(const lt_tally *t) { return t->rps; }
 const lt_limits *lt_tally_limits(const lt_tally *t) { return &t->limits; }
 
+size_t lt_tally_bytes(const lt_tally *t)
+{
+    lt_client_memory m;
+    lt_clients_memory(t->clients, &m);
+    return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
+           lt_rps_bytes(t->rps);
+}
+
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])
 {
     uint64_t kept = t->n.malformed < LT_SAMPLES ? t->n.malformed : LT_SAMPLES;

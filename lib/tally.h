@@ -81,6 +81,10 @@ const lt_urls *lt_tally_urls(const lt_tally *t);
 const lt_rps *lt_tally_rps(const lt_tally *t);
 const lt_limits *lt_tally_limits(const lt_tally *t);
 
+/* Bytes of memory the tally holds: its client sets and sketches, URL
+ * table and seconds. */
+size_t lt_tally_bytes(const lt_tally *t);
+
 /* Copies the kept samples into out, oldest first; returns how many. */
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES]);
 

@@ -46,11 +46,14 @@ static void teardown(void)
     lt_format_free(fmt);
 }
 
-static char *json_of(const char *p, unsigned threads)
+static char *json_chunked(const char *p, unsigned threads, uint64_t chunk, lt_ingest_stats *st,
+                          size_t *bytes)
 {
     char err[256];
     lt_tally *t = lt_tally_new(&limits);
-    ck_assert_int_eq(lt_ingest_path(t, p, 0, fmt, threads, err, sizeof(err)), 0);
+    ck_assert_int_eq(lt_ingest_chunked(t, p, 0, fmt, threads, chunk, st, err, sizeof(err)), 0);
+    if (bytes != NULL)
+        *bytes = lt_tally_bytes(t);
     lt_summary s;
     lt_buf b;
     ck_assert_int_eq(lt_summary_fill(&s, t, 20), 0);
@@ -61,6 +64,11 @@ static char *json_of(const char *p, unsigned threads)
     lt_summary_release(&s);
     lt_tally_free(t);
     return b.data;
+}
+
+static char *json_of(const char *p, unsigned threads)
+{
+    return json_chunked(p, threads, 0, NULL, NULL);
 }
 
 START_TEST(threads_agree)
@@ -75,6 +83,69 @@ START_TEST(threads_agree)
         free(many);
     }
     free(one);
+}
+END_TEST
+
+/* Small chunks: about eighty of them, merged in file order whichever
+ * worker finishes first; every line has its own URL, so partial tallies
+ * that piled up (or covered half the file each) would hold about as much
+ * as the result. */
+START_TEST(many_chunks_agree)
+{
+    char p[64] = "/tmp/lt-ingest-chunks-XXXXXX";
+    FILE *f = fdopen(mkstemp(p), "w");
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "10.%d.%d.%d - - [17/May/2015:10:%02d:%02d +0000] \"GET /u/%d/%x HTTP/1.1\" "
+                   "200 %d\n%s",
+                i >> 16, (i >> 8) & 255, i & 255, (i / 60) % 60, i % 60, i, i * 7919, i,
+                i % 7000 == 3 ? "not a log line\n" : "");
+    fclose(f);
+
+    lt_ingest_stats st;
+    size_t whole;
+    char *one = json_chunked(p, 1, 64 << 10, &st, &whole);
+    ck_assert_uint_eq(st.chunks, 1);
+    ck_assert_ptr_nonnull(strstr(one, "\"lines\":60009,\"valid\":60000,\"malformed\":9,"));
+    for (unsigned n = 2; n <= 4; n++) {
+        char *many = json_chunked(p, n, 64 << 10, &st, NULL);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        ck_assert_uint_gt(st.chunks, 60);
+        ck_assert_uint_gt(st.peak_partial_bytes, 0);
+        ck_assert_msg(st.peak_partial_bytes < whole / 4, "%u threads: %zu bytes waiting of %zu", n,
+                      st.peak_partial_bytes, whole);
+        free(many);
+    }
+    free(one);
+    unlink(p);
+}
+END_TEST
+
+/* Lines longer than a chunk, and longer than LT_LINE_MAX, across cuts. */
+START_TEST(long_lines_across_chunks)
+{
+    char p[64] = "/tmp/lt-ingest-long-XXXXXX";
+    int fd = mkstemp(p);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 60000; i++) {
+        if (i % 9000 == 5) {
+            size_t n = i % 18000 == 5 ? (3u << 20) : (200u << 10);    /* overlong, long */
+            for (size_t k = 0; k < n; k++)
+                fputc('a' + (int)(k % 26), f);
+            fputc('\n', f);
+        }
+        fprintf(f, "192.0.2.%d - - [17/May/2015:10:%02d:%02d +0000] \"GET /x/%d HTTP/1.1\" 200 %d\n",
+                i % 200, (i / 60) % 60, i % 60, i % 777, i);
+    }
+    fclose(f);
+    char *one = json_chunked(p, 1, 0, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(one, "\"lines\":60007,\"valid\":60000,\"malformed\":7,"));
+    for (unsigned n = 2; n <= 3; n++) {
+        char *many = json_chunked(p, n, 64 << 10, NULL, NULL);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        free(many);
+    }
+    free(one);
+    unlink(p);
 }
 END_TEST
 
@@ -136,6 +207,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, threads_agree);
+    tcase_add_test(tc, many_chunks_agree);
+    tcase_add_test(tc, long_lines_across_chunks);
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);
