@@ -465,6 +465,9 @@ static int get_metrics(request *r)
     metric_head(b, "logtally_ingest_bytes", "gauge", "Bytes counted and bytes in the followed files.");
     metric(b, "logtally_ingest_bytes", "{of=\"done\"}", (double)p.done);
     metric(b, "logtally_ingest_bytes", "{of=\"total\"}", (double)p.total);
+    metric_head(b, "logtally_ingest_parts", "counter",
+                "Backlog parts read in parallel by the reader threads.");
+    metric(b, "logtally_ingest_parts_total", "", (double)p.parts);
     lt_buf_puts(b, "# EOF\n");
     lt_summary_release(&s);
     *r->content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";

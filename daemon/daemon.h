@@ -44,6 +44,7 @@ typedef struct lt_daemon {
     uv_timer_t status_timer;       /* STATUS= and the watchdog */
     uint64_t watchdog_usec;
     uint64_t started_ms;
+    unsigned pool_threads;         /* libuv's thread pool, fixed at start */
     int stopping;
 } lt_daemon;
 
@@ -63,6 +64,7 @@ void daemon_stop(lt_daemon *d);
 /* sources.c */
 typedef struct ingest_progress {
     uint64_t done, total;          /* bytes counted, bytes in the files */
+    uint64_t parts;                /* backlog parts read in parallel so far */
     double rate;                   /* bytes per second, recent */
     int catching_up;               /* more than a little is still to read */
 } ingest_progress;

@@ -358,6 +358,22 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* The thread pool reads backlogs in parallel parts (one per reader
+     * thread) and still has room for a checkpoint and other files.  Its
+     * size is fixed when it first runs: a reload cannot grow it. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned readers = d.config->threads ? d.config->threads : cpus > 0 ? (unsigned)cpus : 1;
+    const char *pool = getenv("UV_THREADPOOL_SIZE");
+    if (pool == NULL) {
+        char n[16];
+        d.pool_threads = readers + 2 < 4 ? 4 : readers + 2 > 64 ? 64 : readers + 2;
+        snprintf(n, sizeof(n), "%u", d.pool_threads);
+        setenv("UV_THREADPOOL_SIZE", n, 1);
+    } else {
+        long n = strtol(pool, NULL, 10);
+        d.pool_threads = n < 1 ? 4 : n > 1024 ? 1024 : (unsigned)n;
+    }
+
     lt_limits limits = d.config->limits;
     d.tally = lt_tally_new(&limits);
     if (d.tally == NULL) {

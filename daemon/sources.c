@@ -31,6 +31,12 @@
  *                     final line without '\n', and the entry is dropped;
  *   delete, re-create the same: the new entry waits for the path to exist.
  *
+ * A large backlog (a first start on big logs, or a burst) is read in
+ * parallel: lt_follow_plan() marks out one JOB_BYTES part per reader
+ * thread, each part is a job of its own with its own parser and tally, and
+ * when the last of them ends the follower advances past them and their
+ * tallies are merged in file order, as if one job had read them all.
+ *
  * A source whose name ends in .gz is a compressed rotated log: it is read
  * once, whole, through zlib (lib/gz.c), and then left alone.
  */
@@ -40,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "daemon.h"
@@ -53,6 +60,20 @@
 #define RESCAN_MS 1000
 #define RETIRE_MS 2000
 #define JOB_BYTES ((uint64_t)8 << 20)
+#define MAX_PARTS 16
+
+struct tracked;
+
+/* One part of a backlog read in parallel: a job of its own. */
+struct part_job {
+    uv_work_t work;
+    struct tracked *t;
+    lt_follow_part part;
+    lt_parser *parser;       /* kept from one backlog to the next */
+    lt_tally *delta;
+    int rc;
+    char err[256];
+};
 
 struct pattern {
     char *spec;              /* path or glob */
@@ -87,6 +108,8 @@ typedef struct tracked {
     lt_sample samples[LT_SAMPLES];
     uint64_t n_samples;
     struct tracked *next;
+    struct part_job parts[MAX_PARTS];
+    unsigned n_parts, parts_left;   /* of the parallel read in flight */
     /* the job's input and output */
     int job_final;
     lt_tally *delta;
@@ -109,6 +132,7 @@ struct sources {
     uint64_t last_rescan_ms;
     uint64_t rate_done, rate_ms;
     double rate;
+    uint64_t parts_read;
     int stopping;
     size_t jobs;
     void (*on_stopped)(lt_daemon *d);
@@ -150,6 +174,8 @@ const char *const *sources_names(lt_daemon *d, size_t *n)
 static void on_watch_closed(uv_handle_t *h)
 {
     tracked *t = h->data;
+    for (unsigned k = 0; k < MAX_PARTS; k++)
+        lt_parser_free(t->parts[k].parser);
     lt_follow_free(t->follow);
     lt_parser_free(t->parser);
     lt_format_free(t->format);
@@ -452,6 +478,138 @@ static void job_done(uv_work_t *w, int status)
     }
 }
 
+/* --- a backlog in parallel parts ---------------------------------------- */
+
+/* Reader threads for a backlog: the configuration's, within the pool
+ * (which keeps a thread for checkpoints and other files). */
+static unsigned reader_parts(const struct sources *s)
+{
+    const lt_daemon *d = s->d;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = d->config->threads ? d->config->threads : cpus > 0 ? (unsigned)cpus : 1;
+    if (d->pool_threads > 1 && n > d->pool_threads - 1)
+        n = d->pool_threads - 1;
+    return n > MAX_PARTS ? MAX_PARTS : n;
+}
+
+/* On the thread pool: touches only its part, parser and delta. */
+static void part_run(uv_work_t *w)
+{
+    struct part_job *pj = w->data;
+    tracked *t = pj->t;
+    pj->rc = 0;
+    pj->err[0] = '\0';
+    pj->delta = lt_tally_new(lt_tally_limits(t->src->d->tally));
+    if (pj->delta == NULL) {
+        pj->rc = -ENOMEM;
+        snprintf(pj->err, sizeof(pj->err), "%s: out of memory", t->path);
+        return;
+    }
+    pj->rc = lt_follow_read_part(t->follow, &pj->part, pj->delta, pj->parser, pj->err,
+                                 sizeof(pj->err));
+}
+
+static void part_done(uv_work_t *w, int status);
+
+/* Queues the parts of t's backlog when it is large enough to share out;
+ * returns 1 when they run, 0 when t is to be read by one plain job. */
+static int schedule_parts(tracked *t)
+{
+    struct sources *s = t->src;
+    lt_follow_part plan[MAX_PARTS];
+    unsigned n = reader_parts(s);
+
+    if (n < 2 || t->gz || t->retiring || t->job_final || !t->info.open)
+        return 0;
+    int planned = lt_follow_plan(t->follow, n, JOB_BYTES, plan);
+    if (planned <= 0)
+        return 0;
+    for (int k = 0; k < planned; k++) {
+        struct part_job *pj = &t->parts[k];
+        if (pj->parser == NULL && (pj->parser = lt_parser_new(t->format)) == NULL)
+            return 0;
+    }
+    t->n_parts = t->parts_left = 0;
+    for (int k = 0; k < planned; k++) {
+        struct part_job *pj = &t->parts[k];
+        pj->t = t;
+        pj->part = plan[k];
+        pj->delta = NULL;
+        pj->work.data = pj;
+        if (uv_queue_work(s->d->loop, &pj->work, part_run, part_done) != 0)
+            break;
+        t->n_parts++;
+        t->parts_left++;
+        s->jobs++;
+    }
+    if (t->n_parts == 0)
+        return 0;
+    t->busy = 1;
+    return 1;
+}
+
+/* On the loop thread, after each part; the last one to end moves the
+ * follower past the parts and merges their tallies in file order. */
+static void part_done(uv_work_t *w, int status)
+{
+    struct part_job *pj = w->data;
+    tracked *t = pj->t;
+    struct sources *s = t->src;
+    lt_daemon *d = s->d;
+
+    if (status != 0 && pj->rc == 0)
+        pj->rc = -ECANCELED;
+    s->jobs--;
+    if (--t->parts_left > 0)
+        return;
+
+    /* Advance first, so the next read can start while this one merges;
+     * the tallies to merge are taken out of the part jobs it reuses. */
+    lt_tally *merge[MAX_PARTS];
+    unsigned n_merge = 0;
+    int go = 1;
+    for (unsigned k = 0; k < t->n_parts; k++) {
+        struct part_job *p = &t->parts[k];
+        lt_follow_info before;
+        lt_follow_info_get(t->follow, &before);
+        int r = go && p->rc == 0 && p->delta != NULL ? lt_follow_advance(t->follow, &p->part) : -1;
+        if (p->rc < 0 && p->rc != -ECANCELED && go && !t->logged_error) {
+            daemon_log(LOG_WARNING_, "%s", p->err);
+            t->logged_error = 1;
+        }
+        if (r < 0) {
+            lt_tally_free(p->delta);
+        } else {
+            lt_tally_shift_lines(p->delta, t->id, before.lines);
+            merge[n_merge++] = p->delta;
+            s->parts_read++;
+        }
+        p->delta = NULL;
+        go = r == 1;
+    }
+    t->n_parts = 0;
+    lt_follow_info_get(t->follow, &t->info);
+    d->generation++;
+    t->busy = 0;
+    if (!s->stopping && !t->drop) {
+        t->again = 0;
+        schedule(t);
+    }
+    for (unsigned k = 0; k < n_merge; k++) {
+        keep_samples(t, merge[k]);
+        if (lt_tally_merge(d->tally, merge[k]) < 0)
+            daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short",
+                       t->path);
+        lt_tally_free(merge[k]);
+    }
+    if (s->stopping) {
+        if (s->jobs == 0)
+            finish_stop(s);
+    } else if (t->drop && !t->busy) {
+        free_tracked(t);
+    }
+}
+
 static void schedule(tracked *t)
 {
     struct sources *s = t->src;
@@ -462,6 +620,8 @@ static void schedule(tracked *t)
         return;
     }
     t->job_final = t->retiring && uv_now(s->d->loop) - t->grew_ms >= RETIRE_MS;
+    if (schedule_parts(t))
+        return;
     t->work.data = t;
     if (uv_queue_work(s->d->loop, &t->work, job_run, job_done) == 0) {
         t->busy = 1;
@@ -706,6 +866,7 @@ void sources_progress(lt_daemon *d, ingest_progress *out)
         out->total += i.size;
     }
     out->rate = s->rate;
+    out->parts = s->parts_read;
     /* More than one job's worth behind: an initial ingest, or a burst. */
     out->catching_up = out->total - out->done > JOB_BYTES;
 }

@@ -158,32 +158,35 @@ int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
     return rc < 0 ? rc : h == fp_hash;
 }
 
+/* Counts lines into a tally, numbering them on from `lines`. */
 struct counter {
-    lt_follow *f;
     lt_tally *t;
     lt_parser *p;
+    uint32_t source;
+    uint64_t lines, malformed;
+    int skipping;             /* inside an overlong line already counted */
 };
 
 static int count_line(void *arg, const char *line, size_t len, int overlong)
 {
     struct counter *c = arg;
-    c->f->lines++;
+    c->lines++;
     if (overlong) {
-        lt_tally_overlong(c->t, line, len, c->f->source, c->f->lines);
-        c->f->malformed++;
+        lt_tally_overlong(c->t, line, len, c->source, c->lines);
+        c->malformed++;
         return 0;
     }
-    int rc = lt_tally_line(c->t, c->p, line, len, c->f->source, c->f->lines);
+    int rc = lt_tally_line(c->t, c->p, line, len, c->source, c->lines);
     if (rc == -ENOMEM)
         return -ENOMEM;
     if (rc != LT_PARSE_OK)
-        c->f->malformed++;
+        c->malformed++;
     return 0;
 }
 
-/* Counts the lines of buf[0, n), read at the follower's offset; returns
- * the bytes consumed (up to the last complete line, or all of them when
- * last is set) or a negative errno. */
+/* Counts the lines of buf[0, n); returns the bytes consumed (up to the
+ * last complete line, or all of them when last is set) or a negative
+ * errno. */
 static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int last)
 {
     size_t start = 0;
@@ -192,8 +195,8 @@ static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int la
     while ((nl = memchr(buf + start, '\n', n - start)) != NULL) {
         size_t len = (size_t)(nl - (buf + start));
         int rc = 0;
-        if (c->f->pos.skipping)
-            c->f->pos.skipping = 0;    /* the rest of an overlong line ends here */
+        if (c->skipping)
+            c->skipping = 0;    /* the rest of an overlong line ends here */
         else if (len > LT_LINE_MAX)
             rc = count_line(c, buf + start, LT_SCAN_HEAD, 1);
         else
@@ -206,24 +209,63 @@ static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int la
     if (rest > 0 && (last || rest > LT_LINE_MAX)) {
         /* A final partial line, or a line too long to wait for: count it
          * now (its head), and skip what is left of it. */
-        if (!c->f->pos.skipping) {
+        if (!c->skipping) {
             int overlong = rest > LT_LINE_MAX;
             int rc = count_line(c, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong);
             if (rc < 0)
                 return rc;
         }
-        c->f->pos.skipping = !last;
+        c->skipping = !last;
         start = n;
     }
     return (int64_t)start;
 }
 
+/* Counts the lines of [*offset, to) read into buf, advancing *offset past
+ * what was consumed; stops early at a partial line (final unset) or at an
+ * end of file before `to` (a truncation since).  Returns 0 or a negative
+ * errno with a message in err. */
+static int count_range(int fd, const char *path, struct counter *c, char *buf, uint64_t *offset,
+                       uint64_t to, uint64_t max_bytes, int final, int *more, char *err,
+                       size_t errlen)
+{
+    uint64_t consumed = 0;
+
+    while (*offset < to) {
+        if (consumed >= max_bytes) {
+            *more = 1;
+            break;
+        }
+        uint64_t want = to - *offset;
+        size_t n = want < READ_BUF ? (size_t)want : READ_BUF;
+        ssize_t got = pread(fd, buf, n, (off_t)*offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            snprintf(err, errlen, "%s: read: %s", path, strerror(e));
+            return -e;
+        }
+        if (got == 0)
+            break;    /* truncated since: the next read sees it */
+        int at_end = *offset + (uint64_t)got >= to;
+        int64_t used = count_buffer(c, buf, (size_t)got, final && at_end);
+        if (used < 0) {
+            snprintf(err, errlen, "%s: out of memory while counting", path);
+            return (int)used;
+        }
+        if (used == 0)
+            break;    /* only a partial line: wait for its '\n' */
+        *offset += (uint64_t)used;
+        consumed += (uint64_t)used;
+    }
+    return 0;
+}
+
 int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
                        int *more, char *err, size_t errlen)
 {
-    struct counter c = {f, t, p};
     struct stat st;
-    uint64_t consumed = 0;
 
     *more = 0;
     if (f->fd < 0)
@@ -245,35 +287,67 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
     f->size = size;
     update_fingerprint(f);
 
-    while (f->pos.offset < size) {
-        if (consumed >= max_bytes) {
-            *more = 1;
-            break;
-        }
-        uint64_t want = size - f->pos.offset;
-        size_t n = want < READ_BUF ? (size_t)want : READ_BUF;
-        ssize_t got = pread(f->fd, f->buf, n, (off_t)f->pos.offset);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int e = errno;
-            snprintf(err, errlen, "%s: read: %s", f->path, strerror(e));
-            return -e;
-        }
-        if (got == 0)
-            break;    /* truncated since fstat: the next read sees it */
-        int at_end = f->pos.offset + (uint64_t)got >= size;
-        int64_t used = count_buffer(&c, f->buf, (size_t)got, final && at_end);
-        if (used < 0) {
-            snprintf(err, errlen, "%s: out of memory while counting", f->path);
-            return used;
-        }
-        if (used == 0)
-            break;    /* only a partial line: wait for its '\n' */
-        f->pos.offset += (uint64_t)used;
-        consumed += (uint64_t)used;
+    struct counter c = {t, p, f->source, f->lines, f->malformed, f->pos.skipping};
+    uint64_t start = f->pos.offset;
+    int rc = count_range(f->fd, f->path, &c, f->buf, &f->pos.offset, size, max_bytes, final, more,
+                         err, errlen);
+    f->lines = c.lines;
+    f->malformed = c.malformed;
+    f->pos.skipping = c.skipping;
+    return rc < 0 ? rc : (int64_t)(f->pos.offset - start);
+}
+
+int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t part_bytes, lt_follow_part *parts)
+{
+    if (f->fd < 0 || f->pos.skipping || n < 2 || part_bytes == 0 ||
+        f->size < f->pos.offset || (f->size - f->pos.offset) / part_bytes < (uint64_t)n + 1)
+        return 0;
+    for (unsigned k = 0; k < n; k++) {
+        memset(&parts[k], 0, sizeof(parts[k]));
+        parts[k].from = f->pos.offset + k * part_bytes;
+        parts[k].to = f->pos.offset + (k + 1) * part_bytes;
+        parts[k].first = k == 0;
+        parts[k].size = f->size;
     }
-    return (int64_t)consumed;
+    return (int)n;
+}
+
+int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t, lt_parser *p,
+                        char *err, size_t errlen)
+{
+    struct counter c = {t, p, f->source, 0, 0, 0};
+    int rc, more = 0;
+
+    /* Cut at line starts the way the neighbouring part does. */
+    if ((!part->first && (rc = lt_scan_line_start(f->fd, part->from, part->size, &part->from)) < 0) ||
+        (rc = lt_scan_line_start(f->fd, part->to, part->size, &part->to)) < 0) {
+        snprintf(err, errlen, "%s: read: %s", f->path, strerror(-rc));
+        return rc;
+    }
+    char *buf = malloc(READ_BUF);
+    if (buf == NULL) {
+        snprintf(err, errlen, "%s: out of memory", f->path);
+        return -ENOMEM;
+    }
+    uint64_t at = part->from;
+    rc = count_range(f->fd, f->path, &c, buf, &at, part->to, UINT64_MAX, 0, &more, err, errlen);
+    free(buf);
+    part->consumed = at - part->from;
+    part->lines = c.lines;
+    part->malformed = c.malformed;
+    part->skipping = c.skipping;
+    return rc;
+}
+
+int lt_follow_advance(lt_follow *f, const lt_follow_part *part)
+{
+    if (part->from != f->pos.offset || f->pos.skipping)
+        return -1;
+    f->pos.offset += part->consumed;
+    f->pos.skipping = part->skipping;
+    f->lines += part->lines;
+    f->malformed += part->malformed;
+    return part->consumed == part->to - part->from && !part->skipping ? 1 : 0;
 }
 
 int lt_follow_pending(const lt_follow *f)

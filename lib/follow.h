@@ -60,6 +60,43 @@ int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash);
 int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
                        int *more, char *err, size_t errlen);
 
+/* Reading a large backlog on several threads.  lt_follow_plan() marks out
+ * n parts of about part_bytes each from the offset; each is read by
+ * lt_follow_read_part(), on any thread, into its own tally, numbering its
+ * lines from 1; then, in order, lt_follow_advance() moves the follower past
+ * each part, and the caller merges the part's tally (its line numbers
+ * shifted by the lines counted before it) only when advance said so.  The
+ * follower must not be read in between.  Parts cut at line starts, so a
+ * line is counted by exactly one of them; a part that found the file
+ * shorter (truncated since) stops the chain, and the lines after it are
+ * read again by the next lt_follow_read(). */
+typedef struct lt_follow_part {
+    uint64_t from, to;        /* set by the plan; then the bytes read */
+    uint64_t size;            /* the file's size when planned */
+    int first;                /* starts at the offset itself */
+    uint64_t consumed;        /* bytes of whole lines counted */
+    uint64_t lines, malformed;
+    int skipping;             /* ended inside an overlong line */
+} lt_follow_part;
+
+/* Plans n parts of part_bytes when the backlog holds more than n + 1 of
+ * them (the last line end of the file is never near a cut); returns n, or 0
+ * when the backlog is too small for parts to pay. */
+int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t part_bytes, lt_follow_part *parts);
+
+/* Counts the lines of one planned part into t with parser p.  Touches only
+ * part, t and p: parts of one file may be read at once.  Returns 0 or a
+ * negative errno with a message in err. */
+int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t, lt_parser *p,
+                        char *err, size_t errlen);
+
+/* Moves the follower past a part that was read, when it starts where the
+ * follower stands.  Returns 1 when the part was merged whole and the next
+ * part may follow, 0 when its tally is to be merged but no later part
+ * (it ended early), -1 when the part does not start where the follower
+ * stands (its tally must be dropped). */
+int lt_follow_advance(lt_follow *f, const lt_follow_part *part);
+
 /* 1 when the open file's size differs from the offset (new bytes, or a
  * truncation), 0 when not, a negative errno when fstat fails.  Cheap: one
  * fstat, so a poll can skip files with nothing new. */

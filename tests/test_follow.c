@@ -194,6 +194,141 @@ START_TEST(overlong_line_between_reads)
 }
 END_TEST
 
+/* Reads the backlog of f into t in planned parts of part_bytes, n at a
+ * time, the way the daemon does, while there is one; returns the parts. */
+static int read_in_parts(lt_follow *f, lt_tally *t, unsigned n, uint64_t part_bytes)
+{
+    lt_follow_part parts[4];
+    char err[256];
+    int used = 0, planned;
+    while ((planned = lt_follow_plan(f, n, part_bytes, parts)) > 0) {
+        lt_tally *d[4];
+        for (int k = 0; k < planned; k++) {
+            d[k] = lt_tally_new(&limits);
+            ck_assert_int_eq(lt_follow_read_part(f, &parts[k], d[k], ps, err, sizeof(err)), 0);
+        }
+        int go = 1;
+        for (int k = 0; k < planned; k++) {
+            lt_follow_info i;
+            lt_follow_info_get(f, &i);
+            int r = go ? lt_follow_advance(f, &parts[k]) : -1;
+            if (r >= 0) {
+                lt_tally_shift_lines(d[k], 0, i.lines);
+                ck_assert_int_eq(lt_tally_merge(t, d[k]), 0);
+                used++;
+            }
+            go = r == 1;
+            lt_tally_free(d[k]);
+        }
+    }
+    return used;
+}
+
+static void assert_same_tally(const lt_tally *a, const lt_tally *b)
+{
+    const lt_counters *x = lt_tally_counters(a), *y = lt_tally_counters(b);
+    ck_assert_uint_eq(x->lines, y->lines);
+    ck_assert_uint_eq(x->valid, y->valid);
+    ck_assert_uint_eq(x->malformed, y->malformed);
+    ck_assert_uint_eq(x->bytes, y->bytes);
+    ck_assert_uint_eq(lt_urls_size(lt_tally_urls(a)), lt_urls_size(lt_tally_urls(b)));
+    lt_sample sa[LT_SAMPLES], sb[LT_SAMPLES];
+    size_t na = lt_tally_samples(a, sa), nb = lt_tally_samples(b, sb);
+    ck_assert_uint_eq(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        ck_assert_uint_eq(sa[i].line, sb[i].line);
+        ck_assert_int_eq(sa[i].reason, sb[i].reason);
+    }
+}
+
+/* A backlog read in parts on "threads" equals one plain read: the same
+ * counts, line numbers, offset; lines longer than a part and than
+ * LT_LINE_MAX across the cuts; the partial last line left waiting. */
+START_TEST(parts_read_like_one_reader)
+{
+    char err[256];
+    size_t big = (size_t)3 << 19;    /* 1.5 MiB: overlong */
+    char *junk = malloc(big + 2);
+    memset(junk, 'j', big);
+    strcpy(junk + big, "\n");
+    append(path, 0, 10000, "not a line\n");
+    append(path, 10000, 10000, junk);
+    junk[200000] = '\n';            /* 200 KB: longer than a part */
+    junk[200001] = '\0';
+    append(path, 20000, 10000, junk);
+    append(path, 30000, 15000, "10.9.9.9 - - [17/May/2015:10:05:03 +0000] \"GET /partial");
+    free(junk);
+
+    lt_follow *f = lt_follow_new(path, 0), *g = lt_follow_new(path, 0);
+    lt_tally *a = lt_tally_new(&limits), *b = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(lt_follow_open(g, 0, err, sizeof(err)), 0);
+    read_all(f, a, 0);
+    int more;
+    ck_assert_int_ge(lt_follow_read(g, b, ps, 4096, 0, &more, err, sizeof(err)), 4096);
+    ck_assert_int_gt(read_in_parts(g, b, 3, 64 << 10), 20);
+    read_all(g, b, 0);
+    assert_same_tally(a, b);
+    lt_follow_info fi, gi;
+    lt_follow_info_get(f, &fi);
+    lt_follow_info_get(g, &gi);
+    ck_assert_uint_eq(fi.offset, gi.offset);
+    ck_assert_uint_eq(fi.lines, gi.lines);
+    ck_assert_uint_eq(fi.malformed, gi.malformed);
+    ck_assert_uint_eq(gi.lines, 45003);
+    ck_assert_uint_eq(gi.malformed, 3);
+    /* The partial line waits in both. */
+    ck_assert_uint_lt(gi.offset, gi.size);
+    lt_tally_free(a);
+    lt_tally_free(b);
+    lt_follow_free(f);
+    lt_follow_free(g);
+}
+END_TEST
+
+/* A file truncated while its parts are read: the chain stops at the short
+ * part, nothing is counted twice, and the follower goes on from there. */
+START_TEST(parts_stop_at_a_truncation)
+{
+    char err[256];
+    append(path, 0, 60000, NULL);    /* 4 MB: a first read takes 2 MiB */
+    lt_follow *f = lt_follow_new(path, 0);
+    lt_tally *t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    int more;
+    ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
+    lt_follow_part parts[3];
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, parts), 3);
+    /* Cut the file in the middle of the second part. */
+    ck_assert_int_eq(truncate(path, (off_t)(parts[1].from + (32 << 10))), 0);
+    lt_tally *d[3];
+    for (int k = 0; k < 3; k++) {
+        d[k] = lt_tally_new(&limits);
+        ck_assert_int_eq(lt_follow_read_part(f, &parts[k], d[k], ps, err, sizeof(err)), 0);
+    }
+    ck_assert_int_eq(lt_follow_advance(f, &parts[0]), 1);
+    ck_assert_int_eq(lt_follow_advance(f, &parts[1]), 0);     /* short */
+    ck_assert_int_eq(lt_follow_advance(f, &parts[2]), -1);    /* not where f stands */
+    for (int k = 0; k < 2; k++)
+        ck_assert_int_eq(lt_tally_merge(t, d[k]), 0);
+    for (int k = 0; k < 3; k++)
+        lt_tally_free(d[k]);
+    lt_follow_info i;
+    lt_follow_info_get(f, &i);
+    ck_assert_uint_eq(i.lines, lt_tally_counters(t)->lines);
+    /* Every whole line left in the file counted once. */
+    read_all(f, t, 0);
+    FILE *fp = fopen(path, "r");
+    int c, nl = 0;
+    while ((c = fgetc(fp)) != EOF)
+        nl += c == '\n';
+    fclose(fp);
+    ck_assert_uint_eq(lt_tally_counters(t)->lines, (uint64_t)nl);
+    lt_tally_free(t);
+    lt_follow_free(f);
+}
+END_TEST
+
 START_TEST(fingerprint_follows_the_file)
 {
     char err[256], moved[160];
@@ -279,6 +414,8 @@ int main(void)
     tcase_add_test(tc, overlong_line_between_reads);
     tcase_add_test(tc, resume_at_offset);
     tcase_add_test(tc, fingerprint_follows_the_file);
+    tcase_add_test(tc, parts_read_like_one_reader);
+    tcase_add_test(tc, parts_stop_at_a_truncation);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
