@@ -4,7 +4,7 @@
 #
 #   bench/run.sh [--runs N] [--lines N] [--seed S] [--threads N]
 #                [--goaccess-runs N] [--scaling] [--memory-limit SIZE]
-#                [--data DIR] [--build DIR]
+#                [--daemon] [--data DIR] [--build DIR]
 #
 # One command, from a fresh Debian 12 machine: installs what is missing (the
 # project's own scripts/deps.sh, then the peers logswan, goaccess and GNU
@@ -30,6 +30,10 @@
 #                      memory cgroup of S (e.g. 512M) that holds the page
 #                      cache too, so the file is larger than the memory the
 #                      process may use (needs root and cgroup v1 or v2)
+#   --daemon           instead: logtallyd's initial ingest of the log (it is
+#                      there before the daemon starts) with threads: 1 and
+#                      threads: --threads, until /metrics counts every line;
+#                      wall time, peak RSS, and the answers against the truth
 #   --data DIR         where logs live (default /tmp/logtally-bench)
 #   --build DIR        build directory (default build-bench)
 #
@@ -37,7 +41,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=5 lines=5000000 seed=1 threads=$(nproc) goaccess_runs=1 scaling=0 memlimit=
+runs=5 lines=5000000 seed=1 threads=$(nproc) goaccess_runs=1 scaling=0 memlimit= daemon=0
 data=/tmp/logtally-bench build=build-bench
 while [ $# -gt 0 ]; do
   case $1 in
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
     --goaccess-runs) goaccess_runs=$2; shift 2 ;;
     --scaling) scaling=1; shift ;;
     --memory-limit) memlimit=$2; shift 2 ;;
+    --daemon) daemon=1; shift ;;
     --data) data=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -74,8 +79,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 note "building Release into $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)" --target logtally loggen >/dev/null
+cmake --build "$build" -j "$(nproc)" --target logtally logtallyd loggen >/dev/null
 logtally=$PWD/$build/cli/logtally
+logtallyd=$PWD/$build/daemon/logtallyd
 loggen=$PWD/$build/tools/loggen
 mkdir -p "$data"
 
@@ -176,6 +182,77 @@ machine() {
   echo "| date | $(date -u +%Y-%m-%dT%H:%MZ) |"
   echo
 }
+
+# --- --daemon: the daemon's initial ingest ------------------------------------
+# daemon_ingest NAME THREADS: starts logtallyd on the log with an empty state
+# directory, waits until /metrics counts every line, appends "wall_seconds
+# peak_rss_kib" to $tmp/NAME, checks the answers against the truth (first
+# run of each NAME only) and stops the daemon.
+daemon_ingest() {
+  local name=$1 t=$2 dir="$tmp/daemon" t0 t1 n pid hwm fields want got
+  rm -rf "$dir" && mkdir -p "$dir"
+  cat >"$dir/c.yaml" <<YAML
+socket: $dir/s.sock
+state_dir: $dir/state
+threads: $t
+sources:
+  - path: $log
+YAML
+  wait_idle
+  t0=$(date +%s%N)
+  "$logtallyd" -c "$dir/c.yaml" 2>"$dir/err" &
+  pid=$!
+  for ((n = 0; n < 60000; n++)); do
+    [ -S "$dir/s.sock" ] &&
+      [ "$(curl -sf --unix-socket "$dir/s.sock" http://localhost/metrics |
+           awk '$1 == "logtally_lines_total" { print $2 }')" = "$lines" ] && break
+    sleep 0.02
+  done
+  t1=$(date +%s%N)
+  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  if [ ! -s "$tmp/$name" ]; then
+    fields='[.lines, .valid, .malformed, .unparsed_requests, .bytes, .clients.ipv4, .clients.ipv6,
+             .clients.other, .clients.total, .peak.second, .peak.requests,
+             (.top[:10] | map([.url, .count]))]'
+    want=$(jq -c "$fields" "${log%.log}.json")
+    got=$(curl -sf --unix-socket "$dir/s.sock" "http://localhost/v1/summary?n=10" | jq -c "$fields")
+    [ "$want" = "$got" ] || { kill "$pid"; die "logtallyd threads: $t: $got, not $want"; }
+    note "logtallyd threads: $t: answers equal the truth"
+  fi
+  kill "$pid"
+  wait "$pid" || die "logtallyd exited $?: $(tail -3 "$dir/err")"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b - a) / 1e9}') $hwm" >>"$tmp/$name"
+}
+
+if [ "$daemon" -eq 1 ]; then
+  log=$(make_log "$lines")
+  size=$(stat -c %s "$log")
+  for ((r = 1; r <= runs; r++)); do
+    note "round $r of $runs"
+    warm "$log"
+    daemon_ingest daemon_1 1
+    daemon_ingest daemon_all "$threads"
+  done
+  machine
+  echo "## logtallyd: initial ingest of $lines lines, $(awk -v s="$size" 'BEGIN{printf "%.0f", s/1e6}') MB, page-cached; median of $runs runs"
+  echo
+  echo "Command: \`bench/run.sh --daemon --runs $runs --lines $lines --seed $seed --threads $threads\`"
+  echo
+  echo "From the start of \`logtallyd\` until \`/metrics\` counts every line (polled every 20 ms); answers"
+  echo "checked against the generator's truth through \`/v1/summary\`."
+  echo
+  echo "| threads | wall s | MB/s | lines/s | peak RSS MiB | speed-up |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  d1=$(median_col daemon_1 1)
+  for n in daemon_1 daemon_all; do
+    w=$(median_col "$n" 1) m=$(median_col "$n" 2)
+    awk -v t="$([ "$n" = daemon_1 ] && echo 1 || echo "$threads")" -v w="$w" -v m="$m" -v s="$size" \
+        -v l="$lines" -v d1="$d1" 'BEGIN{
+      printf "| %s | %.3f | %.0f | %.2fM | %.1f | %.2fx |\n", t, w, s / w / 1e6, l / w / 1e6, m / 1024, d1 / w }'
+  done
+  busy_note
+  exit 0
+fi
 
 if [ "$scaling" -eq 0 ]; then
   log=$(make_log "$lines")

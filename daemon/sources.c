@@ -6,10 +6,11 @@
  * jobs on libuv's thread pool: a job counts new complete lines into a
  * private tally; its after-work callback, on the loop thread, merges that
  * tally into the live one.  So reading never blocks the loop, and every API
- * answer sees whole jobs only.  A file has at most one job in flight; a job
- * reads at most JOB_BYTES, so a large backlog is merged (and visible in
- * the progress) piece by piece, and no merge holds the loop for long (8 MiB
- * of lines merge in about a millisecond).
+ * answer sees whole jobs only.  A file has at most one job (or one set of
+ * parts, below) in flight; a job reads at most JOB_BYTES, or PART_BYTES
+ * when the file is far behind, so a large backlog is merged (and visible
+ * in the progress) piece by piece, and no merge holds the loop for long
+ * (8 MiB of lines merge in about a millisecond, 32 MiB in a few).
  *
  * When a job runs
  * ---------------
@@ -117,6 +118,7 @@ typedef struct tracked {
     unsigned n_parts, parts_left;   /* of the parallel read in flight */
     /* the job's input and output */
     int job_final;
+    uint64_t job_bytes;      /* read at most this much */
     lt_tally *delta;
     int64_t consumed;
     int more, replaced, rc;
@@ -368,7 +370,7 @@ static void job_run(uv_work_t *w)
             snprintf(t->err, sizeof(t->err), "%s: out of memory", t->path);
             return;
         }
-        t->consumed = lt_follow_read(t->follow, t->delta, t->parser, JOB_BYTES, t->job_final,
+        t->consumed = lt_follow_read(t->follow, t->delta, t->parser, t->job_bytes, t->job_final,
                                      &t->more, t->err, sizeof(t->err));
         if (t->consumed < 0) {
             t->rc = (int)t->consumed;
@@ -526,7 +528,13 @@ static int schedule_parts(tracked *t)
 
     if (n < 2 || t->gz || t->retiring || t->job_final || !t->info.open)
         return 0;
-    int planned = lt_follow_plan(t->follow, n, PART_BYTES, plan);
+    /* Parts shrink as the backlog does, down to JOB_BYTES, so the end of
+     * a large file is shared out too. */
+    uint64_t behind = t->info.size > t->info.offset ? t->info.size - t->info.offset : 0;
+    uint64_t part = behind / (n + 1) < PART_BYTES ? behind / (n + 1) : PART_BYTES;
+    if (part < JOB_BYTES)
+        return 0;
+    int planned = lt_follow_plan(t->follow, n, part, plan);
     if (planned <= 0)
         return 0;
     for (int k = 0; k < planned; k++) {
@@ -627,6 +635,11 @@ static void schedule(tracked *t)
     t->job_final = t->retiring && uv_now(s->d->loop) - t->grew_ms >= RETIRE_MS;
     if (schedule_parts(t))
         return;
+    /* Far behind (one reader thread), larger jobs: fewer partial tallies
+     * to fill from empty and merge. */
+    t->job_bytes = t->info.size - t->info.offset > 2 * PART_BYTES ? PART_BYTES : JOB_BYTES;
+    if (t->info.size < t->info.offset)
+        t->job_bytes = JOB_BYTES;
     t->work.data = t;
     if (uv_queue_work(s->d->loop, &t->work, job_run, job_done) == 0) {
         t->busy = 1;
