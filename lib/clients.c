@@ -144,6 +144,12 @@ void lt_clients_add(lt_clients *c, const lt_record *rec)
     }
 }
 
+void lt_clients_prefetch(const lt_clients *c, const lt_record *rec)
+{
+    if (c->exact && rec->client == LT_CLIENT_IPV4)
+        lt_ip4set_prefetch(c->v4, rec->ipv4);
+}
+
 void lt_clients_hll(const lt_clients *c, lt_hll *out)
 {
     lt_hll_reset(out);

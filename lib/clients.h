@@ -30,6 +30,11 @@ void lt_clients_free(lt_clients *c);    /* NULL is a no-op */
  * HyperLogLog, fed from the first client on, answers from then on. */
 void lt_clients_add(lt_clients *c, const lt_record *rec);
 
+/* A hint, changing nothing: lt_clients_add() of this record is coming, so
+ * start loading the part of the exact set its lookup reads first (IPv4
+ * clients, the bulk of most logs; the others are left alone). */
+void lt_clients_prefetch(const lt_clients *c, const lt_record *rec);
+
 void lt_clients_counts(const lt_clients *c, lt_client_counts *out);
 
 /* Stores into out the union sketch of all clients (what GET /v1/hll

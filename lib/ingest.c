@@ -21,6 +21,10 @@
  * file's size or the thread count.  (Whole-range partial tallies would each
  * grow to the limits.)
  *
+ * Lines come from the mapped windows in batches (lt_scan_fd_lines()) and
+ * each batch is counted by lt_tally_lines(), which overlaps the table
+ * lookups of the batch's lines.
+ *
  * One thread, or a small file, counts straight into the caller's tally.
  * Streams (pipes, /dev/stdin) cannot be mapped or split: they are read
  * sequentially by one thread (lt_stream_lines).
@@ -91,6 +95,15 @@ static int count_line(void *arg, const char *line, size_t len, int overlong)
                : 0;
 }
 
+/* Counts a batch of lines from a mapped window (see lt_tally_lines()). */
+static int count_lines(void *arg, const lt_line *lines, size_t n)
+{
+    struct worker *w = arg;
+    int rc = lt_tally_lines(w->tally, w->parser, lines, n, w->source, w->lineno + 1);
+    w->lineno += n;
+    return rc;
+}
+
 static ssize_t read_fd(void *src, char *buf, size_t cap, char *err, size_t errlen)
 {
     int fd = *(int *)src;
@@ -126,7 +139,8 @@ static int read_chunk(struct worker *w, uint64_t k)
     if ((w->tally = lt_tally_new(lt_tally_limits(j->t))) == NULL)
         return -ENOMEM;
     lt_scan_pos pos = {from, 0};
-    return lt_scan_fd(j->fd, &pos, to, to >= j->size, count_line, w, w->err, sizeof(w->err));
+    return lt_scan_fd_lines(j->fd, &pos, to, to >= j->size, count_lines, w, w->err,
+                            sizeof(w->err));
 }
 
 static void fail(struct job *j, int rc, const char *err)
@@ -302,7 +316,7 @@ int lt_ingest_chunked(lt_tally *t, const char *path, uint32_t source, const lt_f
         rc = -ENOMEM;
     } else if (S_ISREG(st.st_mode)) {
         lt_scan_pos pos = {0, 0};
-        rc = lt_scan_fd(fd, &pos, size, 1, count_line, &w, why, sizeof(why));
+        rc = lt_scan_fd_lines(fd, &pos, size, 1, count_lines, &w, why, sizeof(why));
         if (stats != NULL)
             stats->chunks = 1;
     } else {

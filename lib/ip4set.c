@@ -154,6 +154,11 @@ int lt_ip4set_contains(const lt_ip4set *s, uint32_t addr)
     }
 }
 
+void lt_ip4set_prefetch(const lt_ip4set *s, uint32_t addr)
+{
+    __builtin_prefetch(&s->slots[home(s, addr)]);
+}
+
 void lt_ip4set_set_limit(lt_ip4set *s, size_t bytes)
 {
     s->limit = bytes;

@@ -20,6 +20,9 @@ void lt_ip4set_set_limit(lt_ip4set *s, size_t bytes);
  * unchanged). */
 int lt_ip4set_add(lt_ip4set *s, uint32_t addr);
 int lt_ip4set_contains(const lt_ip4set *s, uint32_t addr);
+/* A hint, changing nothing: start loading the slot where a lookup of addr
+ * begins (see lt_urls_prefetch()). */
+void lt_ip4set_prefetch(const lt_ip4set *s, uint32_t addr);
 
 uint64_t lt_ip4set_size(const lt_ip4set *s);     /* distinct addresses */
 size_t lt_ip4set_bytes(const lt_ip4set *s);      /* bytes of memory held */

@@ -19,6 +19,11 @@
  * file).  The bytes after the last '\n' form a line only at the end of a
  * file read once (`final`); a followed file keeps them until the writer
  * finishes the line.
+ *
+ * Lines are handed to the caller one at a time (lt_scan_fd()) or in
+ * batches of up to LT_SCAN_BATCH (lt_scan_fd_lines()), so that a counter
+ * can overlap the cache misses of neighbouring lines; a batch never spans
+ * two windows, since its bytes live in the mapping.
  */
 #include "scan.h"
 
@@ -38,8 +43,32 @@ static void set_err(char *err, size_t errlen, const char *op, int e)
         snprintf(err, errlen, "%s: %s", op, strerror(e));
 }
 
-int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
-               char *err, size_t errlen)
+/* Lines collected for the callback: handed over when max are waiting, and
+ * at the end of every window, before it is unmapped. */
+struct batch {
+    lt_line lines[LT_SCAN_BATCH];
+    size_t n, max;
+    lt_lines_fn fn;
+    void *arg;
+};
+
+static int flush(struct batch *b)
+{
+    size_t n = b->n;
+    b->n = 0;
+    return n == 0 ? 0 : b->fn(b->arg, b->lines, n);
+}
+
+static int emit(struct batch *b, const char *text, size_t len, int overlong)
+{
+    b->lines[b->n++] = (lt_line){text, len, overlong};
+    return b->n == b->max ? flush(b) : 0;
+}
+
+/* The window walk behind lt_scan_fd() (batches of one line) and
+ * lt_scan_fd_lines(). */
+static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, struct batch *b, char *err,
+                size_t errlen)
 {
     const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
@@ -72,21 +101,24 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
                 size_t len = (size_t)(e - p);
                 if (len > LT_LINE_MAX) {
                     /* Too long to be a line: report its head, skip the rest. */
-                    rc = fn(arg, p, LT_SCAN_HEAD, 1);
+                    rc = emit(b, p, LT_SCAN_HEAD, 1);
                     pos->skipping = 1;
                     p = e;
                 } else if (at_end && final) {
-                    rc = fn(arg, p, len, 0);
+                    rc = emit(b, p, len, 0);
                     p = e;
                 }
                 break;    /* otherwise the partial line waits */
             }
             size_t len = (size_t)(nl - p);
-            rc = len > LT_LINE_MAX ? fn(arg, p, LT_SCAN_HEAD, 1) : fn(arg, p, len, 0);
+            rc = len > LT_LINE_MAX ? emit(b, p, LT_SCAN_HEAD, 1) : emit(b, p, len, 0);
             p = nl + 1;
             if (rc != 0)
                 break;
         }
+        if (rc == 0)
+            rc = flush(b);    /* the lines point into the window */
+        b->n = 0;
         uint64_t next = map_start + (uint64_t)(p - map);
         munmap(map, (size_t)map_len);
         int progressed = next > pos->offset;
@@ -100,6 +132,33 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
     if (final && pos->offset >= to)
         pos->skipping = 0;
     return 0;
+}
+
+struct one_by_one {
+    lt_line_fn fn;
+    void *arg;
+};
+
+static int each_line(void *arg, const lt_line *lines, size_t n)
+{
+    const struct one_by_one *o = arg;
+    (void)n;    /* always 1 */
+    return o->fn(o->arg, lines[0].text, lines[0].len, lines[0].overlong);
+}
+
+int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
+               char *err, size_t errlen)
+{
+    struct one_by_one o = {fn, arg};
+    struct batch b = {.max = 1, .fn = each_line, .arg = &o};
+    return scan(fd, pos, to, final, &b, err, errlen);
+}
+
+int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_fn fn, void *arg,
+                     char *err, size_t errlen)
+{
+    struct batch b = {.max = LT_SCAN_BATCH, .fn = fn, .arg = arg};
+    return scan(fd, pos, to, final, &b, err, errlen);
 }
 
 int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out)

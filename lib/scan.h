@@ -17,6 +17,25 @@
  * stops the scan and is returned by lt_scan_fd(). */
 typedef int (*lt_line_fn)(void *arg, const char *line, size_t len, int overlong);
 
+/* A line handed over in a batch (see lt_scan_fd_lines()): len bytes at
+ * text, without the '\n'.  When overlong is set the line is longer than
+ * LT_LINE_MAX and text holds only its first len <= LT_SCAN_HEAD bytes. */
+typedef struct lt_line {
+    const char *text;
+    size_t len;
+    int overlong;
+} lt_line;
+
+/* The most lines lt_scan_fd_lines() hands over at once: enough for a
+ * counter to overlap the table lookups of neighbouring lines (see
+ * lt_tally_lines()), few enough that their records stay in L1. */
+#define LT_SCAN_BATCH 16
+
+/* Called with n consecutive lines (1 <= n <= LT_SCAN_BATCH), in file
+ * order.  The bytes are valid only during the call.  A non-zero return
+ * stops the scan after these lines and is returned by lt_scan_fd_lines(). */
+typedef int (*lt_lines_fn)(void *arg, const lt_line *lines, size_t n);
+
 /* Where a scan of one file stands; start a new file with all zeros. */
 typedef struct lt_scan_pos {
     uint64_t offset;    /* the first byte not yet consumed */
@@ -31,6 +50,11 @@ typedef struct lt_scan_pos {
  * value, or a negative errno with a message in err naming the operation. */
 int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, void *arg,
                char *err, size_t errlen);
+
+/* lt_scan_fd() handing lines over in batches of up to LT_SCAN_BATCH, every
+ * batch from one mapped window (a batch ends early at a window's end). */
+int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_fn fn, void *arg,
+                     char *err, size_t errlen);
 
 /* Sets *out to the byte after the first '\n' at or after off in fd, or to
  * size when there is none before it: where a reader that starts at a

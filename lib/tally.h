@@ -8,6 +8,7 @@
 #include "clients.h"
 #include "parse.h"
 #include "rps.h"
+#include "scan.h"
 #include "urls.h"
 
 typedef struct lt_limits {
@@ -53,6 +54,15 @@ void lt_tally_free(lt_tally *t);        /* NULL is a no-op */
  * tally (report the error, not the numbers). */
 int lt_tally_line(lt_tally *t, lt_parser *p, const char *line, size_t len, uint32_t source,
                   uint64_t lineno);
+
+/* Counts n lines (at most LT_SCAN_BATCH) exactly as lt_tally_line() on each
+ * (lt_tally_overlong() on an overlong one) would, numbered first_lineno,
+ * first_lineno + 1, ..., but in two passes: every line is parsed and the
+ * table slots it will touch are prefetched, then all are counted, so the
+ * cache misses of the n lines overlap.  Returns 0 or -ENOMEM, as
+ * lt_tally_line() (malformed lines are counted, not returned). */
+int lt_tally_lines(lt_tally *t, lt_parser *p, const lt_line *lines, size_t n, uint32_t source,
+                   uint64_t first_lineno);
 
 /* Counts a line longer than LT_LINE_MAX as malformed; head holds its first
  * len bytes, kept as the sample. */

@@ -520,6 +520,19 @@ uint64_t lt_urls_hash(const char *url, size_t len)
     return XXH3_64bits(url, len);
 }
 
+void lt_urls_prefetch(const lt_urls *u, uint64_t hash)
+{
+    __builtin_prefetch(&u->slots[home(u, (uint32_t)(hash >> 32))]);
+}
+
+void lt_urls_prefetch_record(const lt_urls *u, uint64_t hash)
+{
+    uint32_t tag = (uint32_t)(hash >> 32);
+    struct slot s = u->slots[home(u, tag)];
+    if (s.off != 0 && s.tag == tag)
+        __builtin_prefetch(rec_at(u, s.off));
+}
+
 /* The Space-Saving step: the record of smallest count gives its place to
  * the new URL.  A table still exact is first rewritten into the Space-Saving
  * layout, with room for the new record, so nothing can fail after that.

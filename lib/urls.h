@@ -35,6 +35,18 @@ void lt_urls_free(lt_urls *u);
  * breaks lookups. */
 uint64_t lt_urls_hash(const char *url, size_t len);
 
+/* A hint, changing nothing: an add of the URL whose lt_urls_hash() is hash
+ * is coming, so start loading what its lookup reads first (its slot in the
+ * index).  A caller that counts a batch of lines calls this for every line
+ * before adding any, so the cache misses of the batch overlap instead of
+ * following one another. */
+void lt_urls_prefetch(const lt_urls *u, uint64_t hash);
+/* The second step of that hint, once lt_urls_prefetch() of the same hash
+ * has had time to complete: reads the slot (now cached) and starts loading
+ * the record it points at, whose bytes the add compares and whose count it
+ * raises.  Changes nothing either. */
+void lt_urls_prefetch_record(const lt_urls *u, uint64_t hash);
+
 /* Adds count hits to the URL (len bytes, any bytes allowed; the table keeps
  * its own copy).  A count of 0 changes nothing; counts saturate at
  * UINT64_MAX.  Returns 0 or -ENOMEM; on -ENOMEM the table is unchanged. */

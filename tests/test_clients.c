@@ -97,6 +97,8 @@ END_TEST
 START_TEST(zero_budget_is_hll_only)
 {
     lt_clients *c = lt_clients_new(0);
+    lt_record r = {.client = LT_CLIENT_IPV4, .ipv4 = 7};
+    lt_clients_prefetch(c, &r);    /* no exact set to look into: a no-op */
     for (uint32_t i = 0; i < 1000; i++)
         add_v4(c, i);
     lt_client_counts n;

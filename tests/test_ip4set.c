@@ -27,6 +27,11 @@ START_TEST(add_contains_size)
     ck_assert_uint_eq(lt_ip4set_size(s), 2);
     ck_assert(lt_ip4set_contains(s, 0));
     ck_assert(!lt_ip4set_contains(s, 1));
+    /* A prefetch hint changes nothing. */
+    lt_ip4set_prefetch(s, 1);
+    lt_ip4set_prefetch(s, 0);
+    ck_assert_uint_eq(lt_ip4set_size(s), 2);
+    ck_assert(!lt_ip4set_contains(s, 1));
     lt_ip4set_free(s);
     lt_ip4set_free(NULL);
 }

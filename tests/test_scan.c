@@ -45,12 +45,30 @@ static int make_file(const char *data, size_t len)
     return fd;
 }
 
+/* lt_scan_fd_lines()'s callback: checks the batch size and sees each line. */
+static int see_batch(void *arg, const lt_line *lines, size_t n)
+{
+    ck_assert(n >= 1 && n <= LT_SCAN_BATCH);
+    for (size_t i = 0; i < n; i++)
+        see(arg, lines[i].text, lines[i].len, lines[i].overlong);
+    return 0;
+}
+
+/* Scans the whole file one line at a time and in batches; both must see
+ * the same lines in the same order and end at the same place. */
 static struct seen scan_all(int fd, uint64_t size, int final)
 {
-    struct seen s = {0};
-    lt_scan_pos pos = {0};
+    struct seen s = {0}, b = {0};
+    lt_scan_pos pos = {0}, bpos = {0};
     char err[128];
     ck_assert_int_eq(lt_scan_fd(fd, &pos, size, final, see, &s, err, sizeof(err)), 0);
+    ck_assert_int_eq(lt_scan_fd_lines(fd, &bpos, size, final, see_batch, &b, err, sizeof(err)), 0);
+    ck_assert_uint_eq(b.lines, s.lines);
+    ck_assert_uint_eq(b.overlong, s.overlong);
+    ck_assert_uint_eq(b.bytes, s.bytes);
+    ck_assert_uint_eq(b.hash, s.hash);
+    ck_assert_uint_eq(bpos.offset, pos.offset);
+    ck_assert_int_eq(bpos.skipping, pos.skipping);
     return s;
 }
 
@@ -165,6 +183,32 @@ START_TEST(overlong_lines)
 }
 END_TEST
 
+/* A callback's non-zero return stops a batched scan after that batch. */
+static int stop_after_two(void *arg, const lt_line *lines, size_t n)
+{
+    (void)lines;
+    *(size_t *)arg += n;
+    return *(size_t *)arg >= 2 * LT_SCAN_BATCH ? 42 : 0;
+}
+
+START_TEST(batches_stop_when_asked)
+{
+    char data[4 * LT_SCAN_BATCH * 3];
+    for (size_t i = 0; i < sizeof(data); i += 3)
+        memcpy(data + i, "ab\n", 3);
+    int fd = make_file(data, sizeof(data));
+    size_t seen = 0;
+    lt_scan_pos pos = {0};
+    char err[128];
+    ck_assert_int_eq(lt_scan_fd_lines(fd, &pos, sizeof(data), 1, stop_after_two, &seen, err,
+                                      sizeof(err)),
+                     42);
+    ck_assert_uint_eq(seen, 2 * LT_SCAN_BATCH);
+    ck_assert_uint_eq(pos.offset, 2 * LT_SCAN_BATCH * 3);
+    close(fd);
+}
+END_TEST
+
 START_TEST(bad_fd_is_an_error)
 {
     struct seen s = {0};
@@ -183,6 +227,7 @@ int main(void)
     tcase_add_test(tc, straddling_windows);
     tcase_add_test(tc, last_line_without_newline);
     tcase_add_test(tc, overlong_lines);
+    tcase_add_test(tc, batches_stop_when_asked);
     tcase_add_test(tc, bad_fd_is_an_error);
     suite_add_tcase(s, tc);
     return lt_test_run(s);

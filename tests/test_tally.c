@@ -163,6 +163,82 @@ START_TEST(merge_equals_one_pass)
 }
 END_TEST
 
+/* Fails unless the two tallies give the same answers. */
+static void assert_same_tallies(const lt_tally *x, const lt_tally *y)
+{
+    ck_assert_int_eq(memcmp(lt_tally_counters(x), lt_tally_counters(y), sizeof(lt_counters)), 0);
+    lt_client_counts cx, cy;
+    lt_clients_counts(lt_tally_clients(x), &cx);
+    lt_clients_counts(lt_tally_clients(y), &cy);
+    ck_assert_int_eq(memcmp(&cx, &cy, sizeof(cx)), 0);
+    const lt_urls *ux = lt_tally_urls(x), *uy = lt_tally_urls(y);
+    ck_assert_uint_eq(lt_urls_size(ux), lt_urls_size(uy));
+    ck_assert_uint_eq(lt_urls_error_bound(ux), lt_urls_error_bound(uy));
+    lt_url_count tx[50], ty[50];
+    size_t n = lt_urls_top(ux, 50, tx);
+    ck_assert_uint_eq(lt_urls_top(uy, 50, ty), n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(tx[i].count, ty[i].count);
+        ck_assert_uint_eq(tx[i].error, ty[i].error);
+        ck_assert_uint_eq(tx[i].len, ty[i].len);
+        ck_assert_int_eq(memcmp(tx[i].url, ty[i].url, tx[i].len), 0);
+    }
+    ck_assert_uint_eq(lt_rps_total(lt_tally_rps(x)), lt_rps_total(lt_tally_rps(y)));
+    ck_assert_uint_eq(lt_rps_active_seconds(lt_tally_rps(x)), lt_rps_active_seconds(lt_tally_rps(y)));
+    lt_sample sx[LT_SAMPLES], sy[LT_SAMPLES];
+    size_t k = lt_tally_samples(x, sx);
+    ck_assert_uint_eq(lt_tally_samples(y, sy), k);
+    for (size_t i = 0; i < k; i++) {
+        ck_assert_uint_eq(sx[i].line, sy[i].line);
+        ck_assert_int_eq(sx[i].reason, sy[i].reason);
+        ck_assert_uint_eq(sx[i].len, sy[i].len);
+        ck_assert_int_eq(memcmp(sx[i].text, sy[i].text, sx[i].len), 0);
+    }
+}
+
+/* lt_tally_lines() on batches of every size counts exactly what
+ * lt_tally_line() (and lt_tally_overlong()) count line by line: valid,
+ * malformed and overlong lines, IPv4/IPv6/host clients, query strings
+ * stripped or not, and URLs past the exact bound (Space-Saving). */
+START_TEST(batches_equal_lines)
+{
+    for (int strip = 0; strip < 2; strip++) {
+        const lt_limits lim = {1 << 20, 40, strip};
+        lt_tally *one = lt_tally_new(&lim), *many = lt_tally_new(&lim);
+        static char text[3000][160];
+        lt_line lines[3000];
+        for (int i = 0; i < 3000; i++) {
+            char client[64];
+            if (i % 3 == 0)
+                snprintf(client, sizeof(client), "10.0.0.%d", i % 97);
+            else if (i % 3 == 1)
+                snprintf(client, sizeof(client), "2001:db8::%x", i % 97);
+            else
+                snprintf(client, sizeof(client), "h%d.example", i % 97);
+            snprintf(text[i], sizeof(text[i]),
+                     "%s - - [17/May/2015:10:%02d:%02d +0000] \"GET /p%d?q=%d HTTP/1.1\" 200 %d",
+                     client, (i / 60) % 60, i % 60, (i * 7) % 61, i % 3, i);
+            if (i % 101 == 0)
+                snprintf(text[i], sizeof(text[i]), "malformed %d", i);
+            lines[i] = (lt_line){text[i], strlen(text[i]), i % 499 == 0};
+            if (lines[i].overlong)
+                lt_tally_overlong(one, lines[i].text, lines[i].len, 0, (uint64_t)i + 1);
+            else
+                lt_tally_line(one, ps, lines[i].text, lines[i].len, 0, (uint64_t)i + 1);
+        }
+        for (size_t i = 0, n = 1; i < 3000; i += n, n = n % LT_SCAN_BATCH + 1) {
+            if (n > 3000 - i)
+                n = 3000 - i;
+            ck_assert_int_eq(lt_tally_lines(many, ps, lines + i, n, 0, i + 1), 0);
+        }
+        assert_same_tallies(one, many);
+        ck_assert(!lt_urls_exact(lt_tally_urls(many)));
+        lt_tally_free(one);
+        lt_tally_free(many);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tally");
@@ -172,6 +248,7 @@ int main(void)
     tcase_add_test(tc, strip_query);
     tcase_add_test(tc, samples_keep_the_most_recent);
     tcase_add_test(tc, merge_equals_one_pass);
+    tcase_add_test(tc, batches_equal_lines);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }

@@ -230,6 +230,31 @@ static struct collection pool_expected(const struct pool *p)
     return c;
 }
 
+/* The prefetch hints change nothing, on an empty table, for absent and
+ * present URLs, through growth and in Space-Saving mode. */
+START_TEST(prefetch_changes_nothing)
+{
+    lt_urls *u = lt_urls_new(64);
+    char url[32];
+    for (int i = 0; i < 200; i++) {
+        int len = snprintf(url, sizeof(url), "/p%d", i % 100);
+        uint64_t h = lt_urls_hash(url, (size_t)len);
+        lt_urls_prefetch(u, h);
+        lt_urls_prefetch_record(u, h);
+        lt_urls_prefetch_record(u, ~h);
+        size_t size = lt_urls_size(u);
+        uint64_t total = lt_urls_total(u);
+        lt_urls_prefetch(u, ~h);
+        ck_assert_uint_eq(lt_urls_size(u), size);
+        ck_assert_uint_eq(lt_urls_total(u), total);
+        ck_assert_int_eq(lt_urls_add_hashed(u, url, (size_t)len, h, 1), 0);
+    }
+    ck_assert(!lt_urls_exact(u));
+    ck_assert_uint_eq(lt_urls_total(u), 200);
+    lt_urls_free(u);
+}
+END_TEST
+
 START_TEST(exact_matches_reference)
 {
     rng_state = 1;
@@ -757,6 +782,7 @@ static Suite *urls_suite(void)
     tcase_add_test(tc, merge_past_the_bound);
     tcase_add_test(tc, small_contracts);
     tcase_add_test(tc, out_of_memory_leaves_table_unchanged);
+    tcase_add_test(tc, prefetch_changes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
