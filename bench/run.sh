@@ -386,7 +386,7 @@ for mult in 1 2 4; do
 done
 echo
 echo "Generated logs of 1x, 2x and 4x the lines: loggen's populations of clients and URLs grow with"
-echo "the line count, so the tables (and the peak RSS, one set of tables per thread) grow too."
+echo "the line count, so the tables (and the peak RSS) grow too."
 echo
 echo "| lines | MB | size / 1x | wall s | time / 1x | MB/s | peak RSS MiB |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"

@@ -54,7 +54,7 @@ echo "analyze: 12 lines, 7 valid, 5 malformed; valid JSON; nothing after the jun
 sock=$tmp/s.sock
 "$logtallyd" -s "$sock" -S "$tmp/state" "$tmp/follow.log" 2>"$tmp/daemon.err" &
 pid=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+for _ in $(seq 150); do [ -S "$sock" ] && break; sleep 0.1; done
 cp "$f" "$tmp/follow.log"
 echo >>"$tmp/follow.log"     # the daemon waits for the last line's '\n'
 start=$(date +%s)
