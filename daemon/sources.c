@@ -116,6 +116,7 @@ typedef struct tracked {
     struct tracked *next;
     struct part_job parts[MAX_PARTS];
     unsigned n_parts, parts_left;   /* of the parallel read in flight */
+    int plain_next;          /* parts ended early: a plain job reads next */
     /* the job's input and output */
     int job_final;
     uint64_t job_bytes;      /* read at most this much */
@@ -419,6 +420,7 @@ static void job_done(uv_work_t *w, int status)
 
     t->busy = 0;
     t->delta = NULL;
+    t->plain_next = 0;
     s->jobs--;
     if (t->resumed >= 0) {
         s->claimed[t->resumed] = 1;
@@ -526,15 +528,11 @@ static int schedule_parts(tracked *t)
     lt_follow_part plan[MAX_PARTS];
     unsigned n = reader_parts(s);
 
-    if (n < 2 || t->gz || t->retiring || t->job_final || !t->info.open)
+    if (n < 2 || t->gz || t->retiring || t->job_final || !t->info.open || t->plain_next)
         return 0;
     /* Parts shrink as the backlog does, down to JOB_BYTES, so the end of
      * a large file is shared out too. */
-    uint64_t behind = t->info.size > t->info.offset ? t->info.size - t->info.offset : 0;
-    uint64_t part = behind / (n + 1) < PART_BYTES ? behind / (n + 1) : PART_BYTES;
-    if (part < JOB_BYTES)
-        return 0;
-    int planned = lt_follow_plan(t->follow, n, part, plan);
+    int planned = lt_follow_plan(t->follow, n, PART_BYTES, JOB_BYTES, plan);
     if (planned <= 0)
         return 0;
     for (int k = 0; k < planned; k++) {
@@ -580,15 +578,18 @@ static void part_done(uv_work_t *w, int status)
      * the tallies to merge are taken out of the part jobs it reuses. */
     lt_tally *merge[MAX_PARTS];
     unsigned n_merge = 0;
-    int go = 1;
+    int go = 1, failed = 0;
     for (unsigned k = 0; k < t->n_parts; k++) {
         struct part_job *p = &t->parts[k];
         lt_follow_info before;
         lt_follow_info_get(t->follow, &before);
         int r = go && p->rc == 0 && p->delta != NULL ? lt_follow_advance(t->follow, &p->part) : -1;
-        if (p->rc < 0 && p->rc != -ECANCELED && go && !t->logged_error) {
-            daemon_log(LOG_WARNING_, "%s", p->err);
-            t->logged_error = 1;
+        if (p->rc < 0 && go) {
+            failed = 1;
+            if (p->rc != -ECANCELED && !t->logged_error) {
+                daemon_log(LOG_WARNING_, "%s", p->err);
+                t->logged_error = 1;
+            }
         }
         if (r < 0) {
             lt_tally_free(p->delta);
@@ -604,7 +605,13 @@ static void part_done(uv_work_t *w, int status)
     lt_follow_info_get(t->follow, &t->info);
     d->generation++;
     t->busy = 0;
-    if (!s->stopping && !t->drop) {
+    /* A chain that stopped early (a truncation, a failed part) is taken
+     * up by a plain job, which sees a truncation and says an error; after
+     * an error that is the poll's next round, not at once. */
+    t->plain_next = !go;
+    if (!failed)
+        t->logged_error = 0;
+    if (!s->stopping && !t->drop && !failed) {
         t->again = 0;
         schedule(t);
     }

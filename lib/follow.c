@@ -297,17 +297,29 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
     return rc < 0 ? rc : (int64_t)(f->pos.offset - start);
 }
 
-int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t part_bytes, lt_follow_part *parts)
+int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
+                   lt_follow_part *parts)
 {
-    if (f->fd < 0 || f->pos.skipping || n < 2 || part_bytes == 0 ||
-        f->size < f->pos.offset || (f->size - f->pos.offset) / part_bytes < (uint64_t)n + 1)
+    struct stat st;
+
+    if (f->fd < 0 || f->pos.skipping || n < 2 || min_part == 0 || fstat(f->fd, &st) < 0)
+        return 0;
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < f->pos.offset)
+        return 0;    /* truncated: lt_follow_read() starts it over */
+    /* n + 1 parts' worth at least, so the last cut is never near the end
+     * of the file, where a line may still be being written. */
+    uint64_t part = (size - f->pos.offset) / (n + 1);
+    if (part > max_part)
+        part = max_part;
+    if (part < min_part)
         return 0;
     for (unsigned k = 0; k < n; k++) {
         memset(&parts[k], 0, sizeof(parts[k]));
-        parts[k].from = f->pos.offset + k * part_bytes;
-        parts[k].to = f->pos.offset + (k + 1) * part_bytes;
+        parts[k].from = f->pos.offset + k * part;
+        parts[k].to = f->pos.offset + (k + 1) * part;
         parts[k].first = k == 0;
-        parts[k].size = f->size;
+        parts[k].size = size;
     }
     return (int)n;
 }

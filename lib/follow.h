@@ -63,13 +63,13 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
 /* Reading a large backlog on several threads.  lt_follow_plan() marks out
  * n parts of about part_bytes each from the offset; each is read by
  * lt_follow_read_part(), on any thread, into its own tally, numbering its
- * lines from 1; then, in order, lt_follow_advance() moves the follower past
+ * lines from 1; then, on one thread, in order, lt_follow_advance() moves the follower past
  * each part, and the caller merges the part's tally (its line numbers
  * shifted by the lines counted before it) only when advance said so.  The
  * follower must not be read in between.  Parts cut at line starts, so a
  * line is counted by exactly one of them; a part that found the file
- * shorter (truncated since) stops the chain, and the lines after it are
- * read again by the next lt_follow_read(). */
+ * shorter (truncated since) stops the chain, and the caller reads on with
+ * lt_follow_read(), which sees the truncation. */
 typedef struct lt_follow_part {
     uint64_t from, to;        /* set by the plan; then the bytes read */
     uint64_t size;            /* the file's size when planned */
@@ -79,10 +79,13 @@ typedef struct lt_follow_part {
     int skipping;             /* ended inside an overlong line */
 } lt_follow_part;
 
-/* Plans n parts of part_bytes when the backlog holds more than n + 1 of
- * them (the last line end of the file is never near a cut); returns n, or 0
- * when the backlog is too small for parts to pay. */
-int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t part_bytes, lt_follow_part *parts);
+/* Plans n parts of the backlog as the file stands now (one fstat), each a
+ * (n + 1)th of it but at most max_part, so the last cut is never near the
+ * end of the file; returns n, or 0 when parts would be smaller than
+ * min_part (not worth it), the file shrank (a truncation, for
+ * lt_follow_read()) or the follower is inside an overlong line. */
+int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
+                   lt_follow_part *parts);
 
 /* Counts the lines of one planned part into t with parser p.  Touches only
  * part, t and p: parts of one file may be read at once.  Returns 0 or a

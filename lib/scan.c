@@ -170,7 +170,10 @@ int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out)
             *out = size;
             return 0;
         }
-        ssize_t got = pread(fd, buf, sizeof(buf), (off_t)off);
+        /* Never past size: a file that grows meanwhile must not move a
+         * cut that another reader already made at size. */
+        size_t want = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+        ssize_t got = pread(fd, buf, want, (off_t)off);
         if (got < 0) {
             if (errno == EINTR)
                 continue;

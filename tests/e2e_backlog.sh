@@ -11,7 +11,10 @@
 #      (logtally_ingest_parts_total > 0 in /metrics), with 1 it was not;
 #   3. killed with SIGKILL in the middle of a parallel ingest and started
 #      again, the daemon resumes from its checkpoint and ends with the same
-#      numbers: nothing lost, nothing counted twice.
+#      numbers: nothing lost, nothing counted twice;
+#   4. the file copy-truncated in the middle of a parallel ingest and
+#      refilled with 1,000 lines: the daemon sees the truncation and ends
+#      with exactly those 1,000 lines read since.
 set -euo pipefail
 logtallyd=$1
 logtally=$2
@@ -109,5 +112,26 @@ wait_all
 check_numbers "after SIGKILL"
 grep -q "resuming at byte" "$tmp/daemon.err" || fail "the restart did not resume from the checkpoint"
 echo "  resumed from the checkpoint; the same numbers as analyze"
+stop_daemon
+
+echo "3. copytruncate during a parallel ingest"
+head -n 1000 "$log" >"$tmp/head"
+rm -rf "$tmp/state"
+start_daemon 2
+for _ in $(seq 400); do
+  done_bytes=$(api /metrics | awk '$1 == "logtally_ingest_bytes{of=\"done\"}" { print $2 }')
+  [ -n "$done_bytes" ] && [ "${done_bytes%.*}" -gt $(( size / 8 )) ] && break
+  sleep 0.01
+done
+: >"$log"
+cat "$tmp/head" >>"$log"
+want="[$(stat -c %s "$log"),1000,1]"
+for _ in $(seq 300); do
+  src=$(api /v1/sources | jq -c '.sources[0] | [.offset, .lines, .truncations]')
+  [ "$src" = "$want" ] && break
+  sleep 0.1
+done
+[ "$src" = "$want" ] || fail "after the truncation /v1/sources says [offset, lines, truncations] = $src, not $want"
+echo "  truncated after $done_bytes bytes; the 1,000 lines written since are read, once"
 stop_daemon
 echo "e2e_backlog: ok"

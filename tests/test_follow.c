@@ -201,7 +201,7 @@ static int read_in_parts(lt_follow *f, lt_tally *t, unsigned n, uint64_t part_by
     lt_follow_part parts[4];
     char err[256];
     int used = 0, planned;
-    while ((planned = lt_follow_plan(f, n, part_bytes, parts)) > 0) {
+    while ((planned = lt_follow_plan(f, n, part_bytes, part_bytes, parts)) > 0) {
         lt_tally *d[4];
         for (int k = 0; k < planned; k++) {
             d[k] = lt_tally_new(&limits);
@@ -298,7 +298,14 @@ START_TEST(parts_stop_at_a_truncation)
     int more;
     ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
     lt_follow_part parts[3];
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, parts), 3);
+    /* Parts are a quarter of the backlog each, up to the maximum. */
+    lt_follow_info i;
+    lt_follow_info_get(f, &i);
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 20, 4096, parts), 3);
+    ck_assert_uint_eq(parts[2].to - parts[2].from, (i.size - i.offset) / 4);
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 20, i.size, parts), 0);    /* too small */
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 3);
+    ck_assert_uint_eq(parts[2].to - parts[2].from, 64 << 10);
     /* Cut the file in the middle of the second part. */
     ck_assert_int_eq(truncate(path, (off_t)(parts[1].from + (32 << 10))), 0);
     lt_tally *d[3];
@@ -313,7 +320,6 @@ START_TEST(parts_stop_at_a_truncation)
         ck_assert_int_eq(lt_tally_merge(t, d[k]), 0);
     for (int k = 0; k < 3; k++)
         lt_tally_free(d[k]);
-    lt_follow_info i;
     lt_follow_info_get(f, &i);
     ck_assert_uint_eq(i.lines, lt_tally_counters(t)->lines);
     /* Every whole line left in the file counted once. */
@@ -324,6 +330,26 @@ START_TEST(parts_stop_at_a_truncation)
         nl += c == '\n';
     fclose(fp);
     ck_assert_uint_eq(lt_tally_counters(t)->lines, (uint64_t)nl);
+
+    lt_tally_free(t);
+    lt_follow_free(f);
+
+    /* Cut below the offset (copytruncate) while far behind: no parts are
+     * planned from the old offset and the size seen before the cut; the
+     * plain read starts over. */
+    ck_assert_int_eq(truncate(path, 0), 0);
+    append(path, 0, 60000, NULL);
+    f = lt_follow_new(path, 0);
+    t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 3);
+    lt_follow_info_get(f, &i);
+    ck_assert_int_eq(truncate(path, (off_t)(i.offset / 2)), 0);
+    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 0);
+    ck_assert_int_ge(lt_follow_read(f, t, ps, UINT64_MAX, 0, &more, err, sizeof(err)), 1);
+    lt_follow_info_get(f, &i);
+    ck_assert_uint_eq(i.truncations, 1);
     lt_tally_free(t);
     lt_follow_free(f);
 }
