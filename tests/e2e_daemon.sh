@@ -85,7 +85,7 @@ echo "2. curl and the client agree"
 a=$(curl -sf --unix-socket "$sock" http://localhost/v1/summary | jq -S 'del(.ingest, .uptime_seconds)')
 b=$("$logtally" -s "$sock" summary --json | jq -S 'del(.ingest, .uptime_seconds)')
 [ "$a" = "$b" ] || fail "curl and logtally summary --json differ"
-"$logtally" -s "$sock" summary | grep -q '^Lines *90,000 ' || fail "the text summary lacks the line count"
+"$logtally" -s "$sock" summary | grep '^Lines *90,000 ' >/dev/null || fail "the text summary lacks the line count"
 "$logtally" -s "$sock" top 3 --json | jq -e '.top | length == 3' >/dev/null || fail "top 3"
 "$logtally" -s "$sock" rps --step 1m --json | jq -e '.total == 90000' >/dev/null || fail "rps total"
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" http://localhost/v1/nope)
@@ -155,7 +155,7 @@ YAML
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 [ "$(stat -c %a "$sock")" = 660 ] || fail "socket mode $(stat -c %a "$sock"), not 660"
-curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^logtally_requests_total 100$' || fail "/metrics over TCP"
+curl -sf "http://127.0.0.1:$port/metrics" | grep '^logtally_requests_total 100$' >/dev/null || fail "/metrics over TCP"
 curl -sf "http://127.0.0.1:$port/v1/summary" | jq -e '.valid == 100' >/dev/null || fail "summary over TCP"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/reload")
 [ "$code" = 403 ] || fail "reload over TCP gave $code, not 403"
