@@ -711,27 +711,48 @@ static void top_sift(lt_url_count *h, size_t n, size_t p)
     h[p] = x;
 }
 
+/* Offers c to the heap of the best n in out, which holds *k of them. */
+static inline void top_offer(lt_url_count *out, size_t n, size_t *k, const lt_url_count *c)
+{
+    if (*k == n && c->count < out[0].count)
+        return;    /* the usual case, decided without the bytes */
+    if (*k < n) {
+        size_t p = (*k)++;
+        while (p > 0 && ranks_before(&out[(p - 1) / 2], c)) {
+            out[p] = out[(p - 1) / 2];
+            p = (p - 1) / 2;
+        }
+        out[p] = *c;
+    } else if (ranks_before(c, &out[0])) {
+        out[0] = *c;
+        top_sift(out, *k, 0);
+    }
+}
+
 size_t lt_urls_top(const lt_urls *u, size_t n, lt_url_count *out)
 {
     /* out itself is the heap of the best n seen so far, its root the one
      * ranking last, so the walk needs no memory of its own; a heap sort
-     * then leaves out in rank order. */
+     * then leaves out in rank order.  An exact table's arena holds its
+     * records end to end with no garbage: walking it in address order
+     * reads memory the prefetcher can follow, where the index sends every
+     * record to a cache miss (2.5 ms against 0.5 for 97,000 URLs, and
+     * every /v1/summary of a changing tally pays it). */
     size_t k = 0;
-    for (size_t j = 0; j <= u->mask && n > 0; j++) {
-        if (u->slots[j].off == 0)
-            continue;
-        lt_url_count c;
-        fill(u, u->slots[j].off, &c);
-        if (k < n) {
-            size_t p = k++;
-            while (p > 0 && ranks_before(&out[(p - 1) / 2], &c)) {
-                out[p] = out[(p - 1) / 2];
-                p = (p - 1) / 2;
-            }
-            out[p] = c;
-        } else if (ranks_before(&c, &out[0])) {
-            out[0] = c;
-            top_sift(out, k, 0);
+    lt_url_count c;
+    if (n == 0)
+        return 0;
+    if (!u->ss_on && u->live == u->used - 8) {
+        for (size_t at = 8; at < u->used; at += rec_size_for(EXACT_HDR, c.len)) {
+            fill(u, (uint32_t)(at / 8), &c);
+            top_offer(out, n, &k, &c);
+        }
+    } else {
+        for (size_t j = 0; j <= u->mask; j++) {
+            if (u->slots[j].off == 0)
+                continue;
+            fill(u, u->slots[j].off, &c);
+            top_offer(out, n, &k, &c);
         }
     }
     for (size_t end = k; end > 1; end--) {

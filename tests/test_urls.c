@@ -112,6 +112,17 @@ static void assert_same(const lt_urls *a, const lt_urls *b)
         FAST_EQ(x.v[i].error, y.v[i].error);
     }
     ck_assert_uint_eq(lt_urls_total(a), lt_urls_total(b));
+    /* And rank alike, whichever walk top takes (arena or index). */
+    lt_url_count *ta = calloc(x.n + 1, sizeof(*ta)), *tb = calloc(x.n + 1, sizeof(*tb));
+    ck_assert_uint_eq(lt_urls_top(a, x.n + 1, ta), x.n);
+    ck_assert_uint_eq(lt_urls_top(b, x.n + 1, tb), x.n);
+    for (size_t i = 0; i < x.n; i++) {
+        FAST_EQ(ta[i].count, tb[i].count);
+        FAST_EQ(ta[i].len, tb[i].len);
+        FAST_TRUE(compare_bytes(ta[i].url, ta[i].len, tb[i].url, tb[i].len) == 0);
+    }
+    free(ta);
+    free(tb);
     free(x.v);
     free(y.v);
 }
