@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_answer.h"
+
 static const char *sock_path, *target;
 static int queries;
 
@@ -31,33 +33,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Reads one response (headers, then Content-Length bytes); returns 0. */
-static int read_response(int fd, char *buf, size_t cap)
-{
-    size_t got = 0;
-    long body = -1;
-    char *head_end = NULL;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, cap - 1 - got);
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-        buf[got] = '\0';
-        if (head_end == NULL && (head_end = strstr(buf, "\r\n\r\n")) != NULL) {
-            if (strncmp(buf, "HTTP/1.1 200", 12) != 0)
-                return -1;
-            char *cl = strstr(buf, "Content-Length: ");
-            if (cl == NULL)
-                return -1;
-            body = strtol(cl + 16, NULL, 10);
-        }
-        if (head_end != NULL && (long)(got - (size_t)(head_end + 4 - buf)) >= body)
-            return 0;
-        if (got + 1 >= cap)
-            return -1;
-    }
-}
-
 static void *run(void *arg)
 {
     struct worker *w = arg;
@@ -70,10 +45,10 @@ static void *run(void *arg)
     }
     char req[512];
     int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
-    char *buf = malloc(1 << 20);
+    char *buf = malloc(1 << 20), *body;
     for (int i = 0; i < queries; i++) {
         double t0 = now_ms();
-        if (write(fd, req, (size_t)n) != n || read_response(fd, buf, 1 << 20) < 0) {
+        if (write(fd, req, (size_t)n) != n || http_read_answer(fd, buf, 1 << 20, &body) < 0) {
             w->failed = queries - i;
             break;
         }
