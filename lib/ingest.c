@@ -1,7 +1,8 @@
 /* ingest.c -- reading whole files into a tally, on all cores.
  *
- * A large regular file is cut into chunks of about `chunk` bytes that
- * start at line starts (lt_scan_line_start: both neighbours of a cut find
+ * A large regular file is cut into chunks of about `chunk` bytes (smaller
+ * towards the end, so the workers finish together) that start at line
+ * starts (lt_scan_line_start: both neighbours of a cut find
  * the same line).  Workers claim chunks in file order, count each into a
  * fresh partial tally with their own parser (the timestamp cache is per
  * thread), and hand it back; partial tallies are merged into the caller's
@@ -44,6 +45,7 @@
 #include "stream.h"
 
 #define MAX_THREADS 64
+#define MIN_CHUNK ((uint64_t)1 << 20)
 
 /* A chunk's partial tally, waiting for its turn to be merged. */
 struct piece {
@@ -57,7 +59,9 @@ struct piece {
 struct job {
     lt_tally *t;
     int fd;
-    uint64_t size, chunk, nchunks;
+    uint64_t size, nchunks;
+    uint64_t *cuts;           /* chunk k is [cuts[k], cuts[k + 1]) before
+                                 moving each inner cut to a line start */
     uint32_t source;
     unsigned nslots;
     struct piece slots[2 * MAX_THREADS];
@@ -128,9 +132,9 @@ static int read_chunk(struct worker *w, uint64_t k)
 
     w->tally = NULL;
     w->lineno = 0;
-    if ((k > 0 && (rc = lt_scan_line_start(j->fd, k * j->chunk, j->size, &from)) < 0) ||
+    if ((k > 0 && (rc = lt_scan_line_start(j->fd, j->cuts[k], j->size, &from)) < 0) ||
         (k + 1 < j->nchunks &&
-         (rc = lt_scan_line_start(j->fd, (k + 1) * j->chunk, j->size, &to)) < 0)) {
+         (rc = lt_scan_line_start(j->fd, j->cuts[k + 1], j->size, &to)) < 0)) {
         snprintf(w->err, sizeof(w->err), "read: %s", strerror(-rc));
         return rc;
     }
@@ -220,6 +224,31 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
+/* Cuts [0, size) into chunks of `chunk` bytes, smaller towards the end
+ * (a 2n-th of what is left once that is less than a chunk each, down to
+ * MIN_CHUNK), so the workers finish together instead of one reading the
+ * last big chunk alone.  Returns the array of nchunks + 1 offsets, or NULL
+ * when out of memory. */
+static uint64_t *cut_chunks(uint64_t size, uint64_t chunk, unsigned n, uint64_t *nchunks)
+{
+    uint64_t count = 0, cap = size / chunk + 2 * n * 16 + 2, pos = 0;
+    uint64_t least = chunk < MIN_CHUNK ? chunk : MIN_CHUNK;
+    uint64_t *cuts = malloc(cap * sizeof(*cuts));
+    if (cuts == NULL)
+        return NULL;
+    cuts[count++] = 0;
+    while (pos < size && count + 1 < cap) {
+        uint64_t left = size - pos, step = chunk;
+        if (left / (2 * n) < step)
+            step = left / (2 * n) > least ? left / (2 * n) : least;
+        pos = left > step ? pos + step : size;
+        cuts[count++] = pos;
+    }
+    cuts[count - 1] = size;
+    *nchunks = count - 1;
+    return cuts;
+}
+
 /* Reads a large regular file with n workers (this thread one of them). */
 static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, const lt_format *f,
                          unsigned n, uint64_t chunk, lt_ingest_stats *stats, char *err,
@@ -236,8 +265,10 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
     j->t = t;
     j->fd = fd;
     j->size = size;
-    j->chunk = chunk;
-    j->nchunks = (size + chunk - 1) / chunk;
+    if ((j->cuts = cut_chunks(size, chunk, n, &j->nchunks)) == NULL) {
+        free(j);
+        return -ENOMEM;
+    }
     j->source = source;
     j->nslots = 2 * n;
     j->stats.chunks = j->nchunks;
@@ -274,6 +305,7 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
         *stats = j->stats;
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
+    free(j->cuts);
     free(j);
     return rc;
 }

@@ -11,7 +11,7 @@
 /* Files smaller than this are read by one thread: splitting costs more. */
 #define LT_INGEST_SPLIT_MIN (4u << 20)
 /* Bytes a worker counts into one partial tally before it is merged. */
-#define LT_INGEST_CHUNK ((uint64_t)16 << 20)
+#define LT_INGEST_CHUNK ((uint64_t)32 << 20)
 
 /* Reads every line of the file at path (a regular file, mapped window by
  * window; or a pipe or other stream, read sequentially) and counts it into
