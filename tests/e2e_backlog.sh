@@ -19,13 +19,9 @@ set -euo pipefail
 logtallyd=$1
 logtally=$2
 loggen=$3
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/e2e_common.sh"
 sock=$tmp/s.sock
 log=$tmp/access.log
-fail() { echo "FAIL: $*"; [ -f "$tmp/daemon.err" ] && sed 's/^/  daemon: /' "$tmp/daemon.err" | tail -20; exit 1; }
 
 "$loggen" --lines 400000 --seed 4242 --out "$tmp/one" --truth "$tmp/truth.json"
 cat "$tmp/one" "$tmp/one" "$tmp/one" "$tmp/one" >"$log"

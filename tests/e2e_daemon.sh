@@ -15,14 +15,10 @@ set -euo pipefail
 logtallyd=$1
 logtally=$2
 loggen=$3
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/e2e_common.sh"
 sock=$tmp/logtally.sock
 log=$tmp/access.log
 
-fail() { echo "FAIL: $*"; [ -f "$tmp/daemon.err" ] && sed 's/^/  daemon: /' "$tmp/daemon.err" | tail -20; exit 1; }
 
 # One 90,000-line log with its truth, written in three parts.
 "$loggen" --lines 90000 --seed 777 --malformed 0 --out "$tmp/all.log" --truth "$tmp/truth.json"

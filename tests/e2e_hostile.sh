@@ -7,12 +7,8 @@ set -euo pipefail
 logtallyd=$1
 hostile=$2
 loggen=$3
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/e2e_common.sh"
 sock=$tmp/s.sock
-fail() { echo "FAIL: $*"; tail -20 "$tmp/daemon.err" | sed 's/^/  daemon: /'; exit 1; }
 
 "$loggen" --lines 60000 --seed 5 --malformed 0 --out "$tmp/all.log"
 : >"$tmp/access.log"

@@ -10,11 +10,7 @@
 set -euo pipefail
 logtally=$1
 logtallyd=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/e2e_common.sh"
 ok='10.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /ok HTTP/1.1" 200 5 "-" "ua"'
 
 f=$tmp/hostile.log

@@ -9,12 +9,8 @@ set -euo pipefail
 logtallyd=$1
 load=$2
 loggen=$3
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/e2e_common.sh"
 sock=$tmp/s.sock
-fail() { echo "FAIL: $*"; exit 1; }
 lines=${LT_LOAD_LINES:-500000}
 
 # The same part is appended five times: the first warms the tables up,
