@@ -2,8 +2,8 @@
  *
  * A large regular file is cut into chunks of about `chunk` bytes (smaller
  * towards the end, so the workers finish together) that start at line
- * starts (lt_scan_line_start: both neighbours of a cut find
- * the same line).  Workers claim chunks in file order, count each into a
+ * starts (lt_scan_line_start: both neighbours of a cut find the same
+ * line).  Workers claim chunks in file order, count each into a
  * fresh partial tally with their own parser (the timestamp cache is per
  * thread), and hand it back; partial tallies are merged into the caller's
  * tally strictly in file order by whichever worker finds the next one
@@ -20,7 +20,8 @@
  * 2 x threads partial tallies exist at once, each holding one chunk's
  * worth of keys; so the peak is the limits plus a few chunks, whatever the
  * file's size or the thread count.  (Whole-range partial tallies would each
- * grow to the limits.)
+ * grow to the limits; they are slower too: a table that starts empty for
+ * each chunk stays small and in cache, which pays for its merge.)
  *
  * Lines come from the mapped windows in batches (lt_scan_fd_lines()) and
  * each batch is counted by lt_tally_lines(), which overlaps the table
