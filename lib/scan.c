@@ -191,16 +191,3 @@ int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out)
         off += (uint64_t)got;
     }
 }
-
-int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts)
-{
-    starts[0] = 0;
-    for (unsigned i = 1; i < n; i++) {
-        uint64_t off = size / n * i;
-        int rc = lt_scan_line_start(fd, off < starts[i - 1] ? starts[i - 1] : off, size,
-                                    &starts[i]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}

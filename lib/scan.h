@@ -63,9 +63,4 @@ int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_
  * Returns 0 or a negative errno. */
 int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out);
 
-/* Splits [0, size) of fd into n ranges that start at line starts: on return
- * starts[0] = 0 and starts[i] (0 < i < n) is the byte after the first '\n'
- * at or after i * size / n (or size).  Returns 0 or a negative errno. */
-int lt_scan_split(int fd, uint64_t size, unsigned n, uint64_t *starts);
-
 #endif
