@@ -45,6 +45,7 @@ typedef struct lt_daemon {
     uint64_t watchdog_usec;
     uint64_t started_ms;
     unsigned pool_threads;         /* libuv's thread pool, fixed at start */
+    unsigned cpus;                 /* online CPUs at start: threads: 0 */
     int stopping;
 } lt_daemon;
 
@@ -58,6 +59,9 @@ void daemon_notify(const char *state);
 /* main.c: rereads the configuration; returns 0, or -1 with the reason in
  * err (the old configuration then stays). */
 int daemon_reload(lt_daemon *d, char *err, size_t errlen);
+/* main.c: reader threads for a backlog, as the configuration says them
+ * (threads: 0 is one per online CPU). */
+unsigned daemon_readers(const lt_daemon *d);
 /* main.c: starts a clean shutdown. */
 void daemon_stop(lt_daemon *d);
 

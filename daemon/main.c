@@ -303,6 +303,11 @@ static void on_status(uv_timer_t *t)
         daemon_notify("WATCHDOG=1");
 }
 
+unsigned daemon_readers(const lt_daemon *d)
+{
+    return d->config->threads ? d->config->threads : d->cpus;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -362,7 +367,8 @@ int main(int argc, char **argv)
      * thread) and still has room for a checkpoint and other files.  Its
      * size is fixed when it first runs: a reload cannot grow it. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned readers = d.config->threads ? d.config->threads : cpus > 0 ? (unsigned)cpus : 1;
+    d.cpus = cpus > 0 ? (unsigned)cpus : 1;
+    unsigned readers = daemon_readers(&d);
     const char *pool = getenv("UV_THREADPOOL_SIZE");
     if (pool == NULL) {
         char n[16];

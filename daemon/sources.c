@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "daemon.h"
@@ -494,8 +493,7 @@ static void job_done(uv_work_t *w, int status)
 static unsigned reader_parts(const struct sources *s)
 {
     const lt_daemon *d = s->d;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = d->config->threads ? d->config->threads : cpus > 0 ? (unsigned)cpus : 1;
+    unsigned n = daemon_readers(d);
     if (d->pool_threads > 1 && n > d->pool_threads - 1)
         n = d->pool_threads - 1;
     return n > MAX_PARTS ? MAX_PARTS : n;
