@@ -4,6 +4,7 @@
  *   sources.c  where lines enter: files and globs followed, read on the
  *              thread pool, merged into the live tally on the loop thread
  *   http.c     HTTP/1.1 over the Unix socket: connections, limits, timeouts
+ *   request.c  one request read from http-parser and held to its limits
  *   api.c      where a query is answered: the /v1 endpoints
  *   log.c      messages to stderr (journald priorities), systemd notify
  *

@@ -40,7 +40,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <http_parser.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +51,8 @@
 
 #include "buf.h"
 #include "daemon.h"
+#include "request.h"
 
-#define MAX_URL_BYTES (8 * 1024)
-#define MAX_BODY_BYTES (64 * 1024)
 #define PAUSE_OUTPUT_BYTES (1024 * 1024)
 #define RESUME_OUTPUT_BYTES (256 * 1024)
 
@@ -82,12 +80,8 @@ struct conn {
     } h;
     api_peer peer;
     uv_timer_t timer;
-    http_parser parser;
+    http_request req;       /* the request being read (request.c) */
     struct http_server *srv;
-    lt_buf url;
-    lt_buf body;
-    size_t header_bytes;
-    int error_status;       /* a limit hit inside a request */
     int closing;
     int open_handles;       /* freed when the last one is closed */
     int paused;             /* reading stopped: the client is not reading */
@@ -102,15 +96,12 @@ struct write_req {
     lt_buf data;
 };
 
-static http_parser_settings settings;
-
 static void on_conn_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
     if (--c->open_handles > 0)
         return;
-    lt_buf_free(&c->url);
-    lt_buf_free(&c->body);
+    http_request_free(&c->req);
     free(c);
 }
 
@@ -260,83 +251,31 @@ static void respond_error(struct conn *c, int status, const char *message, int c
     lt_buf_free(&b);
 }
 
-/* --- http-parser callbacks: collect one request ------------------------- */
+/* --- a request: begun, then complete (request.c collects it) ------------ */
 
-static int on_message_begin(http_parser *p)
+static void on_request_begin(http_request *r)
 {
-    struct conn *c = p->data;
-    lt_buf_reset(&c->url);
-    lt_buf_reset(&c->body);
-    c->header_bytes = 0;
-    c->error_status = 0;
+    struct conn *c = r->data;
+    r->max_header_bytes = c->srv->d->config->http.max_header_bytes;    /* a reload's */
     c->in_request = 1;
     touch(c);
     arm_timer(c);
-    return 0;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len)
+static int on_request(http_request *r, const char *method, const char *path, const char *query,
+                      int keep_alive)
 {
-    struct conn *c = p->data;
-    c->header_bytes += len;
-    if (c->url.len + len > MAX_URL_BYTES) {
-        c->error_status = 414;
-        return 1;
-    }
-    lt_buf_append(&c->url, at, len);
-    return 0;
-}
-
-static int on_header_bytes(http_parser *p, const char *at, size_t len)
-{
-    struct conn *c = p->data;
-    (void)at;
-    c->header_bytes += len;
-    if (c->header_bytes > c->srv->d->config->http.max_header_bytes) {
-        c->error_status = 431;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    struct conn *c = p->data;
-    if (c->body.len + len > MAX_BODY_BYTES) {
-        c->error_status = 413;
-        return 1;
-    }
-    lt_buf_append(&c->body, at, len);
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    struct conn *c = p->data;
-    struct http_parser_url u;
-    char path[MAX_URL_BYTES + 1], query[MAX_URL_BYTES + 1];
+    struct conn *c = r->data;
     const char *content_type = "application/json";
-    int keep_alive = http_should_keep_alive(p);
 
-    path[0] = query[0] = '\0';
-    http_parser_url_init(&u);
-    if (lt_buf_failed(&c->url) || lt_buf_failed(&c->body) || c->url.len == 0 ||
-        http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0 ||
-        !(u.field_set & (1 << UF_PATH))) {
+    if (path == NULL) {
         respond_error(c, 400, "the request target is not a valid URL path", 1);
         return 1;
     }
-    memcpy(path, c->url.data + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    path[u.field_data[UF_PATH].len] = '\0';
-    if (u.field_set & (1 << UF_QUERY)) {
-        memcpy(query, c->url.data + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-        query[u.field_data[UF_QUERY].len] = '\0';
-    }
-
     lt_buf out;
     lt_buf_init(&out);
-    int status = api_handle(c->srv->d, &c->peer, http_method_str((enum http_method)p->method),
-                            path, query, c->body.data, c->body.len, &out, &content_type);
+    int status = api_handle(c->srv->d, &c->peer, method, path, query, r->body.data, r->body.len,
+                            &out, &content_type);
     if (lt_buf_failed(&out)) {
         lt_buf_free(&out);
         respond_error(c, 500, "out of memory", 1);
@@ -369,9 +308,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0 || c->closing)
         return;
-    size_t parsed = http_parser_execute(&c->parser, &settings, buf->base, (size_t)nread);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (e == HPE_OK && parsed == (size_t)nread && !c->parser.upgrade)
+    size_t parsed = http_request_feed(&c->req, buf->base, (size_t)nread);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->req.parser);
+    if (e == HPE_OK && parsed == (size_t)nread && !c->req.parser.upgrade)
         return;
     if (c->closing)
         return;
@@ -380,11 +319,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         uv_read_stop(s);
         return;
     }
-    if (c->error_status == 414)
+    if (c->req.error_status == 414)
         respond_error(c, 414, "the request target is longer than 8 KiB", 1);
-    else if (c->error_status == 431)
+    else if (c->req.error_status == 431)
         respond_error(c, 431, "the request headers are too large", 1);
-    else if (c->error_status == 413)
+    else if (c->req.error_status == 413)
         respond_error(c, 413, "the request body is larger than 64 KiB", 1);
     else
         respond_error(c, 400, http_errno_description(e), 1);
@@ -404,8 +343,8 @@ static void on_connection(uv_stream_t *server, int status)
     if (c == NULL)
         return;
     c->srv = srv;
-    lt_buf_init(&c->url);
-    lt_buf_init(&c->body);
+    http_request_init(&c->req, srv->d->config->http.max_header_bytes, on_request, c);
+    c->req.on_begin = on_request_begin;
     if (server == (uv_stream_t *)&srv->tcp) {
         uv_tcp_init(srv->d->loop, &c->h.tcp);
         c->peer.tcp = 1;
@@ -437,8 +376,6 @@ static void on_connection(uv_stream_t *server, int status)
             c->peer.uid = cred.uid;
         }
     }
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
     arm_timer(c);
     uv_read_start(&c->h.stream, on_alloc, on_read);
 }
@@ -524,12 +461,6 @@ int http_start(lt_daemon *d, char *err, size_t errlen)
     }
     srv->d = d;
     d->http = srv;
-    settings.on_message_begin = on_message_begin;
-    settings.on_url = on_url;
-    settings.on_header_field = on_header_bytes;
-    settings.on_header_value = on_header_bytes;
-    settings.on_body = on_body;
-    settings.on_message_complete = on_message_complete;
 
     if (strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         snprintf(err, errlen, "socket path %s is too long for a Unix socket", cfg->socket);

@@ -1,12 +1,14 @@
-/* fuzz_http.c -- the daemon's request handling (daemon/api.c), without sockets.
+/* fuzz_http.c -- the daemon's request handling (daemon/request.c and
+ * daemon/api.c), without sockets.
  *
- * daemon/api.c is compiled into this target; what it calls from the other
- * daemon files (sources.c, main.c, log.c) is stubbed below, answering from
- * the daemon's generation so that, as in the daemon, every answer changes
- * only when the generation does (api.c caches answers by generation).  The
- * daemon is real: d->loop is uv_default_loop(), and d->tally one of three
- * tallies built once from a few dozen lines: empty, exact, and inexact (no
- * client set budget, 5 exact URLs, so top-k), picked by generation % 3.
+ * daemon/api.c and daemon/request.c are compiled into this target; what
+ * they call from the other daemon files (sources.c, main.c, log.c) is
+ * stubbed below, answering from the daemon's generation so that, as in the
+ * daemon, every answer changes only when the generation does (api.c
+ * caches answers by generation).  The daemon is real: d->loop is
+ * uv_default_loop(), and d->tally one of three tallies built once from a
+ * few dozen lines: empty, exact, and inexact (no client set budget, 5
+ * exact URLs, so top-k), picked by generation % 3.
  *
  * Input layout
  * ------------
@@ -17,12 +19,12 @@
  *   bytes 1-4   the generation (u32, little-endian)
  *   the rest    split request: method up to the first ' ', path up to the
  *               first '?', query the rest ("GET /v1/top?n=3");
- *               raw HTTP: bytes fed to http-parser in two pieces (cut at
- *               generation >> 24, modulo the length), with daemon/http.c's
- *               callbacks and limits (8 KiB URL -> 414, 16 KiB of headers,
- *               the configuration's default, -> 431, 64 KiB body -> 413);
- *               each complete message has its URL split by
- *               http_parser_parse_url() and goes to api_handle(), pipelined
+ *               raw HTTP: bytes fed in two pieces (cut at generation >> 24,
+ *               modulo the length) to daemon/request.c, the request reader
+ *               daemon/http.c feeds, with its limits (8 KiB URL -> 414,
+ *               16 KiB of headers, the configuration's default, -> 431,
+ *               64 KiB body -> 413); each complete message, its URL split
+ *               into path and query, goes to api_handle(), pipelined
  *               messages too, until a parse error or "Connection: close".
  *
  * Checked on every answer
@@ -46,7 +48,6 @@
  * No crash, no leak, no sanitizer report, in api.c or in lib/.
  */
 #include <errno.h>
-#include <http_parser.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,11 +60,10 @@
 #include "fuzz.h"
 #include "hll.h"
 #include "parse.h"
+#include "request.h"
 #include "snapshot.h"
 #include "tally.h"
 
-#define MAX_URL_BYTES (8 * 1024)
-#define MAX_BODY_BYTES (64 * 1024)
 #define MAX_HEADER_BYTES (16 * 1024)    /* config.c's default http.max_header_bytes */
 #define OTHER_UID 4242u
 
@@ -525,108 +525,28 @@ static void ask(const api_peer *peer, const char *method, const char *path, cons
     lt_buf_free(&again);
 }
 
-/* --- raw HTTP through http-parser, as daemon/http.c --------------------- */
+/* --- raw HTTP through daemon/request.c, fed as daemon/http.c feeds it ---- */
 
-typedef struct conn {
-    const api_peer *peer;
-    lt_buf url, body;
-    size_t header_bytes;
-    int error_status;
-    int messages;
-} conn;
-
-static int on_message_begin(http_parser *p)
+static int on_request(http_request *r, const char *method, const char *path, const char *query,
+                      int keep_alive)
 {
-    conn *c = p->data;
-    lt_buf_reset(&c->url);
-    lt_buf_reset(&c->body);
-    c->header_bytes = 0;
-    c->error_status = 0;
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    conn *c = p->data;
-    c->header_bytes += len;
-    if (c->url.len + len > MAX_URL_BYTES) {
-        c->error_status = 414;
-        return 1;
-    }
-    lt_buf_append(&c->url, at, len);
-    return 0;
-}
-
-static int on_header_bytes(http_parser *p, const char *at, size_t len)
-{
-    conn *c = p->data;
-    (void)at;
-    c->header_bytes += len;
-    if (c->header_bytes > MAX_HEADER_BYTES) {
-        c->error_status = 431;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    conn *c = p->data;
-    if (c->body.len + len > MAX_BODY_BYTES) {
-        c->error_status = 413;
-        return 1;
-    }
-    lt_buf_append(&c->body, at, len);
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    conn *c = p->data;
-    struct http_parser_url u;
-    static char path[MAX_URL_BYTES + 1], query[MAX_URL_BYTES + 1];
-    int keep_alive = http_should_keep_alive(p);
-
-    c->messages++;
-    path[0] = query[0] = '\0';
-    http_parser_url_init(&u);
-    FUZZ_CHECK(c->url.len <= MAX_URL_BYTES, "a URL of %zu bytes", c->url.len);
-    if (lt_buf_failed(&c->url) || lt_buf_failed(&c->body) || c->url.len == 0 ||
-        http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0 ||
-        !(u.field_set & (1 << UF_PATH)))
+    const api_peer *peer = r->data;
+    FUZZ_CHECK(r->url.len <= HTTP_MAX_URL_BYTES, "a URL of %zu bytes", r->url.len);
+    FUZZ_CHECK(r->body.len <= HTTP_MAX_BODY_BYTES, "a body of %zu bytes", r->body.len);
+    if (path == NULL)
         return 1;    /* http.c answers 400 and closes */
-    FUZZ_CHECK(u.field_data[UF_PATH].off + u.field_data[UF_PATH].len <= c->url.len,
-               "the path lies outside the URL");
-    memcpy(path, c->url.data + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    path[u.field_data[UF_PATH].len] = '\0';
-    if (u.field_set & (1 << UF_QUERY)) {
-        FUZZ_CHECK(u.field_data[UF_QUERY].off + u.field_data[UF_QUERY].len <= c->url.len,
-                   "the query lies outside the URL");
-        memcpy(query, c->url.data + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
-        query[u.field_data[UF_QUERY].len] = '\0';
-    }
-    ask(c->peer, http_method_str((enum http_method)p->method), path, query, c->body.data,
-        c->body.len);
+    size_t plen = strlen(path), qlen = strlen(query);
+    FUZZ_CHECK(plen + qlen <= r->url.len && memmem(r->url.data, r->url.len, path, plen) != NULL &&
+                   (qlen == 0 || memmem(r->url.data, r->url.len, query, qlen) != NULL),
+               "the path or the query is not in the URL");
+    ask(peer, method, path, query, r->body.data, r->body.len);
     return keep_alive ? 0 : 1;
 }
 
-static http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_bytes,
-    .on_header_value = on_header_bytes,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
 static void raw_http(const api_peer *peer, const uint8_t *data, size_t size, uint32_t cut)
 {
-    conn c = {.peer = peer};
-    http_parser parser;
-    lt_buf_init(&c.url);
-    lt_buf_init(&c.body);
-    http_parser_init(&parser, HTTP_REQUEST);
-    parser.data = &c;
+    http_request req;
+    http_request_init(&req, MAX_HEADER_BYTES, on_request, (void *)peer);
     size_t first = size ? cut % (size + 1) : 0;
     const uint8_t *pieces[2] = {data, data + first};
     size_t lens[2] = {first, size - first};
@@ -635,15 +555,17 @@ static void raw_http(const api_peer *peer, const uint8_t *data, size_t size, uin
             continue;
         /* Each piece in a block of its own size, as a read into the slab. */
         char *piece = fuzz_dup(pieces[i], lens[i]);
-        size_t parsed = http_parser_execute(&parser, &settings, piece, lens[i]);
+        size_t parsed = http_request_feed(&req, piece, lens[i]);
         free(piece);
-        enum http_errno e = HTTP_PARSER_ERRNO(&parser);
+        enum http_errno e = HTTP_PARSER_ERRNO(&req.parser);
         FUZZ_CHECK(parsed <= lens[i], "parsed %zu of %zu", parsed, lens[i]);
-        if (e != HPE_OK || parsed != lens[i] || parser.upgrade)
+        FUZZ_CHECK(req.error_status == 0 || req.error_status == 413 || req.error_status == 414 ||
+                       req.error_status == 431,
+                   "error status %d", req.error_status);
+        if (e != HPE_OK || parsed != lens[i] || req.parser.upgrade)
             break;    /* http.c answers the error and stops reading */
     }
-    lt_buf_free(&c.url);
-    lt_buf_free(&c.body);
+    http_request_free(&req);
 }
 
 /* --- setup and the entry point ------------------------------------------ */
