@@ -513,6 +513,8 @@ typedef struct options {
     unsigned hostnames;     /* per mille of clients */
     uint32_t clients;
     uint32_t urls;
+    double client_skew;     /* Zipf exponent of the client draw */
+    uint32_t visit;         /* most requests in one client's visit */
     log_format format;
     int nzones;
     char zone_text[MAX_ZONES][6];   /* "+hhmm" */
@@ -1474,7 +1476,7 @@ static void render_valid(gen *g, int64_t t)
 
     if (s->left == 0) {
         s->client = alias_draw(&g->clients, r);
-        s->left = 1 + rng_below(r, 8);
+        s->left = 1 + rng_below(r, g->opt.visit);
         s->page = UINT32_MAX;
         /* Half the sessions come from the client's own browser; the others
          * share its address (NAT, proxies) with any browser or bot. */
@@ -1771,6 +1773,8 @@ static void usage(FILE *f)
         "  --urls N             URL population (max(100, lines/50))\n"
         "  --ipv6 PERMILLE      share of IPv6 clients; 0 also drops ::ffff: forms (30)\n"
         "  --hostnames PERMILLE share of hostname clients (50)\n"
+        "  --client-skew S      Zipf exponent of the client draw; 0 is uniform (1.05)\n"
+        "  --visit N            most requests in one client's visit (8)\n"
         "  --format F           combined, common or vhost_combined (combined)\n"
         "  --help               this text\n"
         "\n"
@@ -1820,7 +1824,7 @@ static void parse_zones(options *o, const char *list)
 static void parse_options(options *o, int argc, char **argv)
 {
     enum { O_LINES = 256, O_SEED, O_OUT, O_TRUTH, O_START, O_RPS, O_MALFORMED, O_ZONES,
-           O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_HELP };
+           O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_SKEW, O_VISIT, O_HELP };
     static const struct option longopts[] = {
         {"lines", required_argument, NULL, O_LINES},
         {"seed", required_argument, NULL, O_SEED},
@@ -1835,6 +1839,8 @@ static void parse_options(options *o, int argc, char **argv)
         {"ipv6", required_argument, NULL, O_IPV6},
         {"hostnames", required_argument, NULL, O_HOSTNAMES},
         {"format", required_argument, NULL, O_FORMAT},
+        {"client-skew", required_argument, NULL, O_SKEW},
+        {"visit", required_argument, NULL, O_VISIT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -1849,6 +1855,8 @@ static void parse_options(options *o, int argc, char **argv)
     o->malformed = 5;
     o->ipv6 = 30;
     o->hostnames = 50;
+    o->client_skew = 1.05;
+    o->visit = 8;
     o->format = FMT_COMBINED;
     parse_zones(o, "+0000,-0400,+0530,+0330,-0930");
 
@@ -1876,6 +1884,16 @@ static void parse_options(options *o, int argc, char **argv)
         case O_ZONES: parse_zones(o, optarg); break;
         case O_CLIENTS: clients = parse_uint("--clients", optarg, 1, MAX_CLIENTS); break;
         case O_URLS: urls = parse_uint("--urls", optarg, 1, MAX_URLS); break;
+        case O_VISIT: o->visit = (uint32_t)parse_uint("--visit", optarg, 1, 1000); break;
+        case O_SKEW: {
+            char *end;
+            errno = 0;
+            o->client_skew = strtod(optarg, &end);
+            if (errno != 0 || end == optarg || *end != '\0' || !(o->client_skew >= 0.0)
+                || o->client_skew > 10.0)
+                die(EXIT_USAGE, "--client-skew: '%s' is not a number in [0, 10]", optarg);
+            break;
+        }
         case O_IPV6: o->ipv6 = (unsigned)parse_uint("--ipv6", optarg, 0, 1000); break;
         case O_HOSTNAMES:
             o->hostnames = (unsigned)parse_uint("--hostnames", optarg, 0, 1000);
@@ -1948,7 +1966,7 @@ int main(int argc, char **argv)
     for (int z = 0; z < MAX_ZONES; z++)
         g.days[z].day = INT64_MIN;
 
-    alias_init_zipf(&g.clients, g.opt.clients, 1.05, 5.0);
+    alias_init_zipf(&g.clients, g.opt.clients, g.opt.client_skew, 5.0);
     alias_init_zipf(&g.urls, g.opt.urls, 1.1, 0.0);
     urls_init(&g, g.opt.urls);
     g.t.seen = xcalloc(((size_t)g.opt.clients + 63) / 64, sizeof *g.t.seen);
