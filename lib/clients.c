@@ -22,6 +22,18 @@
  * sketches for every kind at once, so ipv4 + ipv6 + other always describe
  * one consistent state.
  *
+ * Sharing the IPv4 set: parallel readers count each chunk of a file into a
+ * partial counter of their own, but the IPv4 set, which holds most clients
+ * of most logs, is the owner's, shared (lt_clients_share(), then
+ * lt_clients_borrow() for each partial; see "Shared mode" in ip4set.c).
+ * An address new to the shared set feeds the HLL of the partial that added
+ * it, so the merged sketches are a single reader's.  A partial does not cap
+ * its own IPv6 and hostname sets (a chunk bounds them); the budget is
+ * enforced on the owner as they are merged, and on the shared set as it
+ * grows.  When the owner stops being exact while its set is shared, the
+ * set's limit drops to what it holds, so every partial soon drops out of
+ * exact counting too, and the set is freed once unshared.
+ *
  * Element encoding in the sketches: IPv4 as 4 bytes in network order, IPv6
  * as its 16 bytes, hostnames as their bytes.
  */
@@ -39,11 +51,25 @@ struct lt_clients {
     lt_keyset *v6;
     lt_keyset *host;
     lt_hll *hll[KINDS];
+    int sharing;                /* v4 is shared with partial counters */
+    int borrowed;               /* v4 is the owner's; reader is ours */
+    int entered;
+    lt_ip4set_reader *reader;
+    lt_ip4set *retired;         /* the owner's v4 dropped while shared */
 };
 
 static void drop_exact(lt_clients *c)
 {
-    lt_ip4set_free(c->v4);
+    if (c->borrowed) {
+        if (c->entered && c->exact)
+            lt_ip4set_leave(c->reader);
+        c->entered = 0;
+    } else if (c->sharing && c->v4 != NULL) {
+        lt_ip4set_set_limit(c->v4, 1);
+        c->retired = c->v4;
+    } else {
+        lt_ip4set_free(c->v4);
+    }
     lt_keyset_free(c->v6);
     lt_keyset_free(c->host);
     c->v4 = NULL;
@@ -63,6 +89,8 @@ static size_t exact_bytes(const lt_clients *c)
  * whichever set grows next cannot take the three past the budget. */
 static void share_budget(lt_clients *c)
 {
+    if (c->borrowed)
+        return;
     size_t b4 = lt_ip4set_bytes(c->v4), b6 = lt_keyset_bytes(c->v6),
            bh = lt_keyset_bytes(c->host), all = b4 + b6 + bh;
     size_t left = c->budget > all ? c->budget - all : 0;
@@ -101,6 +129,7 @@ void lt_clients_free(lt_clients *c)
 {
     if (c == NULL)
         return;
+    lt_clients_unshare(c);
     drop_exact(c);
     for (int k = 0; k < KINDS; k++)
         lt_hll_free(c->hll[k]);
@@ -124,8 +153,20 @@ void lt_clients_add(lt_clients *c, const lt_record *rec)
 {
     switch (rec->client) {
     case LT_CLIENT_IPV4: {
-        if (c->exact && !after_set_add(c, lt_ip4set_add(c->v4, rec->ipv4)))
+        if (c->exact && c->borrowed) {
+            int entered = c->entered;
+            if (!entered)
+                lt_clients_enter(c);
+            int rc = lt_ip4set_add_shared(c->reader, rec->ipv4);
+            if (rc < 0)
+                drop_exact(c);
+            else if (!entered)
+                lt_clients_leave(c);
+            if (rc == 0)
+                return;
+        } else if (c->exact && !after_set_add(c, lt_ip4set_add(c->v4, rec->ipv4))) {
             return;
+        }
         unsigned char b[4] = {(unsigned char)(rec->ipv4 >> 24), (unsigned char)(rec->ipv4 >> 16),
                               (unsigned char)(rec->ipv4 >> 8), (unsigned char)rec->ipv4};
         lt_hll_add(c->hll[KIND_IPV4], b, sizeof(b));
@@ -146,7 +187,7 @@ void lt_clients_add(lt_clients *c, const lt_record *rec)
 
 void lt_clients_prefetch(const lt_clients *c, const lt_record *rec)
 {
-    if (c->exact && rec->client == LT_CLIENT_IPV4)
+    if (c->exact && rec->client == LT_CLIENT_IPV4 && (!c->borrowed || c->entered))
         lt_ip4set_prefetch(c->v4, rec->ipv4);
 }
 
@@ -198,9 +239,9 @@ void lt_clients_merge(lt_clients *dst, const lt_clients *src)
         return;
     }
     /* Caps stay in force while merging, so an oversized union is refused
-     * set by set rather than allocated. */
+     * set by set rather than allocated.  A borrowed set is dst's own. */
     share_budget(dst);
-    if (lt_ip4set_merge(dst->v4, src->v4) < 0)
+    if (!(src->borrowed && src->v4 == dst->v4) && lt_ip4set_merge(dst->v4, src->v4) < 0)
         goto full;
     share_budget(dst);
     if (lt_keyset_merge(dst->v6, src->v6) < 0)
@@ -217,7 +258,7 @@ full:
 
 void lt_clients_memory(const lt_clients *c, lt_client_memory *out)
 {
-    out->ipv4_set = c->exact ? lt_ip4set_bytes(c->v4) : 0;
+    out->ipv4_set = c->exact && !c->borrowed ? lt_ip4set_bytes(c->v4) : 0;
     out->ipv6_set = c->exact ? lt_keyset_bytes(c->v6) : 0;
     out->host_set = c->exact ? lt_keyset_bytes(c->host) : 0;
     out->hll = 0;
@@ -259,4 +300,57 @@ lt_clients *lt_clients_from_parts(size_t exact_bytes_limit, lt_ip4set *v4, lt_ke
     else
         share_budget(c);
     return c;
+}
+
+int lt_clients_share(lt_clients *c, unsigned readers)
+{
+    if (!c->exact || c->sharing || c->borrowed)
+        return 0;
+    int rc = lt_ip4set_share(c->v4, readers);
+    if (rc == 0)
+        c->sharing = 1;
+    return rc;
+}
+
+void lt_clients_borrow(lt_clients *c, lt_clients *owner, unsigned reader)
+{
+    if (!owner->sharing || !owner->exact || !c->exact || c->borrowed)
+        return;
+    lt_ip4set_free(c->v4);
+    c->v4 = owner->v4;
+    c->reader = lt_ip4set_reader_at(owner->v4, reader);
+    c->borrowed = 1;
+}
+
+void lt_clients_enter(lt_clients *c)
+{
+    if (c->borrowed && c->exact && !c->entered) {
+        lt_ip4set_enter(c->reader);
+        c->entered = 1;
+    }
+}
+
+void lt_clients_leave(lt_clients *c)
+{
+    if (c->borrowed && c->exact && c->entered) {
+        lt_ip4set_leave(c->reader);
+        c->entered = 0;
+    }
+}
+
+void lt_clients_unshare(lt_clients *c)
+{
+    if (!c->sharing)
+        return;
+    lt_ip4set *v4 = c->retired != NULL ? c->retired : c->v4;
+    int rc = lt_ip4set_unshare(v4);
+    c->sharing = 0;
+    if (c->retired != NULL) {
+        lt_ip4set_free(c->retired);
+        c->retired = NULL;
+    } else if (rc < 0 || exact_bytes(c) > c->budget) {
+        drop_exact(c);
+    } else {
+        share_budget(c);
+    }
 }

@@ -45,6 +45,19 @@ void lt_clients_hll(const lt_clients *c, lt_hll *out);
  * the union fits dst's budget. */
 void lt_clients_merge(lt_clients *dst, const lt_clients *src);
 
+/* Sharing the IPv4 set with parallel readers (see clients.c): the owner
+ * shares its set with up to `readers` partial counters (0 or -ENOMEM; a
+ * counter no longer exact shares nothing); each partial borrows it with its
+ * own reader index, and brackets a batch of adds with enter/leave (adds
+ * outside enter one by one).  Partials are merged into the owner and freed
+ * before lt_clients_unshare(owner), which makes its set its own again (it
+ * may then drop to the sketches, when the shared set filled its budget). */
+int lt_clients_share(lt_clients *c, unsigned readers);
+void lt_clients_borrow(lt_clients *c, lt_clients *owner, unsigned reader);
+void lt_clients_enter(lt_clients *c);
+void lt_clients_leave(lt_clients *c);
+void lt_clients_unshare(lt_clients *c);
+
 /* Bytes held by the exact sets (0 once they are dropped) and by the
  * sketches. */
 typedef struct lt_client_memory {

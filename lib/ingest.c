@@ -80,6 +80,7 @@ struct job {
 
 struct worker {
     struct job *j;
+    unsigned index;           /* the worker's reader of the shared set */
     lt_tally *tally;
     lt_parser *parser;
     uint32_t source;
@@ -143,6 +144,7 @@ static int read_chunk(struct worker *w, uint64_t k)
         return 0;    /* inside a line longer than the chunk */
     if ((w->tally = lt_tally_new(lt_tally_limits(j->t))) == NULL)
         return -ENOMEM;
+    lt_tally_borrow_clients(w->tally, j->t, w->index);
     lt_scan_pos pos = {from, 0};
     return lt_scan_fd_lines(j->fd, &pos, to, to >= j->size, count_lines, w, w->err,
                             sizeof(w->err));
@@ -277,8 +279,14 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
     pthread_cond_init(&j->cv, NULL);
 
     memset(w, 0, sizeof(w));
+    if (lt_tally_share_clients(t, n) < 0) {
+        j->rc = -ENOMEM;
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        n = 0;
+    }
     for (unsigned i = 0; i < n; i++) {
         w[i].j = j;
+        w[i].index = i;
         w[i].source = source;
         if ((w[i].parser = lt_parser_new(f)) == NULL) {
             n = i;
@@ -297,6 +305,7 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
     }
     for (unsigned s = 0; s < j->nslots; s++)
         lt_tally_free(j->slots[s].delta);    /* left by a failure */
+    lt_tally_unshare_clients(t);
     for (unsigned i = 0; i < n; i++)
         lt_parser_free(w[i].parser);
     rc = j->rc;

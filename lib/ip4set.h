@@ -31,6 +31,36 @@ size_t lt_ip4set_bytes(const lt_ip4set *s);      /* bytes of memory held */
  * from fn stops the walk and is returned. */
 int lt_ip4set_foreach(const lt_ip4set *s, int (*fn)(uint32_t addr, void *arg), void *arg);
 
+/* Sharing: many threads adding to one set at once
+ * ---------------------------------------------------
+ * lt_ip4set_share() makes the set take adds from up to `readers` threads at
+ * once, each through its own reader (lt_ip4set_reader_at(s, i)); one thread
+ * uses one reader.  A thread brackets a run of adds (a batch of lines) with
+ * lt_ip4set_enter() and lt_ip4set_leave(); between them it may call
+ * lt_ip4set_add_shared() and lt_ip4set_prefetch().  Outside those brackets
+ * only lt_ip4set_set_limit() and lt_ip4set_bytes() may be called while the
+ * set is shared; lt_ip4set_unshare(), called when no reader is inside,
+ * makes it a plain set again. */
+#define LT_IP4SET_READERS 64
+
+typedef struct lt_ip4set_reader lt_ip4set_reader;
+
+/* Returns 0, -ENOMEM, or -EINVAL (readers is 0 or more than
+ * LT_IP4SET_READERS, or the set is already shared). */
+int lt_ip4set_share(lt_ip4set *s, unsigned readers);
+/* Reader i (< the readers given to lt_ip4set_share()). */
+lt_ip4set_reader *lt_ip4set_reader_at(lt_ip4set *s, unsigned i);
+void lt_ip4set_enter(lt_ip4set_reader *r);
+void lt_ip4set_leave(lt_ip4set_reader *r);
+/* lt_ip4set_add() for a reader inside enter/leave: 1 when new (to exactly
+ * one of the threads that add the same address at once), 0 when present,
+ * -ENOMEM or -ENOSPC for a new address once a growth failed (then for
+ * every reader, for good: the set holds what it held).  May wait while another reader grows
+ * the table. */
+int lt_ip4set_add_shared(lt_ip4set_reader *r, uint32_t addr);
+/* Ends sharing.  Returns 0, or the error that made adds fail. */
+int lt_ip4set_unshare(lt_ip4set *s);
+
 /* Adds every address of src to dst.  Returns 0, -ENOMEM or -ENOSPC (dst
  * then holds part of src). */
 int lt_ip4set_merge(lt_ip4set *dst, const lt_ip4set *src);

@@ -160,6 +160,8 @@ int lt_tally_lines(lt_tally *t, lt_parser *p, const lt_line *lines, size_t n, ui
 
     if (n > LT_SCAN_BATCH)
         return -EINVAL;
+    /* A shared IPv4 set is entered once per batch, not per line. */
+    lt_clients_enter(t->clients);
     /* Pass 1: parse, hash, and start loading the slots pass 2 will read. */
     for (size_t i = 0; i < n; i++) {
         lt_record *rec = &parsed[i].rec;
@@ -182,9 +184,12 @@ int lt_tally_lines(lt_tally *t, lt_parser *p, const lt_line *lines, size_t n, ui
     for (size_t i = 0; i < n; i++) {
         if (parsed[i].rc != LT_PARSE_OK)
             count_malformed(t, parsed[i].rc, lines[i].text, lines[i].len, source, first_lineno + i);
-        else if (count_record(t, &parsed[i].rec, parsed[i].url_len, parsed[i].url_hash) < 0)
+        else if (count_record(t, &parsed[i].rec, parsed[i].url_len, parsed[i].url_hash) < 0) {
+            lt_clients_leave(t->clients);
             return -ENOMEM;
+        }
     }
+    lt_clients_leave(t->clients);
     return 0;
 }
 
@@ -221,6 +226,21 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     dst->n.unparsed_requests += src->n.unparsed_requests;
     dst->n.bytes += src->n.bytes;
     return 0;
+}
+
+int lt_tally_share_clients(lt_tally *t, unsigned readers)
+{
+    return lt_clients_share(t->clients, readers);
+}
+
+void lt_tally_borrow_clients(lt_tally *partial, lt_tally *owner, unsigned reader)
+{
+    lt_clients_borrow(partial->clients, owner->clients, reader);
+}
+
+void lt_tally_unshare_clients(lt_tally *t)
+{
+    lt_clients_unshare(t->clients);
 }
 
 const lt_counters *lt_tally_counters(const lt_tally *t) { return &t->n; }

@@ -78,6 +78,15 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta);
  * keep the most recent of dst's then src's).  Returns 0 or -ENOMEM. */
 int lt_tally_merge(lt_tally *dst, const lt_tally *src);
 
+/* Parallel readers of one file: the owner's IPv4 client set is shared
+ * with up to `readers` partial tallies, each of which borrows it with its
+ * own reader index, so that its addresses are added once, not once per
+ * partial and again at the merge (see clients.c).  Partials are merged and
+ * freed before lt_tally_unshare_clients(owner).  Returns 0 or -ENOMEM. */
+int lt_tally_share_clients(lt_tally *t, unsigned readers);
+void lt_tally_borrow_clients(lt_tally *partial, lt_tally *owner, unsigned reader);
+void lt_tally_unshare_clients(lt_tally *t);
+
 /* A tally made of parts (the snapshot reader's), taking ownership of
  * clients, urls and rps, also on failure; samples (n <= LT_SAMPLES, oldest
  * first) are copied.  Returns NULL when out of memory. */

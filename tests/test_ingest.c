@@ -46,11 +46,11 @@ static void teardown(void)
     lt_format_free(fmt);
 }
 
-static char *json_chunked(const char *p, unsigned threads, uint64_t chunk, lt_ingest_stats *st,
-                          size_t *bytes)
+static char *json_limited(const char *p, const lt_limits *lim, unsigned threads, uint64_t chunk,
+                          lt_ingest_stats *st, size_t *bytes)
 {
     char err[256];
-    lt_tally *t = lt_tally_new(&limits);
+    lt_tally *t = lt_tally_new(lim);
     ck_assert_int_eq(lt_ingest_chunked(t, p, 0, fmt, threads, chunk, st, err, sizeof(err)), 0);
     if (bytes != NULL)
         *bytes = lt_tally_bytes(t);
@@ -64,6 +64,12 @@ static char *json_chunked(const char *p, unsigned threads, uint64_t chunk, lt_in
     lt_summary_release(&s);
     lt_tally_free(t);
     return b.data;
+}
+
+static char *json_chunked(const char *p, unsigned threads, uint64_t chunk, lt_ingest_stats *st,
+                          size_t *bytes)
+{
+    return json_limited(p, &limits, threads, chunk, st, bytes);
 }
 
 static char *json_of(const char *p, unsigned threads)
@@ -149,6 +155,52 @@ START_TEST(long_lines_across_chunks)
 }
 END_TEST
 
+/* 150,000 lines of 120,000 distinct IPv4 clients (and some IPv6 and
+ * hostname ones) in 64 KiB chunks: the shared IPv4 set grows through many
+ * barriers while partial tallies come and go.  Exact, every thread count
+ * gives the single reader's report; with a budget the clients pass
+ * mid-file, every thread count switches to the same HyperLogLog answer. */
+START_TEST(many_clients_agree)
+{
+    char p[64] = "/tmp/lt-ingest-clients-XXXXXX";
+    FILE *f = fdopen(mkstemp(p), "w");
+    for (unsigned i = 0; i < 150000; i++) {
+        unsigned c = (i * 7919u) % 120000u;
+        if (i % 50 == 1)
+            fprintf(f, "2001:db8::%x", c);
+        else if (i % 50 == 2)
+            fprintf(f, "host-%u.example.net", c);
+        else
+            fprintf(f, "%u.%u.%u.%u", 11 + c % 200, (c >> 4) & 255, (c >> 8) & 255, c & 255);
+        fprintf(f, " - - [17/May/2015:10:%02u:%02u +0000] \"GET /c/%u HTTP/1.1\" 200 %u\n",
+                (i / 60) % 60, i % 60, i % 5000, i);
+    }
+    fclose(f);
+
+    char *one = json_chunked(p, 1, 64 << 10, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(one, "\"exact\":true"));
+    for (unsigned n = 2; n <= 4; n++) {
+        char *many = json_chunked(p, n, 64 << 10, NULL, NULL);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        free(many);
+    }
+    free(one);
+
+    /* 512 KiB holds the first few ten thousand addresses, not 120,000. */
+    lt_limits small = limits;
+    small.exact_clients_bytes = 512 << 10;
+    one = json_limited(p, &small, 1, 64 << 10, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(one, "\"exact\":false"));
+    for (unsigned n = 2; n <= 4; n++) {
+        char *many = json_limited(p, &small, n, 64 << 10, NULL, NULL);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        free(many);
+    }
+    free(one);
+    unlink(p);
+}
+END_TEST
+
 struct feeder {
     int out;
     const char *from;
@@ -209,6 +261,7 @@ int main(void)
     tcase_add_test(tc, threads_agree);
     tcase_add_test(tc, many_chunks_agree);
     tcase_add_test(tc, long_lines_across_chunks);
+    tcase_add_test(tc, many_clients_agree);
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);

@@ -1,6 +1,7 @@
 /* test_ip4set.c -- Check suite for lib/ip4set.c. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -131,6 +132,118 @@ START_TEST(merge_is_union)
 }
 END_TEST
 
+/* Shared mode: four threads add overlapping streams (every address is
+ * added by two of them, at about the same time) through a dozen growths.
+ * Each address must be reported new exactly once across the threads, and
+ * the set must hold exactly the union. */
+#define SHARED_N 300000u
+struct adder {
+    lt_ip4set *s;
+    unsigned i;
+    uint64_t news;
+    int errors;
+};
+
+static uint32_t shared_addr(uint32_t k)
+{
+    return (k + 1) * 2654435761u;    /* distinct and non-zero for k < 2^32 - 1 */
+}
+
+static void *add_shared(void *arg)
+{
+    struct adder *a = arg;
+    lt_ip4set_reader *r = lt_ip4set_reader_at(a->s, a->i);
+    /* Thread i adds the keys of quarters i and i + 1 (mod 4), in batches. */
+    for (uint32_t n = 0; n < SHARED_N / 2; n += 16) {
+        lt_ip4set_enter(r);
+        for (uint32_t m = n; m < n + 16 && m < SHARED_N / 2; m++) {
+            uint32_t k = (a->i * (SHARED_N / 4) + m) % SHARED_N;
+            int rc = lt_ip4set_add_shared(r, shared_addr(k));
+            if (rc < 0)
+                a->errors++;
+            else
+                a->news += (uint64_t)rc;
+        }
+        lt_ip4set_leave(r);
+    }
+    if (a->i == 0) {
+        lt_ip4set_enter(r);
+        a->news += (uint64_t)lt_ip4set_add_shared(r, 0);
+        a->news += (uint64_t)lt_ip4set_add_shared(r, 0);
+        lt_ip4set_leave(r);
+    }
+    return NULL;
+}
+
+START_TEST(shared_adds_once)
+{
+    lt_ip4set *s = lt_ip4set_new();
+    ck_assert_int_eq(lt_ip4set_share(s, 4), 0);
+    ck_assert_int_eq(lt_ip4set_share(s, 4), -EINVAL);
+    ck_assert_ptr_null(lt_ip4set_reader_at(s, 4));
+    pthread_t tid[4];
+    struct adder a[4];
+    for (unsigned i = 0; i < 4; i++) {
+        a[i] = (struct adder){s, i, 0, 0};
+        pthread_create(&tid[i], NULL, add_shared, &a[i]);
+    }
+    uint64_t news = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_int_eq(a[i].errors, 0);
+        news += a[i].news;
+    }
+    ck_assert_int_eq(lt_ip4set_unshare(s), 0);
+    ck_assert_uint_eq(news, SHARED_N + 1);
+    ck_assert_uint_eq(lt_ip4set_size(s), SHARED_N + 1);
+    for (uint32_t k = 0; k < SHARED_N; k++)
+        ck_assert(lt_ip4set_contains(s, shared_addr(k)));
+    ck_assert(lt_ip4set_contains(s, 0));
+    /* A plain set again: adds work as before. */
+    ck_assert_int_eq(lt_ip4set_add(s, shared_addr(SHARED_N)), 1);
+    ck_assert_uint_eq(lt_ip4set_size(s), SHARED_N + 2);
+    /* The table is the size a plain set of the same addresses grows to. */
+    lt_ip4set *plain = lt_ip4set_new();
+    for (uint32_t k = 0; k <= SHARED_N; k++)
+        lt_ip4set_add(plain, shared_addr(k));
+    lt_ip4set_add(plain, 0);
+    ck_assert_uint_eq(lt_ip4set_bytes(s), lt_ip4set_bytes(plain));
+    lt_ip4set_free(plain);
+    lt_ip4set_free(s);
+}
+END_TEST
+
+/* A shared set under a limit fills to the same size as a plain one before
+ * refusing, and then refuses every reader for good. */
+START_TEST(shared_limit_as_plain)
+{
+    lt_ip4set *plain = lt_ip4set_new(), *s = lt_ip4set_new();
+    lt_ip4set_set_limit(plain, 64 * 1024);
+    lt_ip4set_set_limit(s, 64 * 1024);
+    uint32_t k = 0;
+    while (lt_ip4set_add(plain, shared_addr(k)) == 1)
+        k++;
+    ck_assert_int_eq(lt_ip4set_share(s, 2), 0);
+    lt_ip4set_reader *r0 = lt_ip4set_reader_at(s, 0), *r1 = lt_ip4set_reader_at(s, 1);
+    uint32_t j = 0;
+    int rc;
+    lt_ip4set_enter(r0);
+    while ((rc = lt_ip4set_add_shared(r0, shared_addr(j))) == 1)
+        j++;
+    lt_ip4set_leave(r0);
+    ck_assert_int_eq(rc, -ENOSPC);
+    ck_assert_uint_eq(j, k);
+    lt_ip4set_enter(r1);
+    ck_assert_int_eq(lt_ip4set_add_shared(r1, shared_addr(j + 1000)), -ENOSPC);
+    ck_assert_int_eq(lt_ip4set_add_shared(r1, shared_addr(0)), 0);    /* present still answers */
+    lt_ip4set_leave(r1);
+    ck_assert_int_eq(lt_ip4set_unshare(s), -ENOSPC);
+    ck_assert_uint_eq(lt_ip4set_size(s), lt_ip4set_size(plain));
+    lt_ip4set_free(plain);
+    lt_ip4set_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ip4set");
@@ -140,6 +253,8 @@ int main(void)
     tcase_add_test(tc, many_through_growth);
     tcase_add_test(tc, limit_refuses_growth);
     tcase_add_test(tc, merge_is_union);
+    tcase_add_test(tc, shared_adds_once);
+    tcase_add_test(tc, shared_limit_as_plain);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
