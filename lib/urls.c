@@ -75,13 +75,31 @@
  * Merge (lt_urls_merge)
  * ---------------------
  * Two exact tables whose union fits stay exact: counts are summed in place.
- * Otherwise, with Bd and Bs the bounds of dst and src (0 when exact), every
+ *
+ * An exact src that does not fit (the common case: a parallel reader's
+ * partial table for one chunk, merged into a table that has turned
+ * Space-Saving) is added into dst URL by URL, each with its count, exactly
+ * as lt_urls_add() of that count would: dst reads src as a stream of
+ * weighted items.  Weighted Space-Saving keeps (1)-(3) (the proof of each
+ * add does not depend on the weight being 1) and (4): every add of c raises
+ * the sum of the counts by exactly c (an eviction moves m from the victim
+ * to the newcomer), so the counts still sum to the total and the largest
+ * count ever evicted, the smallest of k counts at the time, is at most
+ * total / k.  The cost is O(|src| log k), whatever the size of dst: a
+ * merge never touches the records src lacks.  (Rebuilding dst and sorting
+ * the union at each merge, as the general rule below does, made 60 % of the
+ * cycles of a 50 GB log with a 1 M-entry table: 22 MB/s.)
+ *
+ * An inexact src (a table of k entries already) is merged by the rule of
+ * mergeable summaries, in O(|dst| + |src|) = O(k), as follows.  With Bd
+ * and Bs the bounds of dst and src (0 when exact), every
  * URL of the union gets
  *   count = cd + cs,  err = ed + es,
  * where a side that lacks the URL contributes its bound B for both (its
  * true count there lies in [0, B] by (2)).  When more than k = max_entries
- * URLs remain, the k of largest count are kept (ties: bytes ascending) and
- * C = the (k+1)-th count is dropped with the rest.  The new bound is
+ * URLs remain, the k of largest count are kept (ties: bytes ascending;
+ * found by selection, O(n), not by a sort) and C = the (k+1)-th count is
+ * dropped with the rest.  The new bound is
  *   B = max(Bd + Bs, C),
  * which keeps (1)-(3): kept counts are >= Bd + Bs and >= C, a URL absent
  * from both sides has true count <= Bd + Bs, a dropped one <= C.  This is
@@ -89,8 +107,8 @@
  * Huang, Phillips, Wei, Yi (PODS 2012).  For two add-built inputs of the
  * same k the padded counts sum to at most 2 * total, so C <= 2 * total /
  * (k + 1) and B <= 2 * total / k; for two exact inputs C <= total/(k + 1).
- * The result is built in a new table and swapped in, so a failed merge
- * leaves dst unchanged.
+ * The result is built in a new table and swapped in, so a failed merge of
+ * an inexact src leaves dst unchanged.
  *
  * Limits: max_entries is clamped to [1, 2^31] so the heap positions fit 32
  * bits; a bound above 2^31 could not be reached in memory anyway.  Counts
@@ -100,8 +118,8 @@
  *
  * Complexity: add O(1) expected (exact) or O(log k) (Space-Saving, plus
  * O(len) to rehash an evicted key); growth O(1) amortised; top O(size log
- * n) with no allocation; merge O(|dst| + |src|) exact, plus a sort of the
- * union when it overflows.
+ * n) with no allocation; merge O(|src|) exact, O(|src| log k) when an
+ * exact src overflows dst, O(|dst| + |src|) from an inexact src.
  */
 #include "urls.h"
 
@@ -872,12 +890,56 @@ struct candidate {
     size_t len;
 };
 
-static int compare_candidates(const void *pa, const void *pb)
+static int compare_candidates(const struct candidate *a, const struct candidate *b)
 {
-    const struct candidate *a = pa, *b = pb;
     if (a->count != b->count)
         return a->count > b->count ? -1 : 1;
     return compare_bytes(a->key, a->len, b->key, b->len);
+}
+
+static void swap_candidates(struct candidate *a, struct candidate *b)
+{
+    struct candidate t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Reorders c[0..n) so that c[0..k) are the k first in compare_candidates()
+ * order (in no particular order among themselves) and c[k] is the next
+ * one (k < n): Hoare's selection with a pseudo-random pivot, O(n)
+ * expected, where a sort of the union cost O(n log n).  The order is
+ * total (bytes break count ties), so the k kept are the same whatever the
+ * pivots. */
+static void select_best(struct candidate *c, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;    /* the k-th lies in c[lo..hi) */
+    uint64_t r = 0x9e3779b97f4a7c15u ^ n;
+    while (hi - lo > 1) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        swap_candidates(&c[lo], &c[lo + r % (hi - lo)]);
+        /* Three-way partition around the pivot at lo: [lo, lt) before it,
+         * [lt, gt) equal (just the pivot: the order is total), [gt, hi)
+         * after. */
+        size_t lt = lo, i = lo + 1, gt = hi;
+        struct candidate pivot = c[lo];
+        while (i < gt) {
+            int d = compare_candidates(&c[i], &pivot);
+            if (d < 0)
+                swap_candidates(&c[lt++], &c[i++]);
+            else if (d > 0)
+                swap_candidates(&c[i], &c[--gt]);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return;
+    }
 }
 
 /* Looks up a key in a table.  Returns its record, or NULL when absent. */
@@ -955,6 +1017,25 @@ int lt_urls_restore(lt_urls *u, const lt_url_count *e, size_t n, uint64_t bound,
     return 0;
 }
 
+/* Adds src's counts to dst one URL at a time, as if dst had read src's
+ * lines itself (see "Merge" in the design comment).  Returns 0 or
+ * -ENOMEM (dst then holds part of src). */
+static int merge_adding(lt_urls *dst, const lt_urls *src)
+{
+    for (size_t j = 0; j <= src->mask; j++) {
+        merge_prefetch(dst, src, j);
+        if (src->slots[j].off == 0)
+            continue;
+        const unsigned char *rec = rec_at(src, src->slots[j].off);
+        size_t len;
+        const char *k = rec_key(src, rec, &len);
+        int rc = lt_urls_add_hashed(dst, k, len, slot_hash(src->slots[j]), load64(rec));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int lt_urls_merge(lt_urls *dst, const lt_urls *src)
 {
     if (src->size == 0) {
@@ -964,6 +1045,8 @@ int lt_urls_merge(lt_urls *dst, const lt_urls *src)
     int rc = merge_exact(dst, src);
     if (rc <= 0)
         return rc;
+    if (!src->ss_on && src != dst)
+        return merge_adding(dst, src);
 
     /* The general rule of the design comment, built into a new table t. */
     uint64_t bd = dst->ss_on ? dst->bound : 0;
@@ -1001,7 +1084,7 @@ int lt_urls_merge(lt_urls *dst, const lt_urls *src)
     }
     uint64_t bound = sat_add(bd, bs);
     if (n > dst->max) {
-        qsort(c, n, sizeof(*c), compare_candidates);
+        select_best(c, n, dst->max);
         if (c[dst->max].count > bound)
             bound = c[dst->max].count;
         n = dst->max;

@@ -85,11 +85,15 @@ int lt_urls_foreach(const lt_urls *u, int (*fn)(const lt_url_count *e, void *arg
  * u is unchanged on error.  Exact tables are restored with lt_urls_add. */
 int lt_urls_restore(lt_urls *u, const lt_url_count *e, size_t n, uint64_t bound, uint64_t total);
 
-/* Adds every count of src into dst (a union of two streams).  When the
- * union does not fit dst's bound, dst keeps the max_entries largest and
+/* Adds every count of src into dst (a union of two streams).  When src is
+ * exact and the union does not fit dst's bound, src's URLs are added to
+ * dst as weighted Space-Saving updates, in O(|src| log max_entries): the
+ * bound stays the largest count evicted, at most total / max_entries.
+ * When src is inexact, dst keeps the max_entries largest of the union and
  * the error bounds add up (mergeable summaries, Agarwal et al. 2012): the
  * new bound is max(bound(dst) + bound(src), the largest count dropped).
- * dst may be src.  Returns 0 or -ENOMEM (dst then unchanged). */
+ * dst may be src.  Returns 0 or -ENOMEM: dst is then unchanged, except
+ * after an exact src overflowed it (dst then holds part of src). */
 int lt_urls_merge(lt_urls *dst, const lt_urls *src);
 
 #endif

@@ -612,7 +612,7 @@ START_TEST(merge_past_the_bound)
     ck_assert_int_eq(lt_urls_merge(a, b), 0);
     ck_assert(!lt_urls_exact(a));
     ck_assert_uint_eq(lt_urls_size(a), 100);
-    ck_assert_uint_le(lt_urls_error_bound(a), lt_urls_total(a) / 101);
+    ck_assert_uint_le(lt_urls_error_bound(a), lt_urls_total(a) / 100);
     check_guarantees(a, truth);
     lt_urls_free(a);
     lt_urls_free(b);
@@ -659,6 +659,60 @@ START_TEST(merge_past_the_bound)
     check_guarantees(a, truth);
     lt_urls_free(a);
     lt_urls_free(b);
+    free(truth);
+}
+END_TEST
+
+/* A parallel reader's pattern: 300 exact partial tables, each over more
+ * distinct URLs than the result holds, merged one after the other into a
+ * Space-Saving table.  Each merge adds the partial's URLs as weighted
+ * updates; after all of them the guarantees hold against the truth, the
+ * bound is at most total / k (what adds alone give), and the ten heavy
+ * hitters rank first.  Then inexact partials: the bounds add up, and the
+ * guarantees still hold. */
+START_TEST(many_merges_keep_the_bound)
+{
+    uint64_t *truth = calloc(SS_IDS, sizeof(*truth));
+    ck_assert_ptr_nonnull(truth);
+    rng_state = 11;
+    lt_urls *dst = lt_urls_new(100);
+    ck_assert_ptr_nonnull(dst);
+    for (int chunk = 0; chunk < 300; chunk++) {
+        lt_urls *part = lt_urls_new(1000000);
+        ck_assert_ptr_nonnull(part);
+        feed_heavy(part, truth, 3000, 10, 30000);
+        ck_assert(lt_urls_exact(part));
+        ck_assert_uint_gt(lt_urls_size(part), 100);
+        ck_assert_int_eq(lt_urls_merge(dst, part), 0);
+        lt_urls_free(part);
+    }
+    ck_assert(!lt_urls_exact(dst));
+    ck_assert_uint_eq(lt_urls_size(dst), 100);
+    ck_assert_uint_le(lt_urls_error_bound(dst), lt_urls_total(dst) / 100);
+    check_guarantees(dst, truth);
+    lt_url_count top[10];
+    ck_assert_uint_eq(lt_urls_top(dst, 10, top), 10);
+    for (int i = 0; i < 10; i++) {
+        char buf[16];
+        size_t len = ss_key((uint32_t)i, buf);
+        ck_assert_uint_eq(top[i].len, len);
+        ck_assert_int_eq(memcmp(top[i].url, buf, len), 0);
+    }
+
+    uint64_t before = lt_urls_error_bound(dst);
+    for (int chunk = 0; chunk < 20; chunk++) {
+        lt_urls *part = lt_urls_new(100);
+        ck_assert_ptr_nonnull(part);
+        feed_heavy(part, truth, 3000, 10, 30000);
+        ck_assert(!lt_urls_exact(part));
+        uint64_t bs = lt_urls_error_bound(part), bd = lt_urls_error_bound(dst);
+        ck_assert_int_eq(lt_urls_merge(dst, part), 0);
+        ck_assert_uint_ge(lt_urls_error_bound(dst), bd + bs);
+        lt_urls_free(part);
+    }
+    ck_assert_uint_gt(lt_urls_error_bound(dst), before);
+    check_guarantees(dst, truth);
+    lt_urls_free(dst);
     free(truth);
 }
 END_TEST
@@ -791,6 +845,7 @@ static Suite *urls_suite(void)
     tcase_add_test(tc, space_saving_memory_is_bounded);
     tcase_add_test(tc, merge_exact_equals_concatenation);
     tcase_add_test(tc, merge_past_the_bound);
+    tcase_add_test(tc, many_merges_keep_the_bound);
     tcase_add_test(tc, small_contracts);
     tcase_add_test(tc, out_of_memory_leaves_table_unchanged);
     tcase_add_test(tc, prefetch_changes_nothing);
