@@ -6,15 +6,25 @@
  * multiples of 3600 (UTC hours).  Block number n covers the seconds
  * [3600 n, 3600 n + 3599]; it is floor(second / 3600), so second -1 is in
  * block -1 at index 3599, never in block 0.  A block exists only once a
- * request fell into it and is a dense array of 32-bit counters with its
- * running total:
+ * request fell into it, and costs what its active seconds cost: up to
+ * SPARSE_MAX of them are a sorted list of (index, count) pairs, 8 bytes
+ * each; past that the block turns into a dense array of 32-bit counters
+ * (14,400 bytes, cheaper than the list from 1,800 active seconds on):
  *
  *   map (open addressing, number -> block)      order (sorted by number)
  *   [n=-1|*] [    ] [n=4|*] [    ] [n=5|*]      [*-1] [*4] [*5]
  *       |               |             |            |     |    |
  *       v               v             v            v     v    v
  *   block -1            block 4       block 5     (the same blocks)
- *   | num | total | wide | count[0] ... count[3599] |     14,424 bytes
+ *   | num | total | count | wide | sparse | nsparse | cap |      48 bytes
+ *                   |                |
+ *                   |                +--> [i << 32 | c] [..] ...  sparse: 8 B per second
+ *                   +--> count[0] ... count[3599]                 dense: 14,400 B
+ *
+ * A list's capacity is a power of two that depends only on its length, so
+ * the same seconds cost the same bytes in whatever order they came.  Logs
+ * are time-ordered, so a second is almost always appended to its list;
+ * an older one costs a binary search and a memmove within the list.
  *
  * The map finds a block in O(1) from its number (a splitmix64 mix, linear
  * probing, load at most 1/2; blocks are never removed, so no tombstones).
@@ -27,9 +37,9 @@
  *
  * Counter width: 32 bits, 4.3 billion requests in one second.  A count
  * that would pass it does not wrap or saturate: the block is widened, once,
- * to 64-bit counters (the `wide` array, 28,800 more bytes), so totals,
- * ranges and merges stay exact whatever is added.  Every reader goes
- * through count_at().
+ * to 64-bit counters (the `wide` array, 28,800 bytes, which replaces the
+ * list or the 32-bit array), so totals, ranges and merges stay exact
+ * whatever is added.  Every reader goes through count_at() or a walk.
  *
  * Running totals: total, active seconds, first and last second, and the
  * peak (count and second).  An add only raises one second's count, so the
@@ -37,15 +47,18 @@
  * or equal and the second earlier (ties go to the earliest second).  A
  * merge applies the same rule to every second it raises.
  *
- * Memory: a block is 14,424 bytes (plus 28,800 if widened) and 8 bytes of
- * order plus 16 to 32 of map, so a year with two active hours costs two
- * blocks, not 8,760.
+ * Memory: a block is 48 bytes, plus 8 per active second up to SPARSE_MAX
+ * (rounded up to a power of two) or 14,400 dense (28,800 wide), plus 8
+ * bytes of order and 16 to 32 of map.  A log of one request an hour for
+ * ten years costs about 10 MB (87,600 blocks of one second), not the
+ * 1.26 GB of a dense array per active hour; a year with two active hours
+ * costs two blocks, not 8,760.
  *
  * Complexity: add O(1) (new block: O(1) expected plus the order insert);
  * range total and series O(log blocks + blocks in range + buckets), where a
  * bucket inside a block costs O(step) for steps up to a minute and O(1)
- * for an hour or a day (block totals); foreach O(active blocks * 3600);
- * merge O(src blocks * 3600).  All allocations of an add or a merge come
+ * for an hour or a day (block totals); foreach and merge O(active seconds
+ * of sparse blocks + 3600 per dense block).  All allocations of an add or a merge come
  * before their first change, so -ENOMEM leaves the counts as they were.
  */
 #include "rps.h"
@@ -55,12 +68,18 @@
 #include <string.h>
 
 #define INITIAL_MAP 16
+/* Active seconds a block holds as a sorted list before it turns dense: at
+ * 8 bytes each, 1,024 cost 8 KiB against the dense array's 14.4 KB, and an
+ * insertion's memmove stays within a few pages. */
+#define SPARSE_MAX 1024
 
 struct block {
     int64_t num;                   /* block number: seconds [3600 num, 3600 num + 3599] */
     uint64_t total;                /* requests in the block */
-    uint64_t *wide;                /* 64-bit counters once one would overflow, else NULL */
-    uint32_t count[LT_RPS_BLOCK];  /* stale once wide is set */
+    uint32_t *count;               /* dense: LT_RPS_BLOCK counters, or NULL */
+    uint64_t *wide;                /* dense 64-bit counters, or NULL */
+    uint64_t *sparse;              /* when neither: index << 32 | count, sorted */
+    uint32_t nsparse, sparse_cap;
 };
 
 struct map_slot {
@@ -73,7 +92,9 @@ struct lt_rps {
     size_t mask;                   /* map size - 1, a power of two - 1 */
     struct block **order;          /* blocks sorted by number */
     size_t nblocks, order_alloc;
+    size_t ndense;                 /* blocks with 32-bit dense counters */
     size_t nwide;                  /* blocks with 64-bit counters */
+    size_t sparse_bytes;           /* bytes of the sparse lists */
     struct block *cache;           /* the block of the last add */
 
     uint64_t total;
@@ -111,9 +132,67 @@ static int64_t second_of(int64_t num, size_t i)
     return (num + 1) * LT_RPS_BLOCK - (LT_RPS_BLOCK - (int64_t)i);
 }
 
+/* Where index i is, or would be inserted, in a sparse block's list. */
+static size_t sparse_pos(const struct block *b, size_t i)
+{
+    size_t lo = 0, hi = b->nsparse;
+    if (hi > 0 && (b->sparse[hi - 1] >> 32) < i)
+        return hi;    /* the usual case: seconds in time order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((b->sparse[mid] >> 32) < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static uint64_t count_at(const struct block *b, size_t i)
 {
-    return b->wide != NULL ? b->wide[i] : b->count[i];
+    if (b->wide != NULL)
+        return b->wide[i];
+    if (b->count != NULL)
+        return b->count[i];
+    size_t p = sparse_pos(b, i);
+    return p < b->nsparse && (b->sparse[p] >> 32) == i ? (uint32_t)b->sparse[p] : 0;
+}
+
+/* Walks the non-zero seconds of a block from index `from` on: next()
+ * returns 1 with the index and count of the next one below `to`, else 0. */
+struct walk {
+    const struct block *b;
+    size_t at, to;
+};
+
+static struct walk walk_from(const struct block *b, size_t from, size_t to)
+{
+    struct walk w = {b, from, to};
+    if (b->wide == NULL && b->count == NULL)
+        w.at = sparse_pos(b, from);
+    return w;
+}
+
+static int walk_next(struct walk *w, size_t *i, uint64_t *c)
+{
+    const struct block *b = w->b;
+    if (b->wide == NULL && b->count == NULL) {
+        if (w->at >= b->nsparse || (b->sparse[w->at] >> 32) >= w->to)
+            return 0;
+        *i = (size_t)(b->sparse[w->at] >> 32);
+        *c = (uint32_t)b->sparse[w->at];
+        w->at++;
+        return 1;
+    }
+    for (; w->at < w->to; w->at++) {
+        uint64_t v = b->wide != NULL ? b->wide[w->at] : b->count[w->at];
+        if (v != 0) {
+            *i = w->at++;
+            *c = v;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Requests at indices [from, to) of the block. */
@@ -125,11 +204,27 @@ static uint64_t block_sum(const struct block *b, size_t from, size_t to)
     if (b->wide != NULL) {
         for (size_t i = from; i < to; i++)
             s = sat_add(s, b->wide[i]);
-    } else {
+    } else if (b->count != NULL) {
         for (size_t i = from; i < to; i++)
             s += b->count[i];
+    } else {
+        struct walk w = walk_from(b, from, to);
+        size_t i;
+        uint64_t c;
+        while (walk_next(&w, &i, &c))
+            s += c;
     }
     return s;
+}
+
+/* The capacity a sparse list of n entries has: a function of n alone, so
+ * that the same seconds cost the same bytes however they arrived. */
+static uint32_t sparse_cap_for(size_t n)
+{
+    uint32_t cap = 2;
+    while (cap < n)
+        cap *= 2;
+    return cap;
 }
 
 static size_t map_home(const lt_rps *r, int64_t num)
@@ -216,6 +311,14 @@ static struct block *block_get(lt_rps *r, int64_t num)
     b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
+    /* Room for the first second comes with the block, so that the add
+     * that creates a block cannot fail after it. */
+    b->sparse_cap = sparse_cap_for(1);
+    if ((b->sparse = malloc(b->sparse_cap * sizeof(*b->sparse))) == NULL) {
+        free(b);
+        return NULL;
+    }
+    r->sparse_bytes += b->sparse_cap * sizeof(*b->sparse);
     b->num = num;
     map_put(r->map, r->mask, r, b);
     size_t at = r->nblocks;
@@ -228,6 +331,47 @@ static struct block *block_get(lt_rps *r, int64_t num)
     return b;
 }
 
+/* Makes a sparse block's list hold n entries.  Returns 0 or -ENOMEM
+ * (block unchanged). */
+static int sparse_reserve(lt_rps *r, struct block *b, size_t n)
+{
+    uint32_t cap = sparse_cap_for(n);
+    if (cap <= b->sparse_cap)
+        return 0;
+    uint64_t *v = realloc(b->sparse, cap * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    r->sparse_bytes += (cap - b->sparse_cap) * sizeof(*v);
+    b->sparse = v;
+    b->sparse_cap = cap;
+    return 0;
+}
+
+static void drop_sparse(lt_rps *r, struct block *b)
+{
+    r->sparse_bytes -= b->sparse_cap * sizeof(*b->sparse);
+    free(b->sparse);
+    b->sparse = NULL;
+    b->nsparse = b->sparse_cap = 0;
+}
+
+/* Switches a sparse block to dense 32-bit counters.  Returns 0 or -ENOMEM
+ * (block unchanged). */
+static int densify(lt_rps *r, struct block *b)
+{
+    if (b->count != NULL || b->wide != NULL)
+        return 0;
+    uint32_t *c = calloc(LT_RPS_BLOCK, sizeof(*c));
+    if (c == NULL)
+        return -ENOMEM;
+    for (size_t k = 0; k < b->nsparse; k++)
+        c[b->sparse[k] >> 32] = (uint32_t)b->sparse[k];
+    drop_sparse(r, b);
+    b->count = c;
+    r->ndense++;
+    return 0;
+}
+
 /* Switches a block to 64-bit counters.  Returns 0 or -ENOMEM (block
  * unchanged). */
 static int widen(lt_rps *r, struct block *b)
@@ -238,9 +382,60 @@ static int widen(lt_rps *r, struct block *b)
     if (w == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < LT_RPS_BLOCK; i++)
-        w[i] = b->count[i];
+        w[i] = count_at(b, i);
+    if (b->count != NULL) {
+        free(b->count);
+        b->count = NULL;
+        r->ndense--;
+    } else {
+        drop_sparse(r, b);
+    }
     b->wide = w;
     r->nwide++;
+    return 0;
+}
+
+/* Adds c (> 0) at index i of b, changing representation when it must;
+ * *before and *after get the second's count around the add.  Returns 0 or
+ * -ENOMEM (block unchanged). */
+static int block_add(lt_rps *r, struct block *b, size_t i, uint64_t c, uint64_t *before,
+                     uint64_t *after)
+{
+    if (b->wide == NULL && b->count == NULL) {
+        size_t p = sparse_pos(b, i);
+        if (p < b->nsparse && (b->sparse[p] >> 32) == i) {
+            uint64_t v = (uint32_t)b->sparse[p];
+            if (c <= UINT32_MAX && v <= UINT32_MAX - c) {
+                b->sparse[p] += c;
+                *before = v;
+                *after = v + c;
+                return 0;
+            }
+            if (widen(r, b) != 0)
+                return -ENOMEM;
+        } else if (b->nsparse < SPARSE_MAX && c <= UINT32_MAX) {
+            if (sparse_reserve(r, b, b->nsparse + 1) != 0)
+                return -ENOMEM;
+            memmove(&b->sparse[p + 1], &b->sparse[p], (b->nsparse - p) * sizeof(*b->sparse));
+            b->sparse[p] = (uint64_t)i << 32 | c;
+            b->nsparse++;
+            *before = 0;
+            *after = c;
+            return 0;
+        } else if (densify(r, b) != 0) {
+            return -ENOMEM;
+        }
+    }
+    if (b->wide == NULL && (c > UINT32_MAX || b->count[i] > UINT32_MAX - c) && widen(r, b) != 0)
+        return -ENOMEM;
+    if (b->wide != NULL) {
+        *before = b->wide[i];
+        b->wide[i] = sat_add(*before, c);
+    } else {
+        *before = b->count[i];
+        b->count[i] += (uint32_t)c;
+    }
+    *after = count_at(b, i);
     return 0;
 }
 
@@ -284,6 +479,8 @@ void lt_rps_free(lt_rps *r)
         return;
     for (size_t i = 0; i < r->nblocks; i++) {
         free(r->order[i]->wide);
+        free(r->order[i]->count);
+        free(r->order[i]->sparse);
         free(r->order[i]);
     }
     free(r->order);
@@ -306,22 +503,12 @@ int lt_rps_add(lt_rps *r, int64_t second, uint32_t count)
     }
     size_t i = (size_t)floor_mod(second, LT_RPS_BLOCK);
     uint64_t before, after;
-    if (b->wide == NULL && b->count[i] <= UINT32_MAX - count) {
-        before = b->count[i];
-        b->count[i] += count;
-        after = b->count[i];
-    } else {
-        /* A new block cannot overflow, so a failure here leaves no empty
-         * block behind. */
-        if (widen(r, b) != 0)
-            return -ENOMEM;
-        before = b->wide[i];
-        b->wide[i] = sat_add(before, count);
-        after = b->wide[i];
-        if (after == before)
-            return 0;
-    }
-    note(r, b, second, before, after);
+    /* A new block comes with room for its first second, so a failure
+     * here never leaves an empty block behind. */
+    if (block_add(r, b, i, count, &before, &after) != 0)
+        return -ENOMEM;
+    if (after != before)
+        note(r, b, second, before, after);
     return 0;
 }
 
@@ -430,10 +617,10 @@ int lt_rps_foreach(const lt_rps *r, int (*fn)(int64_t second, uint64_t count, vo
         const struct block *b = r->order[k];
         if (b->total == 0)
             continue;
-        for (size_t i = 0; i < LT_RPS_BLOCK; i++) {
-            uint64_t c = count_at(b, i);
-            if (c == 0)
-                continue;
+        struct walk w = walk_from(b, 0, LT_RPS_BLOCK);
+        size_t i;
+        uint64_t c;
+        while (walk_next(&w, &i, &c)) {
             int rc = fn(second_of(b->num, i), c, arg);
             if (rc != 0)
                 return rc;
@@ -442,54 +629,73 @@ int lt_rps_foreach(const lt_rps *r, int (*fn)(int64_t second, uint64_t count, vo
     return 0;
 }
 
+/* Makes db able to take every count of sb without an allocation or a
+ * change of representation: widened where a sum would pass 32 bits, dense
+ * when the union of their seconds passes SPARSE_MAX, else a sparse list
+ * with room for the union.  Returns 0 or -ENOMEM (db's counts unchanged). */
+static int prepare_merge(lt_rps *r, struct block *db, const struct block *sb)
+{
+    size_t uni = db->nsparse, i;
+    uint64_t c;
+    struct walk w = walk_from(sb, 0, LT_RPS_BLOCK);
+    while (walk_next(&w, &i, &c)) {
+        uint64_t have = count_at(db, i);
+        if (have == 0)
+            uni++;
+        if (db->wide == NULL && (c > UINT32_MAX || have > UINT32_MAX - c))
+            return widen(r, db);
+    }
+    if (db->wide != NULL || db->count != NULL)
+        return 0;
+    if (uni > SPARSE_MAX)
+        return densify(r, db);
+    return sparse_reserve(r, db, uni);
+}
+
 int lt_rps_merge(lt_rps *dst, const lt_rps *src)
 {
-    /* First every block dst will need, created and widened where a sum
-     * would pass 32 bits: blocks left empty by a later failure hold no
-     * request, so the counts are unchanged whatever happens. */
+    /* First every block dst will need, created and prepared: blocks left
+     * empty by a later failure hold no request, so the counts are
+     * unchanged whatever happens. */
     for (size_t k = 0; k < src->nblocks; k++) {
         const struct block *sb = src->order[k];
         if (sb->total == 0)
             continue;
         struct block *db = block_get(dst, sb->num);
-        if (db == NULL)
+        if (db == NULL || (db != sb && prepare_merge(dst, db, sb) != 0))
             return -ENOMEM;
-        if (db->wide != NULL)
-            continue;
-        for (size_t i = 0; i < LT_RPS_BLOCK; i++)
-            if (count_at(sb, i) > UINT32_MAX - db->count[i]) {
-                if (widen(dst, db) != 0)
-                    return -ENOMEM;
-                break;
-            }
+    }
+    if (dst == src) {
+        /* Doubling: every count of a block at once, each read before it
+         * is written. */
+        for (size_t k = 0; k < src->nblocks; k++) {
+            struct block *b = dst->order[k];
+            if (b->total == 0)
+                continue;
+            int wide = 0;
+            for (size_t i = 0; i < LT_RPS_BLOCK && !wide; i++)
+                wide = count_at(b, i) > UINT32_MAX / 2;
+            if (wide && widen(dst, b) != 0)
+                return -ENOMEM;
+        }
     }
 
-    /* Then the sums, which cannot fail.  Each value is read before its
-     * destination is written, so lt_rps_merge(r, r) doubles r.  src->nblocks
-     * is read once: with dst == src no block is created above. */
+    /* Then the sums, which cannot fail.  A walk reads each count before
+     * the add writes it, and adds to seconds already present change no
+     * list, so lt_rps_merge(r, r) doubles r.  src->nblocks is read once:
+     * with dst == src no block is created above. */
     size_t n = src->nblocks;
     for (size_t k = 0; k < n; k++) {
         const struct block *sb = src->order[k];
         if (sb->total == 0)
             continue;
         struct block *db = map_find(dst, sb->num);
-        for (size_t i = 0; i < LT_RPS_BLOCK; i++) {
-            uint64_t c = count_at(sb, i);
-            if (c == 0)
-                continue;
-            uint64_t before, after;
-            if (db->wide != NULL) {
-                before = db->wide[i];
-                db->wide[i] = sat_add(before, c);
-                after = db->wide[i];
-            } else {
-                before = db->count[i];
-                db->count[i] = (uint32_t)(before + c);
-                after = db->count[i];
-            }
-            if (after != before)
+        struct walk w = walk_from(sb, 0, LT_RPS_BLOCK);
+        size_t i;
+        uint64_t c, before, after;
+        while (walk_next(&w, &i, &c))
+            if (block_add(dst, db, i, c, &before, &after) == 0 && after != before)
                 note(dst, db, second_of(sb->num, i), before, after);
-        }
     }
     return 0;
 }
@@ -498,5 +704,6 @@ size_t lt_rps_bytes(const lt_rps *r)
 {
     return sizeof(*r) + (r->mask + 1) * sizeof(struct map_slot)
            + r->order_alloc * sizeof(*r->order) + r->nblocks * sizeof(struct block)
-           + r->nwide * LT_RPS_BLOCK * sizeof(uint64_t);
+           + r->ndense * LT_RPS_BLOCK * sizeof(uint32_t)
+           + r->nwide * LT_RPS_BLOCK * sizeof(uint64_t) + r->sparse_bytes;
 }
