@@ -24,8 +24,18 @@
  *   time            http.request_timeout from the first byte of a request
  *                   (or of idleness on a kept-alive connection) to its end;
  *                   a slow or silent client is closed
- *   unread output   a client that does not read its responses stops being
- *                   read once 1 MiB waits for it, and resumes below 256 KiB
+ *   unread output   answers are built only as fast as the client reads
+ *                   them: before each pipelined request is answered (at
+ *                   its first byte) the unread output is checked, and past
+ *                   1 MiB the parser pauses there; the bytes of that read
+ *                   not yet parsed (at most one 64 KiB read) wait in the
+ *                   connection, reading stops, and both resume once the
+ *                   client has read all but 256 KiB.  So a connection
+ *                   holds at most 1 MiB of unread output plus the one
+ *                   answer that passed it, 64 KiB of unparsed input, and
+ *                   the request being read (URL 8 KiB, headers
+ *                   max_header_bytes, body 64 KiB), however many requests
+ *                   it pipelines
  * A malformed request gets 400 and the connection is closed.
  *
  * The socket is created with the configured mode (0660 by default) and
@@ -85,6 +95,9 @@ struct conn {
     int closing;
     int open_handles;       /* freed when the last one is closed */
     int paused;             /* reading stopped: the client is not reading */
+    int held;               /* the parser paused before a request's answer */
+    char *pending;          /* bytes read but not parsed while held */
+    size_t pending_len;
     int in_request;         /* bytes of a request arrived, no response yet */
     struct conn *prev, *next;   /* most recently active first */
 };
@@ -102,6 +115,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (--c->open_handles > 0)
         return;
     http_request_free(&c->req);
+    free(c->pending);
     free(c);
 }
 
@@ -167,6 +181,28 @@ static void arm_timer(struct conn *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void feed(struct conn *c, const char *data, size_t n);
+
+/* The client has read its answers down to the resume mark: parse what
+ * waited (which may hold the parser again), then read on. */
+static void resume(struct conn *c)
+{
+    if (c->held) {
+        c->held = 0;
+        http_parser_pause(&c->req.parser, 0);
+        if (c->pending_len > 0)
+            feed(c, c->pending, c->pending_len);
+        if (c->closing || c->held)
+            return;
+    }
+    free(c->pending);
+    c->pending = NULL;
+    c->pending_len = 0;
+    if (c->paused && !c->closing) {
+        c->paused = 0;
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+    }
+}
 
 static void on_written(uv_write_t *req, int status)
 {
@@ -176,10 +212,8 @@ static void on_written(uv_write_t *req, int status)
         if (status < 0 || w->close_after)
             conn_close(c);
         else if (c->paused &&
-                 uv_stream_get_write_queue_size(&c->h.stream) < RESUME_OUTPUT_BYTES) {
-            c->paused = 0;
-            uv_read_start(&c->h.stream, on_alloc, on_read);
-        }
+                 uv_stream_get_write_queue_size(&c->h.stream) < RESUME_OUTPUT_BYTES)
+            resume(c);
     }
     lt_buf_free(&w->data);
     free(w);
@@ -260,6 +294,12 @@ static void on_request_begin(http_request *r)
     c->in_request = 1;
     touch(c);
     arm_timer(c);
+    /* The check before every answer, pipelined ones included: hold the
+     * parser here while the client leaves too much unread. */
+    if (uv_stream_get_write_queue_size(&c->h.stream) > PAUSE_OUTPUT_BYTES) {
+        http_parser_pause(&r->parser, 1);
+        c->held = 1;
+    }
 }
 
 static int on_request(http_request *r, const char *method, const char *path, const char *query,
@@ -308,12 +348,42 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0 || c->closing)
         return;
-    size_t parsed = http_request_feed(&c->req, buf->base, (size_t)nread);
+    feed(c, buf->base, (size_t)nread);
+}
+
+/* Parses n bytes read from the connection (or kept from an earlier read:
+ * data may be c->pending). */
+static void feed(struct conn *c, const char *data, size_t n)
+{
+    uv_stream_t *s = &c->h.stream;
+    size_t parsed = http_request_feed(&c->req, data, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->req.parser);
-    if (e == HPE_OK && parsed == (size_t)nread && !c->req.parser.upgrade)
+    if (e == HPE_OK && parsed == n && !c->req.parser.upgrade)
         return;
     if (c->closing)
         return;
+    if (e == HPE_PAUSED) {
+        /* Held before an answer: keep the rest of this read, stop reading
+         * until the client catches up (on_written resumes). */
+        size_t rest = n - parsed;
+        if (data != c->pending) {
+            char *p = rest > 0 ? malloc(rest) : NULL;
+            if (rest > 0 && p == NULL) {
+                conn_close(c);
+                return;
+            }
+            free(c->pending);
+            c->pending = p;
+        }
+        if (rest > 0)
+            memmove(c->pending, data + parsed, rest);
+        c->pending_len = rest;
+        if (!c->paused) {
+            c->paused = 1;
+            uv_read_stop(s);
+        }
+        return;
+    }
     if (e == HPE_CB_message_complete) {
         /* The response said "close": stop reading this connection. */
         uv_read_stop(s);
