@@ -5,7 +5,7 @@
 #   bench/run.sh [--runs N] [--lines N] [--seed S] [--threads N]
 #                [--goaccess-runs N] [--scaling] [--memory-limit SIZE]
 #                [--daemon] [--follow] [--rate N] [--seconds S]
-#                [--data DIR] [--build DIR]
+#                [--sweep] [--huge] [--data DIR] [--build DIR]
 #
 # One command, from a fresh Debian 12 machine: installs what is missing (the
 # project's own scripts/deps.sh, then the peers logswan, goaccess and GNU
@@ -40,6 +40,26 @@
 #                      --seconds (default 5), lines taken from the log,
 #                      while /v1/summary is asked every 10 ms: sustained
 #                      rate, visibility delay of each write, answer times
+#   --sweep            instead: the cardinality sweep: four --lines logs
+#                      with about 140 K, 500 K, 1.5 M and 3 M distinct
+#                      clients (and 100 K to 1 M URLs); for each, wc -l,
+#                      logtally with 1 and --threads threads, logswan,
+#                      DuckDB (a regular-expression parse into distinct
+#                      clients, top 10 URLs and the busiest second) and
+#                      logtallyd's initial ingest with the latency of
+#                      /v1/summary asked every 20 ms meanwhile
+#   --huge             instead: a log of at least 50 GB with at least 10 M
+#                      distinct clients (written once into --data, reused),
+#                      read cold by logtally inside an 8 GiB memory cgroup
+#                      that also holds the page cache, with the default
+#                      configuration, then again with the exact-client
+#                      budget lowered so that the HyperLogLog takes over
+#                      mid-file; answers against the generator's truth
+#                      (needs root, cgroup v1 or v2, 60 GB of disk; about
+#                      25 minutes)
+#   --no-idle-wait     start each timed run at once instead of waiting (up
+#                      to two minutes) for an idle machine; runs that start
+#                      on a busy machine are still counted and reported
 #   --data DIR         where logs live (default /tmp/logtally-bench)
 #   --build DIR        build directory (default build-bench)
 #
@@ -48,6 +68,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=5 lines=5000000 seed=1 threads=$(nproc) goaccess_runs=1 scaling=0 memlimit= daemon=0 follow=0 rate=1000000 seconds=5
+sweep=0 huge=0 idle_wait=1
 data=/tmp/logtally-bench build=build-bench
 while [ $# -gt 0 ]; do
   case $1 in
@@ -60,6 +81,9 @@ while [ $# -gt 0 ]; do
     --memory-limit) memlimit=$2; shift 2 ;;
     --daemon) daemon=1; shift ;;
     --follow) follow=1; shift ;;
+    --sweep) sweep=1; shift ;;
+    --huge) huge=1; shift ;;
+    --no-idle-wait) idle_wait=0; shift ;;
     --rate) rate=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
@@ -89,6 +113,11 @@ fi
 note "building Release into $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j "$(nproc)" --target logtally logtallyd loggen follow >/dev/null
+if [ "$sweep" -eq 1 ] && [ ! -d "$data/duckdb/node_modules/@duckdb/node-api" ]; then
+  note "installing DuckDB (npm @duckdb/node-api) into $data/duckdb"
+  mkdir -p "$data/duckdb"
+  (cd "$data/duckdb" && npm install --no-audit --no-fund --silent @duckdb/node-api@1.5.6-r.1 >&2)
+fi
 logtally=$PWD/$build/cli/logtally
 logtallyd=$PWD/$build/daemon/logtallyd
 loggen=$PWD/$build/tools/loggen
@@ -144,6 +173,10 @@ cpu_busy() {   # percent of CPU time not idle over half a second
 }
 wait_idle() {
   local tries
+  if [ "$idle_wait" -eq 0 ]; then
+    [ "$(cpu_busy)" -lt 10 ] || busy_runs=$((busy_runs + 1))
+    return 0
+  fi
   for ((tries = 0; tries < 240; tries++)); do
     [ "$(cpu_busy)" -lt 10 ] && return 0
     [ "$tries" -eq 0 ] && note "waiting for the machine to be idle"
@@ -172,6 +205,11 @@ median_col() {   # median_col NAME COLUMN
 busy_note() {
   [ "$busy_runs" -eq 0 ] && return 0
   echo
+  if [ "$idle_wait" -eq 0 ]; then
+    echo "**Warning:** $busy_runs timed runs started while other processes kept the CPUs over 10 % busy"
+    echo "(\`--no-idle-wait\`); those numbers are not to be trusted on their own."
+    return 0
+  fi
   echo "**Warning:** $busy_runs timed runs started while other processes kept the CPUs busy for two"
   echo "minutes; those numbers are not to be trusted."
 }
@@ -318,6 +356,201 @@ YAML
          printf "| 1 M appended lines per second sustained | offered %.2fM/s, kept up (sustained %.2fM/s) | %s |\n", off / 1e6, sus / 1e6, ok ? "met" : "**not met**"
          printf "| a line appended visible within 250 ms | %.0f ms (max) | %s |\n", vis, vis <= 250 ? "met" : "**not met**"
          printf "| answers under 5 ms at p99 while ingesting | %.2f ms | %s |\n", api, api <= 5 ? "met" : "**not met**" }' "$tmp/follow"
+  busy_note
+  exit 0
+fi
+
+# --- --sweep: cardinality ------------------------------------------------------
+# sweep_log NAME LOGGEN_ARGS...: prints the path of the sweep's log NAME
+# (--lines lines, seed $seed), generating it and its truth unless present.
+sweep_log() {
+  local name=$1 log="$data/sweep-$1-$lines-s$seed.log"; shift
+  if [ ! -s "$log" ] || [ ! -s "${log%.log}.json" ] ||
+     [ "$(jq -r .lines "${log%.log}.json" 2>/dev/null)" != "$lines" ]; then
+    note "generating $log"
+    "$loggen" --lines "$lines" --seed "$seed" "$@" --out "$log.tmp" --truth "${log%.log}.json" >&2
+    mv "$log.tmp" "$log"
+  fi
+  echo "$log"
+}
+
+# daemon_sweep NAME: logtallyd's initial ingest of $log with threads:
+# $threads, /v1/summary asked every 20 ms until it counts every line.
+# Appends "wall_seconds peak_rss_kib" to $tmp/NAME and each answer's time
+# to first byte (ms) to $tmp/NAME.lat; checks the answers (first run).
+daemon_sweep() {
+  local name=$1 dir="$tmp/daemon" t0 t1 n pid hwm out fields want got
+  rm -rf "$dir" && mkdir -p "$dir"
+  cat >"$dir/c.yaml" <<YAML
+socket: $dir/s.sock
+state_dir: $dir/state
+threads: $threads
+sources:
+  - path: $log
+YAML
+  wait_idle
+  t0=$(date +%s%N)
+  "$logtallyd" -c "$dir/c.yaml" 2>"$dir/err" &
+  pid=$!
+  for ((n = 0; n < 500; n++)); do [ -S "$dir/s.sock" ] && break; sleep 0.01; done
+  for ((n = 0; n < 60000; n++)); do
+    out=$(curl -s --unix-socket "$dir/s.sock" -o "$dir/answer" -w '%{time_starttransfer}' \
+          "http://localhost/v1/summary?n=10" || true)
+    awk -v t="$out" 'BEGIN{ if (t > 0) printf "%.3f\n", t * 1000 }' >>"$tmp/$name.lat"
+    [ "$(jq -r .lines "$dir/answer" 2>/dev/null)" = "$lines" ] && break
+    sleep 0.02
+  done
+  t1=$(date +%s%N)
+  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  if [ ! -s "$tmp/$name" ]; then
+    fields='[.lines, .valid, .malformed, .bytes, .clients.total, .peak.second, .peak.requests,
+             (.top[:10] | map([.url, .count]))]'
+    want=$(jq -c "$fields" "${log%.log}.json")
+    got=$(jq -c "$fields" "$dir/answer")
+    [ "$want" = "$got" ] || { kill "$pid"; die "logtallyd on $log: $got, not $want"; }
+  fi
+  kill "$pid"
+  wait "$pid" || die "logtallyd exited $?: $(tail -3 "$dir/err")"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b - a) / 1e9}') $hwm" >>"$tmp/$name"
+}
+
+# duckdb_check LOG: DuckDB's answers against the truth, as a short note.
+duckdb_check() {
+  local got want
+  got=$(node "$duckdb_js" "$1")
+  want=$(jq -c '{clients: .clients.total, top: [.top[:10][] | [.url, .count]],
+                 peak: {second: .peak.second, requests: .peak.requests}}' "${1%.log}.json")
+  jq -n -r --argjson g "$got" --argjson w "$want" '
+    "clients \($g.clients) (truth \($w.clients)), top 10 " +
+    (if ($g.top | map(.[0])) == ($w.top | map(.[0])) then "same URLs" else "other URLs" end) +
+    ", counts " + (if $g.top == $w.top then "equal" else "off by up to \([range(0; $w.top | length) | ($w.top[.][1] - ($g.top[.][1] // 0)) | fabs] | max)" end) +
+    ", peak " + (if $g.peak == $w.peak then "equal" else "\($g.peak.requests) at \($g.peak.second) (truth \($w.peak.requests) at \($w.peak.second))" end)'
+}
+
+if [ "$sweep" -eq 1 ]; then
+  # An ES module finds its packages beside it, so the script runs from
+  # where DuckDB was installed.
+  cp bench/duckdb.mjs "$data/duckdb/duckdb.mjs"
+  duckdb_js=$data/duckdb/duckdb.mjs
+  specs=("140k:" "500k:--clients 550000 --client-skew 0 --visit 4 --urls 100000"
+         "1500k:--clients 1920000 --client-skew 0 --visit 2 --urls 200000"
+         "3m:--clients 4000000 --client-skew 0 --visit 1 --urls 1000000")
+  : >"$tmp/rows"
+  : >"$tmp/notes"
+  for spec in "${specs[@]}"; do
+    name=${spec%%:*}
+    # shellcheck disable=SC2086
+    log=$(sweep_log "$name" ${spec#*:})
+    size=$(stat -c %s "$log")
+    warm "$log"
+    check_answers "$log" "$threads"
+    check_answers "$log" 1
+    for n in wc lt1 ltall logswan duckdb ld; do rm -f "$tmp/$n" "$tmp/$n.lat"; done
+    for ((r = 1; r <= runs; r++)); do
+      note "$name: round $r of $runs"
+      warm "$log"
+      timed wc wc -l "$log"
+      timed lt1 "$logtally" analyze --json --threads 1 "$log"
+      timed ltall "$logtally" analyze --json --threads "$threads" "$log"
+      timed logswan logswan "$log"
+      timed duckdb node "$duckdb_js" "$log"
+      daemon_sweep ld
+    done
+    echo "| $name | $(duckdb_check "$log") |" >>"$tmp/notes"
+    lat=$(sort -n "$tmp/ld.lat" | awk '{v[NR]=$1} END{p = int(NR * 0.99); if (p < 1) p = 1; printf "%.1f / %.1f / %.1f", v[int((NR+1)/2)], v[p], v[NR]}')
+    clients=$(jq .clients.total "${log%.log}.json")
+    urls=$("$logtally" analyze --json --threads "$threads" "$log" | jq .urls.distinct)
+    awk -v c="$clients" -v u="$urls" -v s="$size" -v wc="$(median_col wc 1)" -v t1="$(median_col lt1 1)" \
+        -v ta="$(median_col ltall 1)" -v ls="$(median_col logswan 1)" -v dk="$(median_col duckdb 1)" \
+        -v rss1="$(median_col lt1 2)" -v rssa="$(median_col ltall 2)" -v rssd="$(median_col duckdb 2)" \
+        -v dm="$(median_col ld 1)" -v drss="$(median_col ld 2)" -v lat="$lat" 'BEGIN{
+      printf "| %.2fM / %.2fM | %.0f | %.3f | %.3f | %.3f | **%.2fx** | %.2fx | %.3f | %.1fx | %.2f | %.1fx | %.0f / %.0f | %.2f | %.2fx | %s | %.0f / %.0f |\n",
+        c / 1e6, u / 1e6, s / 1e6, wc, t1, ta, t1 / ta, ta / wc, ls, ls / ta, dk, dk / ta,
+        rss1 / 1024, rssa / 1024, dm, dm / ta, lat, drss / 1024, rssd / 1024 }' >>"$tmp/rows"
+  done
+  machine
+  echo "## Cardinality sweep: $lines-line combined logs, page-cached; median of $runs runs"
+  echo
+  echo "Command: \`bench/run.sh --sweep --runs $runs --lines $lines --seed $seed --threads $threads\`"
+  echo
+  echo "Logs from tools/loggen (\`--client-skew 0 --visit N --clients N --urls N\` for the larger"
+  echo "populations; the first row is loggen's default).  logtally's answers with 1 and $threads threads,"
+  echo "and logtallyd's, equal the generator's truth on every row (checked before timing).  \"daemon\" is"
+  echo "logtallyd's initial ingest with \`threads: $threads\`, from its start until \`/v1/summary\` counts"
+  echo "every line; the answer times are those of \`/v1/summary?n=10\`, asked every 20 ms meanwhile (time"
+  echo "to first byte, curl's connection included)."
+  echo
+  echo "| distinct clients / URLs | MB | \`wc -l\` s | logtally 1 thread s | logtally $threads threads s | $threads vs 1 | vs \`wc -l\` | logswan s | logswan / logtally | DuckDB s | DuckDB / logtally | peak RSS MiB (1 / $threads) | daemon ingest s | daemon / analyze | answers during ingest p50 / p99 / max ms | RSS MiB daemon / DuckDB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  cat "$tmp/rows"
+  echo
+  echo "DuckDB's regular-expression answers against the truth (it takes the client field as written:"
+  echo "\`::ffff:\` forms and the case of IPv6 addresses and hostnames make more distinct clients; lines"
+  echo "that are not UTF-8 are dropped):"
+  echo
+  echo "| log | DuckDB |"
+  echo "|---|---|"
+  cat "$tmp/notes"
+  busy_note
+  exit 0
+fi
+
+# --- --huge: the seed's scenario, 50 GB on 8 GiB ------------------------------------
+if [ "$huge" -eq 1 ]; then
+  hlines=284000000
+  log="$data/huge-$hlines-s$seed.log"
+  if [ ! -s "$log" ] || [ ! -s "${log%.log}.json" ]; then
+    note "generating $log (about 50 GB; minutes)"
+    "$loggen" --lines "$hlines" --seed "$seed" --clients 30000000 --client-skew 0 --visit 8 \
+      --urls 2000000 --out "$log.tmp" --truth "${log%.log}.json" >&2
+    mv "$log.tmp" "$log"
+  fi
+  size=$(stat -c %s "$log")
+  [ "$size" -ge 50000000000 ] || die "$log is only $size bytes"
+  cg=
+  if [ -w /sys/fs/cgroup/memory ]; then                       # cgroup v1
+    cg=/sys/fs/cgroup/memory/logtally-huge.$$
+    mkdir "$cg" && echo 8G >"$cg/memory.limit_in_bytes"
+    peak_file=$cg/memory.max_usage_in_bytes
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ]; then     # cgroup v2
+    cg=/sys/fs/cgroup/logtally-huge.$$
+    mkdir "$cg" && echo 8G >"$cg/memory.max"
+    peak_file=$cg/memory.peak
+  fi
+  [ -n "$cg" ] || die "--huge needs a writable memory cgroup (run as root)"
+  trap 'rmdir "$cg" 2>/dev/null; rm -rf "$tmp"' EXIT
+  # huge_run NAME ARGS...: logtally on the cold log inside the cgroup.
+  huge_run() {
+    local name=$1; shift
+    sync; echo 3 >/proc/sys/vm/drop_caches
+    wait_idle
+    local t0; t0=$(date +%s%N)
+    sh -c "echo \$\$ >'$cg/cgroup.procs'; exec /usr/bin/time -f '%M' -o '$tmp/time' '$logtally' analyze --json --threads '$threads' $* '$log'" >"$tmp/$name.json" ||
+      die "logtally failed inside the cgroup"
+    echo "$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN{printf "%.1f", (b - a) / 1e9}') $(cat "$tmp/time") $(cat "$peak_file")" >"$tmp/$name"
+  }
+  huge_run default
+  clients=$(jq .clients.total "${log%.log}.json")
+  # 64 MiB holds a few million addresses: the sketch takes over early on.
+  budget=64MiB
+  huge_run lowered --exact-clients-bytes "$budget"
+  machine
+  echo "## The seed's scenario: $(awk -v s="$size" 'BEGIN{printf "%.1f", s/1e9}') GB, $hlines lines, $(awk -v c="$clients" 'BEGIN{printf "%.1f", c/1e6}') M distinct clients, read cold in an 8 GiB memory cgroup"
+  echo
+  echo "Command: \`bench/run.sh --huge --threads $threads\`.  The cgroup holds the page cache too, so the"
+  echo "file is read from disk."
+  echo
+  echo "| run | wall s | MB/s | peak RSS MiB | cgroup peak MiB | clients (truth $clients) | clients exact | URLs exact, error bound | top 10 equal the truth |"
+  echo "|---|---:|---:|---:|---:|---:|---|---|---|"
+  for name in default lowered; do
+    read -r w m p <"$tmp/$name"
+    j=$tmp/$name.json
+    top=$( [ "$(jq -c '[.top[:10][] | [.url, .count]]' "$j")" = "$(jq -c '[.top[:10][] | [.url, .count]]' "${log%.log}.json")" ] && echo yes || echo no)
+    label=$([ "$name" = default ] && echo "default configuration" || echo "\`--exact-clients-bytes $budget\`")
+    awk -v n="$label" -v w="$w" -v s="$size" -v m="$m" -v p="$p" -v c="$(jq .clients.total "$j")" \
+        -v t="$clients" -v ex="$(jq .clients.exact "$j")" -v ue="$(jq -r '"\(.urls.exact), \(.urls.error_bound)"' "$j")" -v top="$top" 'BEGIN{
+      printf "| %s | %.1f | %.0f | %.0f | %.0f | %d (%+.2f %%) | %s | %s | %s |\n", n, w, s / w / 1e6, m / 1024, p / 1048576, c, (c - t) * 100 / t, ex, ue, top }'
+  done
   busy_note
   exit 0
 fi
