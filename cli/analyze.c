@@ -41,6 +41,8 @@ static void analyze_usage(FILE *out)
           "                             memory for exact client sets before the\n"
           "                             HyperLogLog takes over (default 256MiB)\n"
           "      --url-entries N        URLs counted exactly before top-k (default 1000000)\n"
+          "      --rps-bytes SIZE       memory for the requests per second before the\n"
+          "                             oldest hours count per minute (default 128MiB)\n"
           "      --save SNAP            also write the snapshot (for logtally merge)\n"
           "  -h, --help\n",
           out);
@@ -94,7 +96,7 @@ int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
 
 int cmd_analyze(int argc, char **argv)
 {
-    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE };
+    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_RPS, OPT_SAVE };
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 'n'},
@@ -103,6 +105,7 @@ int cmd_analyze(int argc, char **argv)
         {"strip-query", no_argument, NULL, OPT_STRIP},
         {"exact-clients-bytes", required_argument, NULL, OPT_EXACT},
         {"url-entries", required_argument, NULL, OPT_URLS},
+        {"rps-bytes", required_argument, NULL, OPT_RPS},
         {"save", required_argument, NULL, OPT_SAVE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -114,6 +117,7 @@ int cmd_analyze(int argc, char **argv)
         .exact_clients_bytes = LT_DEFAULT_EXACT_CLIENTS_BYTES,
         .url_entries = LT_DEFAULT_URL_ENTRIES,
         .strip_query = 0,
+        .rps_bytes = LT_DEFAULT_RPS_BYTES,
     };
 
     optind = 1;
@@ -138,6 +142,12 @@ int cmd_analyze(int argc, char **argv)
         case OPT_EXACT:
             if (lt_config_parse_size(optarg, &limits.exact_clients_bytes) < 0) {
                 fprintf(stderr, "logtally analyze: --exact-clients-bytes: '%s' is not a size (e.g. 256MiB)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_RPS:
+            if (lt_config_parse_size(optarg, &limits.rps_bytes) < 0) {
+                fprintf(stderr, "logtally analyze: --rps-bytes: '%s' is not a size (e.g. 128MiB)\n", optarg);
                 return EXIT_USAGE;
             }
             break;

@@ -11,7 +11,7 @@
  *
  *     root ── socket, socket_mode, socket_group, listen, state_dir,
  *      │      checkpoint_interval, threads, strip_query     (scalars)
- *      ├── limits:  exact_clients_bytes, url_entries        (scalars)
+ *      ├── limits:  exact_clients_bytes, url_entries, rps_bytes (scalars)
  *      ├── http:    max_connections, max_header_bytes,
  *      │            request_timeout                         (scalars)
  *      └── sources: - path, format                          (scalars)
@@ -155,6 +155,7 @@ static const cfg_key limits_keys[] = {
     {"exact_clients_bytes", CFG_SIZE, CFG_OFF(limits.exact_clients_bytes), 0, SIZE_MAX, NULL},
     {"url_entries", CFG_SIZE_COUNT, CFG_OFF(limits.url_entries), 1, SIZE_MAX,
      "expected at least 1, since the URL table must hold the URL being counted"},
+    {"rps_bytes", CFG_SIZE, CFG_OFF(limits.rps_bytes), 0, SIZE_MAX, NULL},
 };
 
 static const cfg_key http_keys[] = {
@@ -856,6 +857,7 @@ lt_config *lt_config_new_default(void)
     c->threads = 0;
     c->limits.exact_clients_bytes = LT_DEFAULT_EXACT_CLIENTS_BYTES;
     c->limits.url_entries = LT_DEFAULT_URL_ENTRIES;
+    c->limits.rps_bytes = LT_DEFAULT_RPS_BYTES;
     c->limits.strip_query = 0;
     c->http.max_connections = 256;
     c->http.max_header_bytes = 16 << 10;

@@ -41,6 +41,16 @@
  * list or the 32-bit array), so totals, ranges and merges stay exact
  * whatever is added.  Every reader goes through count_at() or a walk.
  *
+ * The limit (lt_rps_set_limit): past it, enforce_limit() coarsens the
+ * oldest hours, first to minutes (a list of at most 60 entries, each at
+ * its minute's first index; later adds to such an hour go to their
+ * minute), then, once every hour counts by minutes, to hours (one entry).
+ * Two cursors into order[] remember how far each pass got, so a
+ * coarsening costs O(1) amortised per hour, not a walk from the oldest
+ * block; a block inserted before a cursor pulls it back.  So a table
+ * costs at most the limit, or about 100 bytes per active hour when even
+ * that is more (the floor: 87,600 active hours, ten years, are 8 MB).
+ *
  * Running totals: total, active seconds, first and last second, and the
  * peak (count and second).  An add only raises one second's count, so the
  * peak can only move to that second: it does when the new count is larger,
@@ -80,6 +90,7 @@ struct block {
     uint64_t *wide;                /* dense 64-bit counters, or NULL */
     uint64_t *sparse;              /* when neither: index << 32 | count, sorted */
     uint32_t nsparse, sparse_cap;
+    int coarse;                    /* 0, or 60 / 3600: counts per minute / hour */
 };
 
 struct map_slot {
@@ -96,6 +107,10 @@ struct lt_rps {
     size_t nwide;                  /* blocks with 64-bit counters */
     size_t sparse_bytes;           /* bytes of the sparse lists */
     struct block *cache;           /* the block of the last add */
+    size_t limit;                  /* lt_rps_set_limit(), 0 for none */
+    size_t fine_from[2];           /* order[] before these are coarse to minutes, hours */
+    int coarse;                    /* coarsest step of any block: 0, 60 or 3600 */
+    int64_t coarse_until;          /* last second of the latest coarsened block */
 
     uint64_t total;
     uint64_t active;
@@ -328,6 +343,9 @@ static struct block *block_get(lt_rps *r, int64_t num)
     }
     r->order[at] = b;
     r->nblocks++;
+    for (int k = 0; k < 2; k++)
+        if (r->fine_from[k] > at)
+            r->fine_from[k] = at;    /* a new block is fine */
     return b;
 }
 
@@ -401,6 +419,8 @@ static int widen(lt_rps *r, struct block *b)
 static int block_add(lt_rps *r, struct block *b, size_t i, uint64_t c, uint64_t *before,
                      uint64_t *after)
 {
+    if (b->coarse != 0)
+        i -= i % (size_t)b->coarse;
     if (b->wide == NULL && b->count == NULL) {
         size_t p = sparse_pos(b, i);
         if (p < b->nsparse && (b->sparse[p] >> 32) == i) {
@@ -453,10 +473,93 @@ static void note(lt_rps *r, struct block *b, int64_t second, uint64_t before, ui
             r->last = second;
         r->active++;
     }
-    if (after > r->peak || (after == r->peak && second < r->peak_second)) {
+    /* A coarse block's counts are minutes or hours, not seconds. */
+    if (b->coarse == 0 && (after > r->peak || (after == r->peak && second < r->peak_second))) {
         r->peak = after;
         r->peak_second = second;
     }
+}
+
+/* Makes b count per step (60 or 3600) seconds: each minute's (hour's)
+ * requests move to its first second, in a list.  Returns 0, -ENOMEM or
+ * -EOVERFLOW (a minute past 32 bits; the block is then left as it was). */
+static int coarsen(lt_rps *r, struct block *b, int step)
+{
+    if (b->coarse >= step)
+        return 0;
+    uint64_t sums[LT_RPS_BLOCK / 60] = {0};
+    size_t n = 0, active = 0, i;
+    uint64_t c;
+    struct walk w = walk_from(b, 0, LT_RPS_BLOCK);
+    while (walk_next(&w, &i, &c)) {
+        sums[i / (size_t)step] = sat_add(sums[i / (size_t)step], c);
+        active++;
+    }
+    for (size_t m = 0; m < LT_RPS_BLOCK / (size_t)step; m++) {
+        if (sums[m] > UINT32_MAX)
+            return -EOVERFLOW;
+        n += sums[m] != 0;
+    }
+    uint32_t cap = sparse_cap_for(n);
+    uint64_t *list = malloc(cap * sizeof(*list));
+    if (list == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t m = 0; m < LT_RPS_BLOCK / (size_t)step; m++)
+        if (sums[m] != 0)
+            list[k++] = (uint64_t)(m * (size_t)step) << 32 | sums[m];
+    if (b->wide != NULL) {
+        free(b->wide);
+        b->wide = NULL;
+        r->nwide--;
+    } else if (b->count != NULL) {
+        free(b->count);
+        b->count = NULL;
+        r->ndense--;
+    } else {
+        drop_sparse(r, b);
+    }
+    b->sparse = list;
+    b->nsparse = (uint32_t)n;
+    b->sparse_cap = cap;
+    r->sparse_bytes += cap * sizeof(*list);
+    b->coarse = step;
+    r->active -= active - n;
+    if (step > r->coarse)
+        r->coarse = step;
+    int64_t end = second_of(b->num, LT_RPS_BLOCK - 1);
+    if (r->coarse_until == 0 || end > r->coarse_until)
+        r->coarse_until = end;
+    return 0;
+}
+
+/* Brings the table back within its limit: the oldest blocks first count
+ * per minute, then, once every block does, per hour.  Stops at the first
+ * allocation that fails (the table is then only over its limit). */
+static void enforce_limit(lt_rps *r)
+{
+    for (int k = 0; k < 2 && lt_rps_bytes(r) > r->limit; k++) {
+        int step = k == 0 ? 60 : LT_RPS_BLOCK;
+        while (r->fine_from[k] < r->nblocks && lt_rps_bytes(r) > r->limit) {
+            if (coarsen(r, r->order[r->fine_from[k]], step) == -ENOMEM)
+                return;
+            r->fine_from[k]++;
+        }
+    }
+}
+
+void lt_rps_set_limit(lt_rps *r, size_t bytes)
+{
+    r->limit = bytes;
+    if (r->limit != 0 && lt_rps_bytes(r) > r->limit)
+        enforce_limit(r);
+}
+
+int lt_rps_coarse(const lt_rps *r, int64_t *until)
+{
+    if (r->coarse != 0 && until != NULL)
+        *until = r->coarse_until;
+    return r->coarse;
 }
 
 lt_rps *lt_rps_new(void)
@@ -509,6 +612,8 @@ int lt_rps_add(lt_rps *r, int64_t second, uint32_t count)
         return -ENOMEM;
     if (after != before)
         note(r, b, second, before, after);
+    if (r->limit != 0 && lt_rps_bytes(r) > r->limit)
+        enforce_limit(r);
     return 0;
 }
 
@@ -637,8 +742,14 @@ static int prepare_merge(lt_rps *r, struct block *db, const struct block *sb)
 {
     size_t uni = db->nsparse, i;
     uint64_t c;
+    /* Seconds already counted per minute cannot be split again: dst's
+     * block becomes as coarse as src's. */
+    if (sb->coarse > db->coarse && coarsen(r, db, sb->coarse) < 0)
+        return -ENOMEM;
     struct walk w = walk_from(sb, 0, LT_RPS_BLOCK);
     while (walk_next(&w, &i, &c)) {
+        if (db->coarse != 0)
+            i -= i % (size_t)db->coarse;
         uint64_t have = count_at(db, i);
         if (have == 0)
             uni++;
@@ -697,6 +808,8 @@ int lt_rps_merge(lt_rps *dst, const lt_rps *src)
             if (block_add(dst, db, i, c, &before, &after) == 0 && after != before)
                 note(dst, db, second_of(sb->num, i), before, after);
     }
+    if (dst->limit != 0 && lt_rps_bytes(dst) > dst->limit)
+        enforce_limit(dst);
     return 0;
 }
 

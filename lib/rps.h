@@ -61,4 +61,20 @@ int lt_rps_merge(lt_rps *dst, const lt_rps *src);
 
 size_t lt_rps_bytes(const lt_rps *r);   /* bytes of memory held */
 
+/* Caps the table at about `bytes` (0, the default, for no cap).  Past it
+ * the oldest hours count per minute instead of per second (each minute's
+ * requests at its first second), and once every hour does, the oldest
+ * count per hour (at the hour's first second), until the table fits; a
+ * table of N active hours cannot shrink below about 100 N bytes.  Totals,
+ * ranges of whole minutes (hours) and series at a step of a minute (an
+ * hour) or more stay exact; series by the second show a coarsened minute
+ * at its first second; the peak is the busiest second among those counted
+ * per second (and those seen before their hour was coarsened), and a
+ * coarsened minute counts as one active second. */
+void lt_rps_set_limit(lt_rps *r, size_t bytes);
+/* 0 while every hour counts per second; else 60 or 3600, the coarsest
+ * step any hour now counts by, with the last second of the latest
+ * coarsened hour in *until (may be NULL). */
+int lt_rps_coarse(const lt_rps *r, int64_t *until);
+
 #endif

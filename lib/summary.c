@@ -41,6 +41,7 @@ int lt_summary_fill(lt_summary *s, const lt_tally *t, size_t top_n)
     s->url_error_bound = lt_urls_error_bound(u);
     s->url_bytes = lt_urls_bytes(u);
     s->rps_bytes = lt_rps_bytes(r);
+    s->rps_coarse = lt_rps_coarse(r, &s->rps_coarse_until);
     if (top_n > 0) {
         s->top = calloc(top_n, sizeof(*s->top));
         if (s->top == NULL)
@@ -104,6 +105,12 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
     lt_buf_printf(b, ",\"requests\":%llu},", (unsigned long long)s->peak_requests);
     lt_buf_printf(b, "\"avg_rps\":%.3f,\"avg_rps_active\":%.3f,\"active_seconds\":%llu,",
                   s->avg_rps, s->avg_rps_active, (unsigned long long)s->active_seconds);
+    if (s->rps_coarse != 0) {
+        /* Only when limits.rps_bytes made hours coarser than seconds. */
+        lt_buf_printf(b, "\"rps_coarse\":{\"step\":%d,", s->rps_coarse);
+        json_time(b, "until", 1, s->rps_coarse_until);
+        lt_buf_puts(b, "},");
+    }
     lt_buf_printf(b, "\"urls\":{\"distinct\":%zu,\"exact\":%s,\"error_bound\":%llu},",
                   s->distinct_urls, s->urls_exact ? "true" : "false",
                   (unsigned long long)s->url_error_bound);

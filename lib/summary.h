@@ -30,6 +30,8 @@ typedef struct lt_summary {
     lt_url_count *top;           /* n_top entries, owned; URLs borrowed from the tally */
     lt_client_memory memory;
     size_t url_bytes, rps_bytes;
+    int rps_coarse;              /* 0, or the step (60, 3600) of coarsened hours */
+    int64_t rps_coarse_until;    /* their last second */
     size_t n_samples;
     lt_sample samples[LT_SAMPLES];
 } lt_summary;

@@ -46,6 +46,7 @@ lt_tally *lt_tally_new(const lt_limits *limits)
         lt_tally_free(t);
         return NULL;
     }
+    lt_rps_set_limit(t->rps, limits->rps_bytes);
     return t;
 }
 
@@ -65,6 +66,7 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
     t->clients = clients;
     t->urls = urls;
     t->rps = rps;
+    lt_rps_set_limit(rps, limits->rps_bytes);
     /* The ring's next slot is n.malformed % LT_SAMPLES: put the kept
      * samples in the slots that precede it, oldest first. */
     t->n = *n;

@@ -15,10 +15,14 @@ typedef struct lt_limits {
     size_t exact_clients_bytes;   /* budget of the exact client sets */
     size_t url_entries;           /* URLs counted exactly before top-k */
     int strip_query;              /* count "/a?x=1" as "/a" */
+    size_t rps_bytes;             /* per-second table, 0 for no cap; past it
+                                     the oldest hours count per minute
+                                     (lt_rps_set_limit()) */
 } lt_limits;
 
 #define LT_DEFAULT_EXACT_CLIENTS_BYTES ((size_t)256 << 20)
 #define LT_DEFAULT_URL_ENTRIES 1000000
+#define LT_DEFAULT_RPS_BYTES ((size_t)128 << 20)
 
 /* A malformed line kept for inspection: its first bytes, raw. */
 #define LT_SAMPLES 5

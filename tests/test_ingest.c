@@ -15,7 +15,7 @@
 #include "summary.h"
 #include "lt_test.h"
 
-static const lt_limits limits = {64 << 20, 100000, 0};
+static const lt_limits limits = {64 << 20, 100000, 0, 0};
 static char path[64];
 static lt_format *fmt;
 

@@ -416,6 +416,81 @@ START_TEST(sparse_hours_cost_bytes)
 }
 END_TEST
 
+static int minute_one(int64_t start, uint64_t count, void *arg)
+{
+    struct series *s = arg;
+    (void)start;
+    if (s->n < sizeof(s->count) / sizeof(s->count[0]))
+        s->count[s->n] = count;
+    s->n++;
+    return 0;
+}
+
+/* Past lt_rps_set_limit() the oldest hours count per minute, then per
+ * hour; totals and whole-minute (hour) answers stay exact, the table fits,
+ * and lt_rps_coarse() says how far the coarsening went. */
+START_TEST(limit_coarsens_oldest_hours)
+{
+    lt_rps *r = lt_rps_new(), *full = lt_rps_new();
+    ck_assert(r != NULL && full != NULL);
+    int64_t h = 1704067200;
+    lt_rps_set_limit(r, 300 * 1024);
+    /* 48 busy hours: 690 KB per second, dense. */
+    for (int64_t k = 0; k < 48 * 3600; k++) {
+        uint32_t c = (uint32_t)(k % 5 + 1);
+        FAST_EQ(lt_rps_add(r, h + k, c), 0);
+        FAST_EQ(lt_rps_add(full, h + k, c), 0);
+    }
+    ck_assert_uint_le(lt_rps_bytes(r), 300 * 1024);
+    ck_assert_uint_gt(lt_rps_bytes(full), 600 * 1024);
+    int64_t until = 0;
+    ck_assert_int_eq(lt_rps_coarse(r, &until), 60);
+    ck_assert_int_eq(lt_rps_coarse(full, NULL), 0);
+    ck_assert_int_gt(until, h);
+    ck_assert_int_lt(until, h + 48 * 3600 - 1);
+    ck_assert_int_eq((until + 1 - h) % 3600, 0);
+    ck_assert_uint_eq(lt_rps_total(r), lt_rps_total(full));
+    /* The newest hour still counts per second. */
+    ck_assert_uint_eq(lt_rps_range_total(r, h + 47 * 3600 + 7, h + 47 * 3600 + 7),
+                      lt_rps_range_total(full, h + 47 * 3600 + 7, h + 47 * 3600 + 7));
+    /* The oldest counts per minute: minutes are exact, seconds are not. */
+    struct series a = {0}, b = {0};
+    ck_assert_int_eq(lt_rps_series(r, h, h + 48 * 3600 - 1, LT_RPS_STEP_MINUTE, minute_one, &a), 0);
+    ck_assert_int_eq(lt_rps_series(full, h, h + 48 * 3600 - 1, LT_RPS_STEP_MINUTE, minute_one, &b), 0);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert_mem_eq(a.count, b.count, sizeof(a.count));
+    ck_assert_uint_eq(lt_rps_range_total(r, h + 60, h + 119), lt_rps_range_total(full, h + 60, h + 119));
+    ck_assert_uint_eq(lt_rps_range_total(r, h + 61, h + 61), 0);
+    /* The peak is among the seconds counted per second. */
+    int64_t ps;
+    uint64_t pc;
+    ck_assert(lt_rps_peak(r, &ps, &pc));
+    ck_assert_uint_eq(pc, 5);
+    /* Later adds to a coarsened hour go to their minute. */
+    ck_assert_int_eq(lt_rps_add(r, h + 61, 2), 0);
+    ck_assert_uint_eq(lt_rps_range_total(r, h + 60, h + 60), lt_rps_range_total(full, h + 60, h + 119) + 2);
+
+    /* A limit below what minutes take: hours, the oldest first. */
+    lt_rps_set_limit(r, 16 * 1024);
+    ck_assert_int_eq(lt_rps_coarse(r, &until), 3600);
+    ck_assert_uint_le(lt_rps_bytes(r), 16 * 1024);
+    ck_assert_uint_eq(lt_rps_total(r), lt_rps_total(full) + 2);
+    ck_assert_uint_eq(lt_rps_range_total(r, h + 3600, h + 7199), lt_rps_range_total(full, h + 3600, h + 7199));
+
+    /* Merged into a table without a limit, the coarse hours stay coarse. */
+    lt_rps *m = lt_rps_new();
+    ck_assert_int_eq(lt_rps_add(m, h + 5, 1), 0);
+    ck_assert_int_eq(lt_rps_merge(m, r), 0);
+    ck_assert_uint_eq(lt_rps_total(m), lt_rps_total(r) + 1);
+    ck_assert_uint_eq(lt_rps_range_total(m, h, h + 3599), lt_rps_range_total(full, h, h + 3599) + 3);
+    ck_assert_uint_eq(lt_rps_range_total(m, h + 5, h + 5), 0);
+    ck_assert_int_eq(lt_rps_coarse(m, NULL), 3600);
+    lt_rps_free(m);
+    lt_rps_free(r);
+    lt_rps_free(full);
+}
+END_TEST
+
 START_TEST(peak_and_ties)
 {
     lt_rps *r = lt_rps_new();
@@ -737,6 +812,7 @@ static Suite *rps_suite(void)
     tcase_add_test(tc, year_with_gaps);
     tcase_add_test(tc, peak_and_ties);
     tcase_add_test(tc, sparse_hours_cost_bytes);
+    tcase_add_test(tc, limit_coarsens_oldest_hours);
     tcase_add_test(tc, range_totals);
     tcase_add_test(tc, series_at_every_step);
     tcase_add_test(tc, merge_equals_both_streams);

@@ -96,7 +96,7 @@ static void round_trip(const lt_tally *t)
 
 START_TEST(exact_round_trip)
 {
-    lt_limits l = {64 << 20, 100000, 0};
+    lt_limits l = {64 << 20, 100000, 0, 0};
     lt_tally *t = lt_tally_new(&l);
     feed(t, 0, 30000);
     lt_client_counts c;
@@ -114,7 +114,7 @@ END_TEST
 START_TEST(inexact_round_trip)
 {
     /* No exact client sets, and a URL table past its bound. */
-    lt_limits l = {0, 50, 1};
+    lt_limits l = {0, 50, 1, 0};
     lt_tally *t = lt_tally_new(&l);
     feed(t, 0, 30000);
     ck_assert(!lt_urls_exact(lt_tally_urls(t)));
@@ -129,7 +129,7 @@ END_TEST
 START_TEST(sources_round_trip)
 {
     char err[256];
-    lt_limits l = {1 << 20, 1000, 0};
+    lt_limits l = {1 << 20, 1000, 0, 0};
     lt_tally *t = lt_tally_new(&l);
     feed(t, 0, 100);
     lt_snapshot_source src[2] = {
@@ -159,7 +159,7 @@ END_TEST
 START_TEST(merge_of_halves_is_the_whole)
 {
     char err[256];
-    lt_limits l = {64 << 20, 100000, 0};
+    lt_limits l = {64 << 20, 100000, 0, 0};
     lt_tally *whole = lt_tally_new(&l), *a = lt_tally_new(&l), *b = lt_tally_new(&l);
     feed(whole, 0, 20000);
     feed(a, 0, 9000);
@@ -190,7 +190,7 @@ END_TEST
 
 static lt_buf small_snapshot(void)
 {
-    lt_limits l = {1 << 20, 1000, 0};
+    lt_limits l = {1 << 20, 1000, 0, 0};
     lt_tally *t = lt_tally_new(&l);
     feed(t, 0, 300);
     lt_snapshot_source src = {"/var/log/a.log", 1, 2, 3, 4, 5, 1, 0, 0, 16, 42, 0};
