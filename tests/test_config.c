@@ -70,6 +70,7 @@ static void assert_defaults(const lt_config *c)
     ck_assert_int_eq(c->limits.strip_query, 0);
     ck_assert_uint_eq(c->limits.exact_clients_bytes, (size_t)256 * 1024 * 1024);
     ck_assert_uint_eq(c->limits.url_entries, 1000000);
+    ck_assert_uint_eq(c->limits.rps_bytes, (size_t)128 * 1024 * 1024);
     ck_assert_uint_eq(c->http.max_connections, 256);
     ck_assert_uint_eq(c->http.max_header_bytes, 16 * 1024);
     ck_assert_uint_eq(c->http.request_timeout_ms, 10000);
@@ -120,6 +121,7 @@ START_TEST(every_key)
                         "limits:\n"
                         "  exact_clients_bytes: 1GiB\n"
                         "  url_entries: 5000\n"
+                        "  rps_bytes: 3MiB\n"
                         "http:\n"
                         "  max_connections: 10\n"
                         "  max_header_bytes: 8KiB\n"
@@ -140,6 +142,7 @@ START_TEST(every_key)
     ck_assert_int_eq(c->limits.strip_query, 1);
     ck_assert_uint_eq(c->limits.exact_clients_bytes, (size_t)1 << 30);
     ck_assert_uint_eq(c->limits.url_entries, 5000);
+    ck_assert_uint_eq(c->limits.rps_bytes, (size_t)3 << 20);
     ck_assert_uint_eq(c->http.max_connections, 10);
     ck_assert_uint_eq(c->http.max_header_bytes, 8192);
     ck_assert_uint_eq(c->http.request_timeout_ms, 1500);
