@@ -16,12 +16,39 @@
  *   workers:    A           B           A (ahead)   waits: at most `slots`
  *   merged:  t <- 0 <- 1 <- ...                     chunks out at once
  *
- * Memory: the caller's tally stays within its limits, and at most
+ * The IPv4 client set is not partial: every worker adds to the caller's
+ * set at once (lt_tally_share_clients(), a compare-and-swap per new
+ * address; see "Shared mode" in ip4set.c), so its addresses, most of the
+ * distinct keys of most logs, are added once and never merged.  Measured
+ * on this project's 2-core machine, a 5 M-line combined log (887 MB) with
+ * 1.58 M distinct clients and 200 K URLs, page-cached, `analyze --json`:
+ *
+ *                                       1 thread        2 threads
+ *   partial IPv4 set per chunk, merged  1.09 s CPU      1.41 s CPU, 30 % in
+ *   (before)                                            lt_ip4set_merge
+ *   one shared IPv4 set (now)           1.10 s CPU      1.03-1.17 s CPU,
+ *                                       1.11 s wall     0.69-0.72 s wall
+ *
+ * so the total work no longer grows with the thread count for the IPv4
+ * set; what still does is the partial URL tables' merge (about 3 % of
+ * the cycles) and the IPv6 and hostname sets' (a few %), which stay
+ * partial because their keys are variable-length.  Options measured and
+ * left: partitioning the URL and client tables by key between workers
+ * would add a hand-over of every record between threads; per-thread
+ * whole-file tallies would hold the tables once per thread, when the
+ * limits are the process's, not a thread's; and larger chunks (64, 128 MiB) did not
+ * lower the CPU time.  With --url-entries 100000 on the same log, where
+ * the URL table turns Space-Saving, 2 threads went from 3.98 s to 0.87 s
+ * (urls.c's merge is now weighted Space-Saving updates, no sort).
+ *
+ * Memory: the caller's tally stays within its limits (the shared IPv4 set
+ * is its own, counted once against exact_clients_bytes), and at most
  * 2 x threads partial tallies exist at once, each holding one chunk's
- * worth of keys; so the peak is the limits plus a few chunks, whatever the
- * file's size or the thread count.  (Whole-range partial tallies would each
- * grow to the limits; they are slower too: a table that starts empty for
- * each chunk stays small and in cache, which pays for its merge.)
+ * worth of URLs, seconds and other clients; so the peak is the limits plus
+ * a few chunks, whatever the file's size or the thread count.  (Whole-range
+ * partial tallies would each grow to the limits; they are slower too: a
+ * table that starts empty for each chunk stays small and in cache, which
+ * pays for its merge.)
  *
  * Lines come from the mapped windows in batches (lt_scan_fd_lines()) and
  * each batch is counted by lt_tally_lines(), which overlaps the table
