@@ -441,7 +441,7 @@ if [ "$sweep" -eq 1 ]; then
     name=${spec%%:*}
     # shellcheck disable=SC2086
     log=$(sweep_log "$name" ${spec#*:})
-    size=$(stat -c %s "$log")
+    size=$(stat -L -c %s "$log")
     warm "$log"
     check_answers "$log" "$threads"
     check_answers "$log" 1
