@@ -56,6 +56,8 @@ struct lt_clients {
     int entered;
     lt_ip4set_reader *reader;
     lt_ip4set *retired;         /* the owner's v4 dropped while shared */
+    lt_ip4set *shared;          /* the set shared, fixed while sharing: what
+                                   partials borrow, read by every worker */
 };
 
 static void drop_exact(lt_clients *c)
@@ -307,18 +309,24 @@ int lt_clients_share(lt_clients *c, unsigned readers)
     if (!c->exact || c->sharing || c->borrowed)
         return 0;
     int rc = lt_ip4set_share(c->v4, readers);
-    if (rc == 0)
+    if (rc == 0) {
         c->sharing = 1;
+        c->shared = c->v4;
+    }
     return rc;
 }
 
 void lt_clients_borrow(lt_clients *c, lt_clients *owner, unsigned reader)
 {
-    if (!owner->sharing || !owner->exact || !c->exact || c->borrowed)
+    /* Only owner->shared is read: the owner's other fields change under
+     * the merges of other workers.  A set the owner has dropped since
+     * refuses new addresses (its limit fell), so the partial soon drops
+     * out of exact counting too. */
+    if (owner->shared == NULL || !c->exact || c->borrowed)
         return;
     lt_ip4set_free(c->v4);
-    c->v4 = owner->v4;
-    c->reader = lt_ip4set_reader_at(owner->v4, reader);
+    c->v4 = owner->shared;
+    c->reader = lt_ip4set_reader_at(owner->shared, reader);
     c->borrowed = 1;
 }
 
@@ -345,6 +353,7 @@ void lt_clients_unshare(lt_clients *c)
     lt_ip4set *v4 = c->retired != NULL ? c->retired : c->v4;
     int rc = lt_ip4set_unshare(v4);
     c->sharing = 0;
+    c->shared = NULL;
     if (c->retired != NULL) {
         lt_ip4set_free(c->retired);
         c->retired = NULL;
