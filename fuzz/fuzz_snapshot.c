@@ -211,10 +211,10 @@ static bool known_exactness_loss(const unsigned char *d, size_t len, const lt_ta
 }
 
 static const lt_limits overrides[4] = {
-    {0, 0, 0},    /* unused: no override */
-    {0, 1, 0},
-    {4096, 3, 1},
-    {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0},
+    {0, 0, 0, 0},    /* unused: no override */
+    {0, 1, 0, 0},
+    {4096, 3, 1, 0},
+    {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, LT_DEFAULT_RPS_BYTES},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
