@@ -151,8 +151,9 @@ static int64_t second_of(int64_t num, size_t i)
 static size_t sparse_pos(const struct block *b, size_t i)
 {
     size_t lo = 0, hi = b->nsparse;
-    if (hi > 0 && (b->sparse[hi - 1] >> 32) < i)
-        return hi;    /* the usual case: seconds in time order */
+    /* The usual cases: the latest second again, or the next one. */
+    if (hi > 0 && (b->sparse[hi - 1] >> 32) <= i)
+        return (b->sparse[hi - 1] >> 32) == i ? hi - 1 : hi;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if ((b->sparse[mid] >> 32) < i)
