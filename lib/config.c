@@ -169,6 +169,8 @@ static const cfg_key http_keys[] = {
 static const cfg_key source_keys[] = {
     {"path", CFG_PATH, offsetof(lt_source_conf, path), 0, 0, NULL},
     {"format", CFG_FORMAT, offsetof(lt_source_conf, format), 0, 0, NULL},
+    {"rotate_wait", CFG_DURATION, offsetof(lt_source_conf, rotate_wait_ms), 0, 86400000,
+     "expected at most 24h: a rotated file holds a descriptor while it is waited for"},
 };
 
 #define CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -801,6 +803,7 @@ static int read_sources(cfg_reader *r, lt_config *c)
         lt_source_conf *src = &c->sources[c->n_sources++];
         src->path = NULL;
         src->format = NULL;
+        src->rotate_wait_ms = LT_ROTATE_WAIT_MS;
 
         if ((rc = read_mapping(r, &source_section, prefix, (char *)src)) < 0)
             return rc;

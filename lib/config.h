@@ -14,7 +14,11 @@
 typedef struct lt_source_conf {
     char *path;               /* a path or a glob */
     char *format;             /* "combined" (default), another name, or a LogFormat string */
+    uint64_t rotate_wait_ms;  /* a rotated file is read until quiet this long; default 60 s */
 } lt_source_conf;
+
+/* The default of a source's rotate_wait. */
+#define LT_ROTATE_WAIT_MS 60000
 
 typedef struct lt_config {
     char *socket;             /* default "/run/logtally/logtally.sock" */

@@ -7,9 +7,11 @@
  * the last entry into the hole.  A hash table with chaining indexes the
  * entries that have an identity (device, inode) -- ghosts have none -- so
  * finding a file is O(1) whatever the number of files (a glob over
- * thousands of rotated logs is resolved every second).  Fingerprint
- * matches (rule 2 of lt_registry_resolve) scan the entries: they happen
- * only for a file never seen under its identity, once.
+ * thousands of rotated logs is resolved every second).  A second table
+ * indexes them by fingerprint (its length and hash), with a count of the
+ * entries of each length, so a file never seen under its identity (rule 2
+ * of lt_registry_resolve) is matched by hashing its start once per length
+ * in use, not by comparing it with every entry.
  *
  * Why a fingerprint and not only the inode
  * ----------------------------------------
@@ -38,9 +40,13 @@
 struct node {
     lt_reg_entry e;
     size_t index;             /* in r->list */
-    struct node *chain;       /* next with the same hash bucket */
+    struct node *chain;       /* next with the same identity bucket */
     int hashed;
+    struct node *fp_chain;    /* next with the same fingerprint bucket */
+    int fp_hashed;
 };
+
+#define FP_BUCKETS 4096
 
 struct lt_registry {
     struct node **list;
@@ -48,6 +54,10 @@ struct lt_registry {
     struct node **buckets;
     size_t n_buckets;         /* a power of two */
     size_t n_hashed;
+    /* Entries by fingerprint (length and hash), and how many have each
+     * length: a probe hashes its start once per length in use. */
+    struct node *fp_buckets[FP_BUCKETS];
+    size_t fp_lengths[LT_REG_FP_BYTES + 1];
 };
 
 static size_t bucket_of(const lt_registry *r, uint64_t dev, uint64_t ino)
@@ -88,6 +98,47 @@ static int grow_buckets(lt_registry *r)
         }
     free(old);
     return 0;
+}
+
+static size_t fp_bucket(uint32_t len, uint64_t hash)
+{
+    return (size_t)((hash ^ ((uint64_t)len * 0x9E3779B97F4A7C15ull)) & (FP_BUCKETS - 1));
+}
+
+static void fp_out(lt_registry *r, struct node *n)
+{
+    if (!n->fp_hashed)
+        return;
+    struct node **pp = &r->fp_buckets[fp_bucket(n->e.fp_len, n->e.fp_hash)];
+    while (*pp != n)
+        pp = &(*pp)->fp_chain;
+    *pp = n->fp_chain;
+    n->fp_chain = NULL;
+    n->fp_hashed = 0;
+    r->fp_lengths[n->e.fp_len]--;
+}
+
+/* Only fingerprints long enough to tell files apart are indexed. */
+static void fp_in(lt_registry *r, struct node *n)
+{
+    if (n->e.fp_len < LT_REG_FP_MIN || n->e.fp_len > LT_REG_FP_BYTES)
+        return;
+    size_t k = fp_bucket(n->e.fp_len, n->e.fp_hash);
+    n->fp_chain = r->fp_buckets[k];
+    r->fp_buckets[k] = n;
+    n->fp_hashed = 1;
+    r->fp_lengths[n->e.fp_len]++;
+}
+
+void lt_registry_set_fp(lt_registry *r, lt_reg_entry *e, uint32_t fp_len, uint64_t fp_hash)
+{
+    struct node *n = (struct node *)e;
+    if (e->fp_len == fp_len && e->fp_hash == fp_hash)
+        return;
+    fp_out(r, n);
+    e->fp_len = fp_len;
+    e->fp_hash = fp_hash;
+    fp_in(r, n);
 }
 
 static int hash_in(lt_registry *r, struct node *n)
@@ -174,6 +225,7 @@ lt_reg_entry *lt_registry_add(lt_registry *r, const lt_reg_entry *e)
     }
     if (hash_in(r, n) < 0)
         goto fail;
+    fp_in(r, n);
     n->index = r->n;
     r->list[r->n++] = n;
     return &n->e;
@@ -187,6 +239,7 @@ void lt_registry_remove(lt_registry *r, lt_reg_entry *e)
 {
     struct node *n = (struct node *)e;    /* e is the node's first member */
     unhash(r, n);
+    fp_out(r, n);
     size_t i = n->index;
     r->list[i] = r->list[--r->n];
     r->list[i]->index = i;
@@ -204,11 +257,16 @@ static int starts_as(const lt_reg_entry *e, const lt_reg_probe *p)
     return e->fp_len <= p->head_len && lt_registry_fp(p->head, e->fp_len) == e->fp_hash;
 }
 
-/* The fingerprint of the probe's start as a new entry keeps it. */
-static void fingerprint(lt_reg_entry *e, const lt_reg_probe *p)
+/* The fingerprint of the probe's start as an entry keeps it. */
+static void fingerprint(lt_registry *r, lt_reg_entry *e, const lt_reg_probe *p)
 {
-    e->fp_len = p->head_len < LT_REG_FP_BYTES ? (uint32_t)p->head_len : LT_REG_FP_BYTES;
-    e->fp_hash = lt_registry_fp(p->head, e->fp_len);
+    uint32_t len = p->head_len < LT_REG_FP_BYTES ? (uint32_t)p->head_len : LT_REG_FP_BYTES;
+    if (r != NULL) {
+        lt_registry_set_fp(r, e, len, lt_registry_fp(p->head, len));
+    } else {
+        e->fp_len = len;
+        e->fp_hash = lt_registry_fp(p->head, len);
+    }
 }
 
 int lt_registry_ghost(lt_registry *r, const lt_reg_entry *e, uint32_t fp_len, uint64_t fp_hash,
@@ -254,10 +312,10 @@ int lt_registry_resolve(lt_registry *r, const lt_reg_probe *p, const char *path,
                 e->offset = 0;
                 e->lines = e->malformed = 0;
                 e->truncations++;
-                fingerprint(e, p);
+                fingerprint(r, e, p);
             }
             if (e->fp_len < LT_REG_FP_BYTES && p->head_len > e->fp_len)
-                fingerprint(e, p);
+                fingerprint(r, e, p);
             e->size = p->size;
             *out = e;
             return LT_REG_SAME;
@@ -277,12 +335,19 @@ int lt_registry_resolve(lt_registry *r, const lt_reg_probe *p, const char *path,
 
     /* Rule 2: the start of a content already known. */
     lt_reg_entry *best = NULL;
-    for (size_t i = 0; i < r->n; i++) {
-        lt_reg_entry *c = &r->list[i]->e;
-        if (c->fp_len < LT_REG_FP_MIN || !starts_as(c, p))
+    size_t top = p->head_len < LT_REG_FP_BYTES ? p->head_len : LT_REG_FP_BYTES;
+    for (size_t len = LT_REG_FP_MIN; len <= top; len++) {
+        if (r->fp_lengths[len] == 0)
             continue;
-        if (best == NULL || c->offset > best->offset || (c->active && !best->active))
-            best = c;
+        uint64_t h = lt_registry_fp(p->head, len);
+        for (struct node *n = r->fp_buckets[fp_bucket((uint32_t)len, h)]; n; n = n->fp_chain) {
+            lt_reg_entry *c = &n->e;
+            if (c->fp_len != len || c->fp_hash != h)
+                continue;
+            if (best == NULL || (c->active && !best->active) ||
+                (c->active == best->active && c->offset > best->offset))
+                best = c;
+        }
     }
     if (best != NULL && best->active) {
         free(name);
@@ -308,7 +373,7 @@ int lt_registry_resolve(lt_registry *r, const lt_reg_probe *p, const char *path,
         if (!p->gz && n.offset > p->size)
             n.offset = p->size;    /* a copy shorter than what was read: nothing left */
     }
-    fingerprint(&n, p);
+    fingerprint(NULL, &n, p);
     if (best != NULL && best->state == LT_REG_GHOST)
         lt_registry_remove(r, best);
     *out = lt_registry_add(r, &n);

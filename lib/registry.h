@@ -36,8 +36,8 @@ typedef struct lt_reg_entry {
     uint64_t offset;          /* first byte not counted (decompressed, for a .gz) */
     uint64_t size;            /* size when last seen */
     uint64_t lines, malformed, truncations, rotations;
-    uint32_t fp_len;          /* XXH64 of the first fp_len bytes */
-    uint64_t fp_hash;
+    uint32_t fp_len;          /* XXH64 of the first fp_len bytes (read-only: */
+    uint64_t fp_hash;         /* lt_registry_set_fp() changes them) */
     int state;                /* lt_reg_state */
     int gz;                   /* a gzip file: fingerprinted and read decompressed */
     int active;               /* the caller is reading it now (set by the caller) */
@@ -59,6 +59,10 @@ lt_reg_entry *lt_registry_find(lt_registry *r, uint64_t dev, uint64_t ino);
 /* Adds a copy of e (path duplicated); returns the new entry, or NULL when
  * out of memory.  Used to load a checkpoint. */
 lt_reg_entry *lt_registry_add(lt_registry *r, const lt_reg_entry *e);
+
+/* Changes an entry's fingerprint (the registry indexes it: never write
+ * fp_len and fp_hash directly). */
+void lt_registry_set_fp(lt_registry *r, lt_reg_entry *e, uint32_t fp_len, uint64_t fp_hash);
 
 /* Removes an entry (pointer from this registry). */
 void lt_registry_remove(lt_registry *r, lt_reg_entry *e);

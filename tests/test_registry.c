@@ -223,12 +223,24 @@ START_TEST(many_files_are_found_by_identity)
     for (int i = 0; i < 20000; i += 997)
         ck_assert_uint_eq(lt_registry_find(r, 3, (uint64_t)i * 7919)->offset, (uint64_t)i);
     ck_assert_ptr_null(lt_registry_find(r, 3, 1));
+    /* A copy of one of them is matched through the fingerprint index. */
+    snprintf(head, sizeof(head), "h%d - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1\n", 12345);
+    lt_reg_probe copy = probe(4, 1, head, 20000, 0);
+    lt_reg_entry *c;
+    ck_assert_int_eq(lt_registry_resolve(r, &copy, "/copy", 1, &c), LT_REG_CONTINUES);
+    ck_assert_uint_eq(c->offset, 12345);
+    lt_registry_remove(r, c);
     /* Removing keeps the index right. */
     for (int i = 0; i < 20000; i += 2)
         lt_registry_remove(r, lt_registry_find(r, 3, (uint64_t)i * 7919));
     ck_assert_uint_eq(lt_registry_count(r), 10000);
     for (int i = 1; i < 20000; i += 2)
         ck_assert_uint_eq(lt_registry_find(r, 3, (uint64_t)i * 7919)->offset, (uint64_t)i);
+    /* The copy's original (12345 is odd) is still found; an even one is gone. */
+    ck_assert_int_eq(lt_registry_resolve(r, &copy, "/copy", 2, &c), LT_REG_CONTINUES);
+    snprintf(head, sizeof(head), "h%d - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1\n", 12344);
+    lt_reg_probe gone = probe(4, 2, head, 20000, 0);
+    ck_assert_int_eq(lt_registry_resolve(r, &gone, "/copy2", 3, &c), LT_REG_NEW);
     lt_registry_free(r);
     lt_registry_free(NULL);
 }
