@@ -468,6 +468,18 @@ static int get_metrics(request *r)
     metric_head(b, "logtally_ingest_parts", "counter",
                 "Backlog parts read in parallel by the reader threads.");
     metric(b, "logtally_ingest_parts_total", "", (double)p.parts);
+    metric_head(b, "logtally_files_open", "gauge", "Followed files holding a descriptor.");
+    metric(b, "logtally_files_open", "", (double)p.files_open);
+    metric_head(b, "logtally_files_queued", "gauge",
+                "Files waiting for a descriptor (over the descriptor budget).");
+    metric(b, "logtally_files_queued", "", (double)p.files_queued);
+    const lt_daemon *d = r->d;
+    metric_head(b, "logtally_checkpoint_failures", "counter", "Checkpoints that failed.");
+    metric(b, "logtally_checkpoint_failures_total", "", (double)d->checkpoint_failures);
+    metric_head(b, "logtally_checkpoint_last_success_timestamp_seconds", "gauge",
+                "When the last checkpoint was written (0: none yet).");
+    metric(b, "logtally_checkpoint_last_success_timestamp_seconds", "",
+           (double)d->checkpoint_time);
     lt_buf_puts(b, "# EOF\n");
     lt_summary_release(&s);
     *r->content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -488,9 +500,20 @@ static int get_snapshot(request *r)
     return 200;
 }
 
+/* Degraded, not ok, while checkpoints fail: counts are still served, but
+ * a crash now would read again what the last good checkpoint did not hold. */
 static int get_health(request *r)
 {
-    lt_buf_puts(r->out, r->text ? "ok\n" : "{\"status\":\"ok\"}\n");
+    const char *status = r->d->checkpoint_failed ? "degraded" : "ok";
+    if (r->text) {
+        lt_buf_printf(r->out, "%s\n", status);
+        if (r->d->checkpoint_failed)
+            lt_buf_printf(r->out, "checkpoint: %s\n", r->d->checkpoint_error);
+        return 200;
+    }
+    lt_buf_printf(r->out, "{\"status\":\"%s\",\"checkpoint\":", status);
+    daemon_checkpoint_json(r->d, r->out);
+    lt_buf_puts(r->out, "}\n");
     return 200;
 }
 

@@ -149,7 +149,8 @@ int lt_follow_open_file(lt_follow *f, uint64_t offset, uint64_t dev, uint64_t in
     f->dev = (uint64_t)st.st_dev;
     f->ino = (uint64_t)st.st_ino;
     f->size = (uint64_t)st.st_size;
-    f->pos.offset = offset <= f->size ? offset : 0;
+    /* Past the end: truncated meanwhile; the first read sees it. */
+    f->pos.offset = offset;
     f->pos.skipping = 0;
     f->fp_len = 0;
     update_fingerprint(f);
@@ -162,6 +163,14 @@ void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
     f->lines = lines;
     f->malformed = malformed;
     f->truncations = truncations;
+}
+
+void lt_follow_resume_fingerprint(lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
+{
+    if (fp_len == 0 || fp_len > LT_FOLLOW_FP_BYTES)
+        return;
+    f->fp_len = fp_len;
+    f->fp_hash = fp_hash;
 }
 
 int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash)

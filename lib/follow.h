@@ -44,7 +44,7 @@ void lt_follow_free(lt_follow *f);        /* closes the file; NULL is a no-op */
 
 /* Opens the file when it is not open and starts at offset (0 for a new
  * file; a checkpoint's offset on restart; an offset past the end means the
- * file was truncated and reading starts at 0).  Returns 0, or a negative
+ * file was truncated: the first read starts at 0 and counts a truncation).  Returns 0, or a negative
  * errno with a message naming the file in err (-ENOENT: not there yet). */
 int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen);
 
@@ -59,6 +59,11 @@ int lt_follow_open_file(lt_follow *f, uint64_t offset, uint64_t dev, uint64_t in
  * numbers and per-file counts carry on. */
 void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
                              uint64_t truncations);
+
+/* Restores the fingerprint the file had when it was last read (its
+ * registry's), so that the next read sees a content that changed since
+ * (a truncation refilled while it was closed) as a truncation. */
+void lt_follow_resume_fingerprint(lt_follow *f, uint32_t fp_len, uint64_t fp_hash);
 
 /* 1 when the open file starts with the fp_len bytes whose XXH64 is
  * fp_hash (the same file as a checkpoint's, whatever its name now), 0 when

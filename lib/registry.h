@@ -41,6 +41,7 @@ typedef struct lt_reg_entry {
     int state;                /* lt_reg_state */
     int gz;                   /* a gzip file: fingerprinted and read decompressed */
     int active;               /* the caller is reading it now (set by the caller) */
+    void *user;               /* the caller's, while active */
     int64_t seen;             /* when last found (seconds, the caller's clock) */
 } lt_reg_entry;
 
