@@ -47,6 +47,7 @@ typedef struct lt_daemon {
     struct sources *sources;
     struct lt_snapshot_source *resume;   /* the checkpoint's positions, until sources start */
     size_t n_resume;
+    int64_t resume_ms;             /* when that checkpoint was written (wall clock, ms) */
     char *state_path;              /* state_dir/logtally.state */
     uv_timer_t checkpoint_timer;
     int checkpoint_busy;

@@ -20,6 +20,16 @@
  * probed, so `compress` and `delaycompress` archives of it are matched by
  * their decompressed start.  Directories are listed once per scan, and at
  * most MAX_LISTED names and MAX_SIBLING_PROBES archives are looked at.
+ *
+ * Rotations not seen
+ * ------------------
+ * Two rotations while the daemon was down (or between two scans) leave a
+ * file it never saw: access.log.1 between the access.log.2 it knows and
+ * the new access.log.  For a plain path whose file changed unseen, the
+ * scan also reads the start of its rotated siblings changed since then
+ * (scan_family) that the registry does not know, so they are counted:
+ * names that start with the path's own name, in its directory or a
+ * subdirectory of it (logrotate's olddir, when it is there).
  */
 #include "discover.h"
 
@@ -326,6 +336,43 @@ static void find_lost(scan *s, const struct stat own[2], size_t *cap)
     free(by_id);
 }
 
+/* Rotated siblings of a plain path: names that start with its own name
+ * (logrotate appends to it: .1, .2.gz, -20240101), in its directory and
+ * that directory's subdirectories (olddir), changed since the family's
+ * time.  Not further: a file never seen is read only when it is surely a
+ * rotation of this one, never another program's log next door. */
+static void find_family(scan *s, const struct stat own[2], const scan_family *fam, size_t *cap)
+{
+    struct listing L = {0};
+    char dir[PATH_MAX];
+    const char *base = strrchr(fam->path, '/') ? strrchr(fam->path, '/') + 1 : fam->path;
+    size_t stem = strlen(base), probes = 0;
+    dir_of(fam->path, dir, sizeof(dir));
+    list_dir(&L, dir, 1);
+    for (size_t k = 0; k < L.n && probes < MAX_SIBLING_PROBES; k++) {
+        const char *b = strrchr(L.v[k].path, '/') + 1;
+        if (strncmp(b, base, stem) != 0 || b[stem] == '\0')
+            continue;    /* another name, or a log of the same name (not a rotation) */
+        found *f = add_found(s, L.v[k].path, SIZE_MAX, cap);
+        if (f == NULL)
+            break;
+        if (look(s, own, f, 0) == 0 && f->kind == FOUND_FILE && f->mtime_ms >= fam->since_ms &&
+            !skipped(s, f->dev, f->ino, f->size)) {
+            f->sibling = 1;
+            probe(f);
+            probes++;
+        } else {
+            free(f->path);
+            s->n_found--;
+        }
+    }
+    for (size_t k = 0; k < L.n; k++)
+        free(L.v[k].path);
+    free(L.v);
+    for (size_t k = 0; k < L.n_dirs; k++)
+        free(L.dirs[k]);
+}
+
 /* --- the scan ------------------------------------------------------------ */
 
 void scan_run(scan *s)
@@ -367,6 +414,8 @@ void scan_run(scan *s)
     }
     if (s->n_lost > 0)
         find_lost(s, own, &cap);
+    for (size_t i = 0; i < s->n_families; i++)
+        find_family(s, own, &s->families[i], &cap);
 }
 
 void scan_clear(scan *s)
@@ -380,6 +429,9 @@ void scan_clear(scan *s)
     for (size_t i = 0; i < s->n_lost; i++)
         free(s->lost[i].path);
     free(s->lost);
+    for (size_t i = 0; i < s->n_families; i++)
+        free(s->families[i].path);
+    free(s->families);
     for (size_t i = 0; i < s->n_found; i++)
         free(s->found[i].path);
     free(s->found);

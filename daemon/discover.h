@@ -27,6 +27,7 @@ typedef struct found {
     size_t pattern;           /* index of the pattern that named it; lost files: SIZE_MAX */
     int kind;
     int glob;                 /* named by a glob, not by a plain path */
+    int sibling;              /* a rotated sibling of a family (scan_family) */
     char reason[96];          /* FOUND_REFUSED */
     uint64_t dev, ino, size;
     int64_t mtime_ms;
@@ -50,6 +51,14 @@ typedef struct scan_lost {
     char *path;
 } scan_lost;
 
+/* A plain path whose file was rotated while not watched (the daemon was
+ * down, or rotations came faster than scans): its rotated siblings changed
+ * since since_ms that the registry does not know are read. */
+typedef struct scan_family {
+    char *path;
+    int64_t since_ms;         /* wall clock, milliseconds */
+} scan_family;
+
 typedef struct scan {
     /* input, owned by the scan */
     char **patterns;
@@ -59,6 +68,8 @@ typedef struct scan {
     size_t n_skip;
     scan_lost *lost;
     size_t n_lost;
+    scan_family *families;
+    size_t n_families;
     /* output */
     found *found;
     size_t n_found;

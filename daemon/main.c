@@ -330,6 +330,9 @@ static int load_state(lt_daemon *d, const lt_limits *limits, char *err, size_t e
     lt_tally_free(d->tally);
     d->tally = t;
     sources_resume_from(d, pos, n);
+    struct stat st;
+    if (stat(d->state_path, &st) == 0)
+        d->resume_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     daemon_log(LOG_INFO_, "resumed from %s: %llu lines, %zu files", d->state_path,
                (unsigned long long)lt_tally_counters(t)->lines, n);
     return 0;

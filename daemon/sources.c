@@ -142,7 +142,7 @@ typedef struct tracked {
     size_t pat;              /* the pattern naming it; SIZE_MAX: found as a sibling */
     char *format_spec;       /* of its parser */
     lt_format *format;       /* its own, so a reload never frees it under a job */
-    lt_parser *parser;
+    lt_parser *parser;       /* made when a job needs it, freed when idle */
     char *new_format;        /* a reload's format, applied between jobs */
     uint64_t rotate_wait_ms;
     lt_follow *follow;       /* NULL while closed (queued, or closed when idle) */
@@ -158,6 +158,7 @@ typedef struct tracked {
     const char *alt;         /* another name the last scan found it under (the scan's) */
     int finishing;           /* rotated away or no longer named: read until quiet */
     int drop;                /* remove once no job runs */
+    int freed;               /* out of the lists; freed when its watch closes */
     uint64_t grew_ms;        /* the last time it grew (or was found to) */
     uint64_t active_ms;      /* the last time a job read it */
     int logged_error;        /* an error was reported once */
@@ -169,7 +170,7 @@ typedef struct tracked {
     uint64_t n_samples;
     struct tracked *next;
     struct tracked *queue_next;
-    struct part_job parts[MAX_PARTS];
+    struct part_job *parts;  /* MAX_PARTS, made for the first backlog, freed when idle */
     unsigned n_parts, parts_left;   /* of the parallel read in flight */
     int plain_next;          /* parts ended early: a plain job reads next */
     /* the job's input, set on the loop before it is queued */
@@ -222,6 +223,9 @@ struct sources {
     struct watched_dir *dirs;
     struct seen *seen;
     size_t n_seen;
+    scan_family *families;   /* for the next scan (discover.h) */
+    size_t n_families;
+    int64_t scan_wall_ms, prev_scan_wall_ms;  /* when the last two scans started */
     /* progress */
     uint64_t rate_done, rate_ms;
     double rate;
@@ -305,13 +309,22 @@ static void set_path(tracked *t, const char *path)
 
 /* --- tracked files ------------------------------------------------------ */
 
+/* What a file holds only while it is read: its parsers and part jobs. */
+static void free_readers(tracked *t)
+{
+    for (unsigned k = 0; t->parts != NULL && k < MAX_PARTS; k++)
+        lt_parser_free(t->parts[k].parser);
+    free(t->parts);
+    t->parts = NULL;
+    lt_parser_free(t->parser);
+    t->parser = NULL;
+}
+
 static void on_watch_closed(uv_handle_t *h)
 {
     tracked *t = h->data;
-    for (unsigned k = 0; k < MAX_PARTS; k++)
-        lt_parser_free(t->parts[k].parser);
+    free_readers(t);
     lt_follow_free(t->follow);
-    lt_parser_free(t->parser);
     lt_format_free(t->format);
     free(t->format_spec);
     free(t->new_format);
@@ -335,10 +348,16 @@ static void unqueue(tracked *t)
     s->n_queued--;
 }
 
+/* Takes t out of every list and closes its watch; t itself is freed in
+ * the close callback, so a caller may still look at it (t->freed) until
+ * it returns to the loop. */
 static void free_tracked(tracked *t)
 {
     struct sources *s = t->src;
     uint32_t id;
+    if (t->freed)
+        return;
+    t->freed = 1;
     tracked **pp = &s->list;
     while (*pp != t)
         pp = &(*pp)->next;
@@ -391,26 +410,21 @@ static void stop_watch(tracked *t)
     }
 }
 
+/* Compiles t's format (not while a job runs); its parsers are made anew
+ * for the next job. */
 static int compile_format(tracked *t, const char *spec)
 {
     char err[256];
     lt_format *f = lt_format_new(spec, err, sizeof(err));
-    lt_parser *p = f ? lt_parser_new(f) : NULL;
     char *copy = strdup(spec);
-    if (f == NULL || p == NULL || copy == NULL) {
-        lt_parser_free(p);
+    if (f == NULL || copy == NULL) {
         lt_format_free(f);
         free(copy);
         return -ENOMEM;    /* formats were checked when the configuration loaded */
     }
-    lt_parser_free(t->parser);
+    free_readers(t);
     lt_format_free(t->format);
     free(t->format_spec);
-    for (unsigned k = 0; k < MAX_PARTS; k++) {
-        lt_parser_free(t->parts[k].parser);
-        t->parts[k].parser = NULL;
-    }
-    t->parser = p;
     t->format = f;
     t->format_spec = copy;
     return 0;
@@ -464,7 +478,6 @@ static tracked *add_tracked(struct sources *s, lt_reg_entry *e, const char *path
 
 fail:
     if (t != NULL) {
-        lt_parser_free(t->parser);
         lt_format_free(t->format);
         free(t->format_spec);
         free(t->path);
@@ -608,6 +621,11 @@ static void finish_stop(struct sources *s)
 static void after_job(tracked *t, int more)
 {
     struct sources *s = t->src;
+    if (t->freed) {
+        if (s->stopping && s->jobs == 0)
+            finish_stop(s);
+        return;
+    }
     if (t->new_format != NULL) {
         if (compile_format(t, t->new_format) < 0)
             daemon_log(LOG_ERR_, "%s: out of memory; keeping its old format", t->path);
@@ -776,6 +794,8 @@ static int schedule_parts(tracked *t)
 
     if (n < 2 || t->gz || t->follow == NULL || t->job_final || t->plain_next)
         return 0;
+    if (t->parts == NULL && (t->parts = calloc(MAX_PARTS, sizeof(*t->parts))) == NULL)
+        return 0;
     /* Parts shrink as the backlog does, down to JOB_BYTES, so the end of
      * a large file is shared out too. */
     int planned = lt_follow_plan(t->follow, n, PART_BYTES, JOB_BYTES, plan);
@@ -871,6 +891,12 @@ static void part_done(uv_work_t *w, int status)
 
 /* --- scheduling ---------------------------------------------------------- */
 
+/* Read jobs in flight at most: enough to keep every pool thread busy. */
+static size_t job_limit(const struct sources *s)
+{
+    return 2 * (size_t)(s->d->pool_threads ? s->d->pool_threads : 4);
+}
+
 static void enqueue(tracked *t)
 {
     struct sources *s = t->src;
@@ -895,12 +921,15 @@ static void schedule(tracked *t)
     }
     if (t->gz && (t->gz_incomplete || now - t->gz_since_ms < GZ_STABLE_MS))
         return;    /* the scan says when its size is stable, or changed */
+    /* In turn: over the descriptor budget, with jobs enough in flight
+     * (each holds a tally until it is merged), or behind others waiting. */
+    if ((!t->open && s->n_open >= s->fd_budget) || s->jobs >= job_limit(s) ||
+        (s->queue != NULL && s->queue != t)) {
+        enqueue(t);
+        return;
+    }
+    unqueue(t);
     if (!t->open) {
-        if (s->n_open >= s->fd_budget || (s->queue != NULL && s->queue != t)) {
-            enqueue(t);
-            return;
-        }
-        unqueue(t);
         t->open = 1;
         s->n_open++;
     }
@@ -913,6 +942,10 @@ static void schedule(tracked *t)
         t->start_truncations = e->truncations;
         t->start_fp_len = e->fp_len;
         t->start_fp_hash = e->fp_hash;
+    }
+    if (t->parser == NULL && (t->parser = lt_parser_new(t->format)) == NULL) {
+        daemon_log(LOG_ERR_, "%s: out of memory; read later", t->path);
+        return;
     }
     t->job_final = t->finishing && now - t->grew_ms >= t->rotate_wait_ms;
     if (schedule_parts(t))
@@ -936,21 +969,26 @@ static void close_idle(tracked *t)
     stop_watch(t);
     lt_follow_free(t->follow);
     t->follow = NULL;
+    free_readers(t);
     t->open = 0;
     s->n_open--;
 }
 
-/* Gives queued files descriptors: free ones first, then those of the
- * files read longest ago that have nothing to read. */
+/* Starts queued files in turn while jobs may be queued: with free
+ * descriptors first, then with those of the files read longest ago that
+ * have nothing to read. */
 static void balance(struct sources *s)
 {
-    while (s->queue != NULL && !s->stopping) {
-        if (s->n_open < s->fd_budget) {
+    while (s->queue != NULL && !s->stopping && s->jobs < job_limit(s)) {
+        if (s->queue->open || s->n_open < s->fd_budget) {
             tracked *t = s->queue;
-            unqueue(t);
-            schedule(t);
-            if (!t->open)
-                break;    /* queued again: no room after all */
+            if (t->busy || t->drop) {
+                unqueue(t);
+                continue;
+            }
+            schedule(t);    /* at the head of the queue: takes the room */
+            if (t->queued)
+                break;
             continue;
         }
         tracked *idle = NULL;
@@ -988,6 +1026,32 @@ static void scan_work(uv_work_t *w)
 }
 
 static void scan_done(uv_work_t *w, int status);
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Asks the next scan for the rotated siblings of a plain path changed
+ * since since_ms (rotations that were not seen happen). */
+static void add_family(struct sources *s, const char *path, int64_t since_ms)
+{
+    for (size_t i = 0; i < s->n_families; i++)
+        if (strcmp(s->families[i].path, path) == 0) {
+            if (since_ms < s->families[i].since_ms)
+                s->families[i].since_ms = since_ms;
+            return;
+        }
+    scan_family *f = realloc(s->families, (s->n_families + 1) * sizeof(*f));
+    if (f == NULL)
+        return;
+    s->families = f;
+    if ((f[s->n_families].path = strdup(path)) == NULL)
+        return;
+    f[s->n_families++].since_ms = since_ms;
+}
 
 static char *dup_or_null(const char *p)
 {
@@ -1032,6 +1096,12 @@ static void start_scan(struct sources *s)
         }
     }
     scan_sort_skip(sc);
+    sc->families = s->families;
+    sc->n_families = s->n_families;
+    s->families = NULL;
+    s->n_families = 0;
+    s->prev_scan_wall_ms = s->scan_wall_ms;
+    s->scan_wall_ms = wall_ms();
     s->scan_gen = s->pat_gen;
     s->scan_work.data = s;
     if (uv_queue_work(d->loop, &s->scan_work, scan_work, scan_done) == 0) {
@@ -1123,7 +1193,7 @@ static void consider(struct sources *s, const found *f, int64_t now_s)
     }
     if (v == LT_REG_WAIT || v == LT_REG_SKIP)
         return;
-    if (p == NULL && v == LT_REG_NEW) {
+    if (p == NULL && v == LT_REG_NEW && !f->sibling) {
         /* A sibling that is no file of ours: left alone. */
         lt_registry_remove(s->reg, e);
         return;
@@ -1273,6 +1343,11 @@ static void scan_done(uv_work_t *w, int status)
         if (!t->finishing) {
             t->finishing = 1;
             t->grew_ms = now;
+            /* Another rotation may have come and gone since the last scan:
+             * its file is among the siblings. */
+            if (t->pat < s->n_pats && strpbrk(s->pats[t->pat].spec, "*?[") == NULL)
+                add_family(s, s->pats[t->pat].spec,
+                           (s->prev_scan_wall_ms ? s->prev_scan_wall_ms : s->scan_wall_ms) - 1000);
             daemon_log(LOG_INFO_, "%s: rotated; finishing the old file (quiet for %llu ms), "
                        "following the new one", t->path, (unsigned long long)t->rotate_wait_ms);
             if (t->open && !t->busy)
@@ -1516,6 +1591,12 @@ int sources_start(lt_daemon *d)
         daemon_log(LOG_ERR_, "%s", err);
         return -1;
     }
+    /* Rotations while the daemon was down: files changed since the
+     * checkpoint among the siblings of each plain path. */
+    if (d->resume_ms != 0)
+        for (size_t i = 0; i < s->n_pats; i++)
+            if (strpbrk(s->pats[i].spec, "*?[") == NULL)
+                add_family(s, s->pats[i].spec, d->resume_ms - 2000);
     daemon_log(LOG_DEBUG_, "up to %zu files open at once", s->fd_budget);
     return 0;
 }
@@ -1555,6 +1636,9 @@ void sources_free(lt_daemon *d)
     free_patterns(s->pats, s->n_pats);
     scan_clear(&s->sc);
     free_seen(s);
+    for (size_t i = 0; i < s->n_families; i++)
+        free(s->families[i].path);
+    free(s->families);
     lt_registry_free(s->reg);
     for (size_t i = 0; i < s->n_names; i++)
         free(s->names[i]);
