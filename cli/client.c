@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <http_parser.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +74,15 @@ static int request(const char *sock, const char *method, const char *target, str
             return EXIT_NOT_RUNNING;
         }
         if (e == EACCES || e == EPERM) {
-            fprintf(stderr, "logtally: permission denied on %s (are you in its group?)\n", sock);
+            /* Name the group: being added to it is the usual fix. */
+            struct stat st;
+            struct group *g = stat(sock, &st) == 0 ? getgrgid(st.st_gid) : NULL;
+            if (g != NULL)
+                fprintf(stderr, "logtally: permission denied on %s: only members of the group "
+                        "'%s' may use it (usermod -aG %s USER)\n", sock, g->gr_name, g->gr_name);
+            else
+                fprintf(stderr, "logtally: permission denied on %s (are you in its group?)\n",
+                        sock);
             return EXIT_DENIED;
         }
         fprintf(stderr, "logtally: cannot connect to %s: %s\n", sock, strerror(e));
@@ -80,7 +90,7 @@ static int request(const char *sock, const char *method, const char *target, str
     }
     char req[1024];
     int n = snprintf(req, sizeof(req),
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: logtally/0.1\r\n"
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: logtally/" LT_VERSION "\r\n"
                      "Content-Length: 0\r\nConnection: close\r\n\r\n",
                      method, target);
     if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
