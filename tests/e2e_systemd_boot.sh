@@ -65,7 +65,8 @@ deb=$(timeout 300 "$src/scripts/deb.sh" "$tmp/deb") || fail "scripts/deb.sh coul
 echo "  built $(basename "$deb") ($(elapsed))"
 timeout 120 lintian --fail-on error "$deb" >"$tmp/lintian.out" 2>&1 ||
   { cat "$tmp/lintian.out"; fail "lintian reports errors on $(basename "$deb")"; }
-echo "  lintian: no error ($(grep -c . "$tmp/lintian.out" || true) other tags)"
+echo "  lintian: no error, $(grep -cE '^[WIPX]: ' "$tmp/lintian.out" || true) other tags"
+grep -E '^[WIPX]: ' "$tmp/lintian.out" | sed 's/^/    /' || true
 version=$(dpkg-deb -f "$deb" Version)
 mkdir "$tmp/up"
 dpkg-deb -R "$deb" "$tmp/up/pkg"

@@ -72,7 +72,7 @@ counts_are() {
     [ "$n" = "$1" ] && break
     sleep 0.1
   done
-  [ "$n" = "$1" ] || fail "$2: the daemon counts ${n:-nothing} lines, not $1"
+  [ "$n" = "$1" ] || fail "$2: the daemon counts ${n:-no} lines (or does not answer), not $1"
   sleep 1.5
   n=$(lines)
   [ "$n" = "$1" ] || fail "$2: the daemon counted $1 lines, then $n"
