@@ -75,20 +75,21 @@ dpkg-deb -b --root-owner-group "$tmp/up/pkg" "$tmp/up/logtally-up.deb" >/dev/nul
 echo "  and $version+boot1, the same contents, for the upgrade"
 # The tree needs the package's dependencies (first alternatives, without
 # versions), so that dpkg -i works without the network.
-depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/ //g' |
-  sed '/^$/d' | sort -u | paste -sd, -)
+# systemd is in the list anyway: it is the system booted.
+depends=$({ echo systemd; dpkg-deb -f "$deb" Depends | tr ',' '\n'; } |
+  sed -E 's/\|.*//; s/\(.*\)//; s/ //g' | sed '/^$/d' | sort -u | paste -sd, -)
 
 echo "2. a Debian 12 tree with systemd (cache: $cache)"
 mkdir -p "$(dirname "$cache")"
 exec 9>"$cache.lock"
 flock -w 300 9 || fail "the cache $cache stayed locked for 300 s"
-recipe="debootstrap --variant=minbase --include=systemd,$depends $suite"
+recipe="debootstrap --variant=minbase --include=$depends $suite"
 if [ ! -f "$cache/.logtally-recipe" ] || [ "$(cat "$cache/.logtally-recipe")" != "$recipe" ]; then
   timeout 20 curl -sfI "$mirror/dists/$suite/Release" >/dev/null ||
     skip "Debian's archive ($mirror) is not reachable, and the tree must be made"
   rm -rf "$cache.new" "$cache"
   echo "  making it: $recipe"
-  if ! timeout 240 debootstrap --variant=minbase --include="systemd,$depends" "$suite" \
+  if ! timeout 240 debootstrap --variant=minbase --include="$depends" "$suite" \
       "$cache.new" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
     tail -20 "$tmp/debootstrap.log"
     rm -rf "$cache.new"
