@@ -90,6 +90,9 @@ active_again() {
   fail "$2: the service is not active again with a new process within 25 s"
 }
 append() { head -n "$2" /lt-in/access.log >>"$1"; }
+# The second log starts with other lines than the first: a file that
+# starts with the same bytes as a known one is taken for a copy of it.
+append_other() { tail -n "$2" /lt-in/access.log >>"$1"; }
 
 # --- install -----------------------------------------------------------------
 [ ! -e /bin/kill ] && [ ! -e /usr/bin/kill ] || fail "this system has a kill(1); the test wants none"
@@ -166,7 +169,7 @@ echo "$got" | grep -q "$sock" && echo "$got" | grep -q "group 'logtally'" ||
 ok "alice (group logtally): exit 0; bob: exit 4, \"$got\""
 
 # --- reload ------------------------------------------------------------------
-append $nginx 100
+append_other $nginx 100
 cat >>$conf <<YAML
   - path: $nginx
     format: nginx
@@ -184,14 +187,14 @@ grep -q "$conf:$bad_line:1: unknown key 'no_such_key'" /lt-out/status.txt ||
   fail "systemctl status does not show $conf:$bad_line:1"
 [ "$(prop MainPID)" = "$pid" ] && [ "$(prop ActiveState)" = active ] ||
   fail "the daemon did not survive the refused reload"
-append $nginx 10
+append_other $nginx 10
 counts_are 3110 "after a refused reload (the old configuration follows the second log)"
 ok "systemctl reload with a broken file fails, status shows \"$(grep -o "$conf:$bad_line:1: unknown key '[a-z_]*'" /lt-out/status.txt | head -n1)\", the old configuration stays"
 cp /lt-out/good.yaml $conf
 
 # --- journal -----------------------------------------------------------------
 warn=$(journalctl -u logtallyd -p warning..warning --no-pager -o cat)
-echo "$warn" | grep -q '/var/log/secret/access.log: Permission denied' ||
+echo "$warn" | grep -q '/var/log/secret/access.log: .*Permission denied' ||
   fail "no warning about the unreadable log at priority 4: $warn"
 ! journalctl -u logtallyd -p warning --no-pager -o cat | grep -q 'listening on' ||
   fail "an info line ('listening on') is logged at warning or above"
