@@ -13,8 +13,6 @@
 
 #include "cli.h"
 
-#define LT_VERSION "0.1.0"
-
 static void usage(FILE *out)
 {
     fputs("usage: logtally [-s SOCKET] COMMAND [OPTIONS] [ARGS]\n"
@@ -63,7 +61,10 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("logtally %s\n", LT_VERSION);
+        /* The client has no optional parts: zlib (.gz input) and
+         * http-parser are required at build time. */
+        printf("logtally %s\nfeatures: no optional ones (gzip input and the daemon client are "
+               "always built in)\n", LT_VERSION);
         return EXIT_OK;
     }
     if (strcmp(cmd, "analyze") == 0)

@@ -30,8 +30,6 @@
 #include "config.h"
 #include "tally.h"
 
-#define LT_VERSION "0.1.0"
-
 struct sources;
 struct http_server;
 

@@ -63,6 +63,20 @@ static void usage(FILE *out)
           out);
 }
 
+/* The version, and the optional features this binary was built with
+ * (libsystemd is optional at build time: without it there is no sd_notify,
+ * no watchdog and no socket activation). */
+static void print_version(void)
+{
+    printf("logtallyd %s\n", LT_VERSION);
+#ifdef HAVE_SYSTEMD
+    puts("features: +systemd (sd_notify readiness and status, watchdog, socket activation)");
+#else
+    puts("features: -systemd (built without libsystemd: no sd_notify, watchdog or socket "
+         "activation)");
+#endif
+}
+
 static const char *socket_override, *state_override;
 
 static int load_config(const char *path, const char *socket, lt_config **out, char *err,
@@ -420,7 +434,7 @@ int main(int argc, char **argv)
         case 'f': d.extra_format = optarg; break;
         case 'C': check_only = 1; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("logtallyd %s\n", LT_VERSION); return 0;
+        case 'V': print_version(); return 0;
         default: usage(stderr); return 2;
         }
     }
