@@ -29,7 +29,8 @@
  * * Objects and arrays nested deeper than LT_JSONSCAN_MAX_DEPTH are not
  *   read (-EINVAL): the depth bounds the recursion.
  * * The last of duplicate member names wins, as in jansson and most
- *   readers.
+ *   readers, and wins whole: in {"r":{"a":1},"r":{}} the path r.a is
+ *   absent.
  * * \uXXXX must have four hex digits; a surrogate pair is one code point;
  *   a lone surrogate is grammatical and decodes to U+FFFD.
  *
@@ -232,6 +233,10 @@ static int read_object(scan *c, size_t depth, uint32_t alive)
             else
                 keep |= 1u << i;
         }
+        /* The last of duplicate members wins whole: what an earlier
+         * "request" held under it is forgotten before this one is read. */
+        for (uint32_t m = keep; m != 0; m &= m - 1)
+            c->out[__builtin_ctz(m)] = (lt_json_value){LT_JSON_ABSENT, NULL, 0};
         lt_json_value v;
         if (read_value(c, depth + 1, keep, &v) < 0)
             return -EINVAL;

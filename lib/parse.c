@@ -1635,7 +1635,8 @@ static int walk_items(lt_parser *ps, const char *p, const char *end, lt_record *
     if (rec->url != NULL && rec->url_len == 0)
         rec->url = NULL;
     if (rec->url != NULL && ((ms != NULL && !is_method(ms, me)) ||
-                             !is_target(rec->url, rec->url + rec->url_len))) {
+                             !is_target(rec->url, rec->url + rec->url_len) ||
+                             memchr(rec->url, ' ', rec->url_len) != NULL)) {
         rec->url = NULL;
         rec->url_len = 0;
         rec->non_http = 1;
@@ -1742,6 +1743,8 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
         return FAST_UNSURE;    /* a list "a, b" is the walker's */
     if (end - p >= 16 && parse_ipv4_wide(p, (size_t)(sp - p), &rec->ipv4))
         rec->client = LT_CLIENT_IPV4;
+    else if (memchr(p, ',', (size_t)(sp - p)) != NULL)
+        return FAST_UNSURE;    /* "a,b" is a list too */
     else
         lt_parse_client(p, (size_t)(sp - p), rec);
     p = sp + 1;
@@ -1906,7 +1909,8 @@ static int parse_json(lt_parser *ps, const char *line, const char *end, lt_recor
         }
         if (rec->url != NULL &&
             ((m->type == LT_JSON_STRING && !is_method(m->p, m->p + m->len)) ||
-             !is_target(rec->url, rec->url + rec->url_len))) {
+             !is_target(rec->url, rec->url + rec->url_len) ||
+             memchr(rec->url, ' ', rec->url_len) != NULL)) {
             rec->url = NULL;
             rec->url_len = 0;
             rec->non_http = 1;

@@ -12,6 +12,7 @@ packages=(
   redis-server         # the HyperLogLog is checked against a real Redis
   systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
   clang libclang-rt-14-dev   # fuzz/run.sh: libFuzzer, ASan, UBSan
+  libjansson-dev       # fuzz/fuzz_jsonscan.c holds the JSON field scanner to jansson
 )
 
 missing=()

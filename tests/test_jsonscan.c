@@ -51,8 +51,10 @@ START_TEST(paths_and_types)
     /* The last duplicate wins. */
     ck_assert_int_eq(scan("{\"a\":1,\"a\":2,\"b\":{\"c\":3},\"b\":{\"d\":{\"e\":4}}}"), 0);
     assert_value(0, LT_JSON_NUMBER, "2");
-    assert_value(1, LT_JSON_NUMBER, "3");    /* from the first b: nothing replaced it */
+    ck_assert_int_eq(v[1].type, LT_JSON_ABSENT);    /* the second b replaced the first whole */
     assert_value(2, LT_JSON_NUMBER, "4");
+    ck_assert_int_eq(scan("{\"b\":{\"c\":3},\"b\":5}"), 0);
+    ck_assert_int_eq(v[1].type, LT_JSON_ABSENT);
     ck_assert_int_eq(scan(" \t{ } \r\n"), 0);
 }
 END_TEST
