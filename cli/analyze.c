@@ -339,7 +339,10 @@ int cmd_analyze(int argc, char **argv)
         free(trusted);
         return EXIT_USAGE;
     }
+    /* The rule is said when it is not the plain client field, so that a
+     * default report stays the one `logtally merge` prints. */
     char rule[256];
+    const char *client_rule = rule;
     if (fo.client_header != NULL)
         snprintf(rule, sizeof(rule), "the rightmost address of %s and the client field not among "
                  "%zu trusted proxies", fo.client_header, n_trusted);
@@ -347,7 +350,7 @@ int cmd_analyze(int argc, char **argv)
         snprintf(rule, sizeof(rule), "the rightmost address of the client field not among %zu "
                  "trusted proxies", n_trusted);
     else
-        snprintf(rule, sizeof(rule), "the client field (the rightmost address of a list)");
+        client_rule = NULL;
     lt_tally *t = lt_tally_new(&limits);
     if (t == NULL) {
         fprintf(stderr, "logtally analyze: out of memory\n");
@@ -386,7 +389,7 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "logtally analyze: --save: %s\n", err);
         rc = EXIT_FAILED;
     }
-    int prc = cli_print_report("analyze", t, top, json, names, n_files, rule);
+    int prc = cli_print_report("analyze", t, top, json, names, n_files, client_rule);
     if (prc != EXIT_OK)
         rc = prc;
     const lt_counters *n = lt_tally_counters(t);

@@ -717,8 +717,10 @@ START_TEST(example_is_the_defaults)
     c = good(un);
     ck_assert_str_eq(c->socket_group, "adm");
     ck_assert_str_eq(c->listen, "127.0.0.1:9369");
-    ck_assert_uint_eq(c->n_sources, 3);
+    ck_assert_uint_eq(c->n_sources, 5);
     ck_assert_ptr_nonnull(strstr(c->sources[2].format, "%D"));
+    ck_assert_ptr_nonnull(strstr(c->sources[3].format, "$http_x_forwarded_for"));
+    ck_assert_str_eq(c->sources[4].format, "caddy");
     lt_config_free(c);
     free(un);
 }
