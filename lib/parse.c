@@ -18,6 +18,20 @@
  * follows it in the format (a space, or ':' after %v in vhost_combined).
  * A space in the literal text matches a run of one or more spaces.
  *
+ * An nginx log_format string ($remote_addr [$time_local] "$request" ...)
+ * compiles to the same items: each known $variable is the field Apache
+ * names with a directive, any other is ITEM_OTHER, and the brackets around
+ * $time_local fold into %t's 28-byte time, so nginx's main format has the
+ * plan of `combined` (its literal " - " is read as %l: see read_nginx()).
+ * Other times are $time_iso8601 (ISO 8601) and $msec (epoch seconds).  A
+ * pasted `LogFormat "..." name` or `log_format name '...' '...';` line is
+ * first unwrapped to its format string.  A name that is not a built-in
+ * format is refused with the names within two edits (or that it starts).
+ *
+ * JSON formats (`caddy`, `json`) have no plan: lib/jsonscan.c checks the
+ * line and returns the values of a few dotted paths, and parse_json()
+ * reads them with the same rules (status, size, times, request, client).
+ *
  * Validity
  * --------
  * A line is valid when every item up to the last field that feeds a count
@@ -29,7 +43,18 @@
  * spaces; "METHOD TARGET" or "METHOD TARGET PROTOCOL" yields the target as
  * the URL, bytes as logged (escapes are not decoded, so the URL is what
  * `awk '{print $7}'` sees); any other shape, `-` included, leaves url NULL
- * and the caller counts an unparsed request.
+ * and the caller counts an unparsed request.  A request whose first token
+ * is not an RFC 9110 method token, or whose target is not a path, `*` or
+ * `scheme:...` (is_target()), is not HTTP (a TLS or RDP handshake on a
+ * plain port): no URL, and rec->non_http.  The same holds for
+ * $request_method and $request_uri logged apart.
+ *
+ * Response times
+ * --------------
+ * %D, %{us}T (microseconds), %{ms}T, %T and %{s}T, $request_time and
+ * Caddy's duration (seconds with a fraction), $upstream_response_time (a
+ * list "0.004, 0.012 : 0.030", its last value) become rec->duration_us;
+ * "-" is none, anything else not a number makes the line malformed.
  *
  * Timestamps
  * ----------
@@ -50,7 +75,17 @@
  * A dotted quad with octets 0..255 and no leading zeros is IPv4.  A field
  * with a ':' is tried as IPv6 after removing [brackets] and a %zone, with
  * inet_pton() on a bounded, NUL-free copy; ::ffff:a.b.c.d (IPv4-mapped) is
- * reported as that IPv4.  Anything else is a hostname client.
+ * reported as that IPv4.  Then a.b.c.d:port and [v6]:port count as their
+ * address.  Anything else is a hostname client.
+ *
+ * An unquoted client field whose token ends with ',' goes on past the
+ * spaces after it ("10.0.0.2, 10.0.0.1, 127.0.0.1"); a client field with a
+ * comma is a list.  resolve_client() walks the client field's list and
+ * then the logged header's (lt_format_opts.client_header) from the right
+ * and takes the first address that is not a trusted proxy (lib/cidr.c), or
+ * the leftmost when all are: nginx's realip with real_ip_recursive, and
+ * Apache's mod_remoteip.  With no trusted proxies a list gives its
+ * rightmost address, the peer that connected.
  *
  * The fast path
  * -------------
@@ -58,8 +93,9 @@
  * nginx share (%h %l %u %t "%r" %>s %b) with single spaces.  For those
  * formats lt_parse_line() first tries parse_common(), which reads exactly
  * that spelling with SSE2 scans and a loop-free dotted-quad reader, and
- * gives up on anything else; the walker then reads the line and alone
- * decides validity and error codes.  The fast path only accepts lines the
+ * gives up on anything else (a client list, a method with a byte that is
+ * not a token's, a target that does not start with '/'); the walker then
+ * reads the line and alone decides validity and error codes.  The fast path only accepts lines the
  * walker accepts, with the same record (lt_parse_line_generic() is the
  * walker alone, and tests/test_parse.c holds the two together on real logs
  * and random mutations of them).
