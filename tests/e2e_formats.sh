@@ -120,6 +120,8 @@ state_dir: $tmp/state
 sources:
   - path: $tmp/follow-caddy.log
     format: caddy
+  - path: $tmp/follow-nginx.log
+    format: '$upstream'
 YAML
 "$logtallyd" -c "$tmp/logtally.yaml" 2>"$tmp/daemon.err" &
 pid=$!
@@ -139,6 +141,19 @@ grep -q "^logtally_request_duration_seconds_count $(jq .response_time.count "$tm
   fail "/metrics: $(grep duration_seconds_count "$tmp/metrics")"
 grep -q '^logtally_request_duration_seconds_bucket{le="+Inf"}' "$tmp/metrics" || fail "/metrics: no +Inf bucket"
 echo "  caddy: $want valid lines, as the truth; /metrics has the response time histogram"
+cat "$tmp/nginx-upstream.log" >>"$tmp/follow-nginx.log"
+want=$(( want + $(jq .valid "$tmp/nginx-upstream.truth") ))
+timed=$(( $(jq .response_time.count "$tmp/caddy.truth") + $(jq .response_time.count "$tmp/nginx-upstream.truth") ))
+for _ in $(seq 100); do
+  got=$(curl -sf --unix-socket "$sock" http://localhost/v1/summary | jq .valid)
+  [ "$got" = "$want" ] && break
+  sleep 0.1
+done
+[ "$got" = "$want" ] || fail "after the nginx log the daemon reports $got valid lines, not $want"
+got=$(curl -sf --unix-socket "$sock" http://localhost/v1/summary | jq -c '[.response_time.count, .non_http_requests]')
+want_nh=$(( $(jq .non_http_requests "$tmp/caddy.truth") + $(jq .non_http_requests "$tmp/nginx-upstream.truth") ))
+[ "$got" = "[$timed,$want_nh]" ] || fail "caddy + nginx: $got, not [$timed,$want_nh]"
+echo "  and an nginx log_format log beside it: $want valid lines, $timed timed, $want_nh not HTTP"
 kill -TERM "$pid"
 wait "$pid" || true
 pid=
