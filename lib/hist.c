@@ -230,6 +230,8 @@ static int get_varint(const unsigned char **p, const unsigned char *end, uint64_
         unsigned char c = *(*p)++;
         if (shift == 63 && (c & 0x7e) != 0)
             return -EINVAL;    /* more than 64 bits */
+        if (c == 0 && shift > 0)
+            return -EINVAL;    /* a longer spelling than lt_hist_write()'s */
         v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
             *out = v;

@@ -63,9 +63,10 @@ void lt_hist_write(lt_buf *b, const lt_hist *h);
 
 /* Reads what lt_hist_write() wrote from len bytes at p into a new
  * histogram; *used gets the bytes read.  Untrusted input: indices past
- * the last bucket, counts that overflow, a minimum or maximum outside the
- * buckets' range, or a truncation give -EINVAL; -ENOMEM when out of
- * memory. */
+ * the last bucket, zero or overflowing counts, a minimum or maximum
+ * outside its bucket, a varint spelled longer than lt_hist_write() spells
+ * it, or a truncation give -EINVAL (so what is read writes back the same
+ * bytes); -ENOMEM when out of memory. */
 int lt_hist_read(const unsigned char *p, size_t len, size_t *used, lt_hist **out);
 
 #endif

@@ -16,9 +16,10 @@
  * Sections follow the table in table order, back to back.  Types:
  *
  *   1 counters  u64 lines, valid, malformed, unparsed_requests, bytes,
- *               then (optional: absent in files of logtally before
- *               response times) u64 non_http_requests and the response
- *               time histogram as lt_hist_write() lays it out
+ *               then, only when either is not zero (so absent in files
+ *               of logtally before response times), u64
+ *               non_http_requests and the response time histogram as
+ *               lt_hist_write() lays it out
  *   2 limits    u64 exact_clients_bytes, u64 url_entries, u8 strip_query
  *   3 clients   u8 exact; u64 n, n x u32 IPv4 (ascending); u64 n, n x 16-byte
  *               IPv6 (ascending); u64 n, n x (u32 len, bytes) hostnames
@@ -304,8 +305,12 @@ static int write_section(lt_buf *b, int type, const lt_tally *t, const lt_snapsh
         put_u64(b, n->malformed);
         put_u64(b, n->unparsed_requests);
         put_u64(b, n->bytes);
-        put_u64(b, n->non_http_requests);
-        lt_hist_write(b, lt_tally_durations(t));
+        /* The tail only when it holds something, so that a snapshot of a
+         * log without either writes the bytes it always did. */
+        if (n->non_http_requests > 0 || lt_hist_count(lt_tally_durations(t)) > 0) {
+            put_u64(b, n->non_http_requests);
+            lt_hist_write(b, lt_tally_durations(t));
+        }
         return 0;
     case SEC_LIMITS:
         put_u64(b, l->exact_clients_bytes);
@@ -531,6 +536,8 @@ static int read_counters(cursor *c, struct parts *P)
             return rc;
         if (rc < 0 || lt_hist_count(P->durations) > P->n.valid)
             return bad(c, "a damaged response time histogram");
+        if (P->n.non_http_requests == 0 && lt_hist_count(P->durations) == 0)
+            return bad(c, "an empty tail after the counters (never written)");
         c->p += used;
     }
     return c->failed ? -EINVAL : 0;
