@@ -121,7 +121,9 @@ struct part_job {
 
 struct pattern {
     char *spec;              /* path or glob */
-    char *format_spec;
+    char *format_spec;       /* its format and the format's options, as one key */
+    char *format;            /* its format alone */
+    long conf;               /* index of its lt_source_conf, or -1 (command line) */
     uint64_t rotate_wait_ms;
 };
 
@@ -165,6 +167,8 @@ typedef struct tracked {
     int gz;                  /* a compressed rotated log: read once, whole */
     uint64_t gz_size, gz_since_ms;  /* its size, and since when */
     int gz_incomplete;       /* its last read found the stream unfinished */
+    int hinted;              /* the format hint was looked for (job) and said (loop) */
+    char hint[160];          /* a built-in format that parses a file with no valid line */
     lt_follow_info info;     /* the follower's state after the last job */
     lt_sample samples[LT_SAMPLES];
     uint64_t n_samples;
@@ -410,12 +414,23 @@ static void stop_watch(tracked *t)
     }
 }
 
-/* Compiles t's format (not while a job runs); its parsers are made anew
- * for the next job. */
+/* Compiles t's format, named by a pattern's format key (not while a job
+ * runs); its parsers are made anew for the next job. */
 static int compile_format(tracked *t, const char *spec)
 {
+    struct sources *s = t->src;
     char err[256];
-    lt_format *f = lt_format_new(spec, err, sizeof(err));
+    lt_format_opts opts;
+    const char *fmt = spec;
+    memset(&opts, 0, sizeof(opts));
+    for (size_t i = 0; i < s->n_pats; i++)
+        if (strcmp(s->pats[i].format_spec, spec) == 0) {
+            fmt = s->pats[i].format;
+            if (s->pats[i].conf >= 0)
+                lt_source_format_opts(&s->d->config->sources[s->pats[i].conf], &opts);
+            break;
+        }
+    lt_format *f = lt_format_new_with(fmt, &opts, err, sizeof(err));
     char *copy = strdup(spec);
     if (f == NULL || copy == NULL) {
         lt_format_free(f);
@@ -538,6 +553,25 @@ static void gz_job(tracked *t)
                         &t->gz_total, &t->gz_lines, t->err, sizeof(t->err));
 }
 
+/* A file whose lines so far are all malformed: which built-in format
+ * would parse its first lines (on the pool, in t's job). */
+static void find_hint(tracked *t)
+{
+    enum { HEAD = 256 * 1024 };
+    char *buf = malloc(HEAD);
+    int fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    ssize_t got = buf != NULL && fd >= 0 ? pread(fd, buf, HEAD, 0) : -1;
+    lt_detection det = {0};
+    t->hinted = 1;
+    if (got > 0 && lt_format_detect(buf, (size_t)got, &det) == 0 && det.name != NULL &&
+        strcmp(det.name, t->format_spec) != 0)
+        snprintf(t->hint, sizeof(t->hint), "these lines parse as %s (%zu of the first %zu)",
+                 det.name, det.valid, det.tried);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+}
+
 /* On the thread pool: touches only t's follower, parser and job fields. */
 static void job_run(uv_work_t *w)
 {
@@ -585,6 +619,9 @@ static void job_run(uv_work_t *w)
             t->consumed = 0;
         }
     }
+    lt_follow_info_get(t->follow, &info);
+    if (!t->hinted && info.lines >= 20 && info.malformed == info.lines)
+        find_hint(t);
 }
 
 static void keep_samples(tracked *t, const lt_tally *delta)
@@ -743,6 +780,11 @@ static void job_done(uv_work_t *w, int status)
     }
     if (consumed > 0)
         t->grew_ms = now;
+    if (t->hint[0] != '\0') {
+        daemon_log(LOG_WARNING_, "%s: 0 valid lines of %llu; %s: set its format", t->path,
+                   (unsigned long long)t->info.lines, t->hint);
+        t->hint[0] = '\0';
+    }
     if (final && rc == 0 && !more) {
         t->info.size = t->info.offset;
         retire(t, LT_REG_DONE);
@@ -1281,8 +1323,8 @@ static void scan_done(uv_work_t *w, int status)
             const char *fmt = s->pats[f->pattern].format_spec;
             if (strcmp(fmt, t->format_spec) != 0 &&
                 (t->new_format == NULL || strcmp(t->new_format, fmt) != 0)) {
-                daemon_log(LOG_INFO_, "%s: format %s from byte %llu on", t->path, fmt,
-                           (unsigned long long)t->info.offset);
+                daemon_log(LOG_INFO_, "%s: format %s from byte %llu on", t->path,
+                           s->pats[f->pattern].format, (unsigned long long)t->info.offset);
                 free(t->new_format);
                 t->new_format = NULL;
                 if (t->busy)
@@ -1470,8 +1512,28 @@ static void free_patterns(struct pattern *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(p[i].spec);
         free(p[i].format_spec);
+        free(p[i].format);
     }
     free(p);
+}
+
+/* A source's format with its options, as one string: two sources read a
+ * file alike exactly when their keys are equal. */
+static char *format_key(const char *fmt, const lt_source_conf *c)
+{
+    lt_buf b;
+    lt_buf_init(&b);
+    lt_buf_puts(&b, fmt);
+    if (c != NULL) {
+        lt_buf_printf(&b, "\n%s", c->client_header ? c->client_header : "");
+        for (size_t i = 0; i < c->n_trusted_proxies; i++)
+            lt_buf_printf(&b, "%c%s", i ? ',' : '\n', c->trusted_proxies[i]);
+        for (size_t i = 0; i < LT_JSON_FIELDS; i++)
+            lt_buf_printf(&b, "\n%s", c->json_fields[i] ? c->json_fields[i] : "");
+    }
+    char *key = b.data && !b.failed ? strndup(b.data, b.len) : NULL;
+    lt_buf_free(&b);
+    return key;
 }
 
 /* The configuration's sources and the command line's paths; formats were
@@ -1491,12 +1553,18 @@ static int build_patterns(lt_daemon *d, struct pattern **out, size_t *n_out, cha
         const char *spec = conf ? c->sources[i].path : d->extra_paths[i - c->n_sources];
         const char *fmt = conf ? c->sources[i].format : d->extra_format;
         char ferr[256];
-        lt_format *f = lt_format_new(fmt, ferr, sizeof(ferr));
+        lt_format_opts opts;
+        memset(&opts, 0, sizeof(opts));
+        if (conf)
+            lt_source_format_opts(&c->sources[i], &opts);
+        lt_format *f = lt_format_new_with(fmt, &opts, ferr, sizeof(ferr));
         p[i].spec = strdup(spec);
-        p[i].format_spec = strdup(fmt);
+        p[i].format = strdup(fmt);
+        p[i].format_spec = format_key(fmt, conf ? &c->sources[i] : NULL);
+        p[i].conf = conf ? (long)i : -1;
         p[i].rotate_wait_ms = conf ? c->sources[i].rotate_wait_ms : LT_ROTATE_WAIT_MS;
         lt_format_free(f);
-        if (f == NULL || p[i].spec == NULL || p[i].format_spec == NULL) {
+        if (f == NULL || p[i].spec == NULL || p[i].format_spec == NULL || p[i].format == NULL) {
             snprintf(err, errlen, "source %s: format: %s", spec, f == NULL ? ferr : "out of memory");
             free_patterns(p, n);
             return -1;

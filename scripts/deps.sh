@@ -15,6 +15,7 @@ packages=(
   bash-completion      # the completion's install dir (bash-completion.pc)
   debhelper dpkg-dev lintian      # scripts/deb.sh: the Debian package, checked
   debootstrap debian-archive-keyring systemd-container  # tests/e2e_systemd_boot.sh
+  libjansson-dev       # fuzz/fuzz_jsonscan.c holds the JSON field scanner to jansson
 )
 
 missing=()
