@@ -35,7 +35,7 @@
 #   source_state PATH   the "state" of PATH's entry in /v1/sources
 sock=
 want_deadline=${want_deadline:-40}
-want_stall=${want_stall:-20}
+want_stall=${want_stall:-12}
 fields='[.lines, .valid, .malformed, .clients.ipv4, .clients.ipv6, .clients.other,
          .clients.total, .peak.requests, (.top[:10] | map([.url, .count]))]'
 
