@@ -19,7 +19,9 @@
 # restart the next rotation waits (up to 10 s) until the daemons have read
 # as many lines as were written before the last one.  With copytruncate the
 # writer pauses while logrotate runs: lines written between logrotate's copy
-# and its truncation are lost by logrotate itself.
+# and its truncation are lost by logrotate itself.  With create the writer
+# never creates the file (logrotate does); in the other schemes (nocreate,
+# logrotate's default) it does, as a server reopening its log would.
 #
 # The seed ($RANDOM unless given) is printed; with it the same chunks and
 # the same schedule are drawn again (the timing still differs).
@@ -209,7 +211,7 @@ YAML
   # The last chunk may be short: its name must hold the real count.
   local last
   last=$(ls "$dir/chunks" | tail -1)
-  mv "$dir/chunks/$last" "$dir/chunks/${last%-*}-$lines"
+  [ "$last" = "${last%-*}-$lines" ] || mv "$dir/chunks/$last" "$dir/chunks/${last%-*}-$lines"
   local nchunks pace
   nchunks=$(ls "$dir/chunks" | wc -l)
   pace=$(awk -v s="$span" -v n="$nchunks" 'BEGIN{printf "%.3f", s / n}')
@@ -222,6 +224,11 @@ YAML
     for f in *; do
       if [ "$scheme" = copytruncate ]; then
         flock "$dir/lock" cat "$f" >>"$logs/access.log"
+      elif [ "$scheme" = create ]; then
+        # Never creates the file: that is logrotate's job here, and a file
+        # created between its rename and its create would fail the latter.
+        until dd if="$f" of="$logs/access.log" oflag=append conv=notrunc,nocreat status=none \
+          2>/dev/null; do sleep 0.01; done
       else
         cat "$f" >>"$logs/access.log"
       fi
