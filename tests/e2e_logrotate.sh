@@ -15,9 +15,10 @@
 # What the test does not ask: rotate N and maxage delete rotated files, and
 # a file deleted before the daemon read it is lost (README, "Nothing lost,
 # nothing counted twice").  So rotations are at least 0.3 s apart while the
-# daemons run, at most rotate - 1 happen while they are down, and after a
-# restart the next rotation waits (up to 10 s) until the daemons have read
-# as many lines as were written before the last one.  With copytruncate the
+# daemons run, at most rotate - 1 happen while they are down, and a rotation
+# that deletes a file, or follows a restart, first waits (up to 10 s) until
+# the daemons have counted as many lines as were written before that file
+# was rotated, and then 0.5 s for a checkpoint to hold them.  With copytruncate the
 # writer pauses while logrotate runs: lines written between logrotate's copy
 # and its truncation are lost by logrotate itself.  With create the writer
 # never creates the file (logrotate does); in the other schemes (nocreate,
@@ -88,12 +89,13 @@ written() { local w; w=$(<"$dir/written") || true; echo "${w:-0}"; }
 # $1 lines, for at most 10 s, and no longer than 2 s without progress (a
 # daemon that lost lines would never get there).
 catch_up() {
-  local n i got last still
+  local n i got last still waited=0
   for n in plain glob; do
     last=-1 still=0
     for i in $(seq 100); do
       got=$(lines_d "$n")
       [ "$got" -ge "$1" ] && break
+      waited=1
       kill -0 "${dpid[$n]}" 2>/dev/null || fail_in "$n" "the daemon died"
       if [ "$got" = "$last" ]; then still=$((still + 1)); else still=0; fi
       last=$got
@@ -102,6 +104,9 @@ catch_up() {
     done
     [ "$got" -ge "$1" ] || slow=$((slow + 1))
   done
+  # What was just read is in a checkpoint before the file may go (a kill
+  # right after would otherwise read it again from an older checkpoint).
+  [ "$waited" = 0 ] || sleep 0.5
 }
 
 # One forced rotation; hist[] keeps the lines written before each.
@@ -251,6 +256,7 @@ YAML
       # old, so the next rotation deletes it before its turn.
       if [ "$scheme" = maxage ] && [ $((RANDOM % 3)) = 0 ] && [ -e "$logs/access.log.2" ]; then
         catch_up "${hist[${#hist[@]} - 1]}"
+        sleep 0.5
         touch -d '2 days ago' "$logs/access.log.2"
         aged=$((aged + 1))
       fi
