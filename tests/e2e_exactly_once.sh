@@ -98,8 +98,8 @@ check_reload_format() {
   want_lines 800 "format combined" 0.5
   write_config "$tmp/c.yaml" "sources:" "  - path: $tmp/a.log" "    format: nginx"
   kill -HUP "$pid"
-  for _ in $(seq 50); do grep -qi "reloaded" "$tmp/daemon.err" && break; sleep 0.1; done
-  grep -qi "reloaded" "$tmp/daemon.err" || fail "no word of a reload after SIGHUP"
+  for _ in $(seq 50); do grep -qi "reload" "$tmp/daemon.err" && break; sleep 0.1; done
+  grep -qi "reload" "$tmp/daemon.err" || fail "no word of a reload after SIGHUP"
   part 801 1000 >>"$tmp/a.log"
   want_truth "SIGHUP with format: nginx, then 200 lines more" 3
 }
