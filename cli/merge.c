@@ -169,7 +169,7 @@ int cmd_merge(int argc, char **argv)
             goto out;
         }
     }
-    rc = cli_print_report("merge", acc, top, json, NULL, 0);
+    rc = cli_print_report("merge", acc, top, json, NULL, 0, NULL);
 out:
     lt_tally_free(acc);
     return rc;

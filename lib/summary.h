@@ -34,6 +34,12 @@ typedef struct lt_summary {
     int64_t rps_coarse_until;    /* their last second */
     size_t n_samples;
     lt_sample samples[LT_SAMPLES];
+    /* Response times (microseconds) of the requests that logged one. */
+    uint64_t durations, duration_p50, duration_p90, duration_p99, duration_max;
+    /* How clients were counted ("client field", or the header and the
+     * trusted proxies), set by the caller after lt_summary_fill(); NULL is
+     * left out of the JSON. */
+    const char *client_rule;
 } lt_summary;
 
 /* Fills s from t with the top_n URLs.  The summary borrows URL bytes from

@@ -7,6 +7,7 @@
  *                                    +--> clients (exact sets + HLL)
  *                                    +--> urls    (exact, then top-k)
  *                                    +--> rps     (per UTC second)
+ *                                    +--> durations (response times, when logged)
  *
  * lt_tally_lines() is the same path for a batch of lines in two passes
  * (parse and prefetch every line, then count every line), which lets the
@@ -30,6 +31,7 @@ struct lt_tally {
     lt_clients *clients;
     lt_urls *urls;
     lt_rps *rps;
+    lt_hist *durations;
     lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
 };
 
@@ -42,7 +44,8 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     t->clients = lt_clients_new(limits->exact_clients_bytes);
     t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
     t->rps = lt_rps_new();
-    if (t->clients == NULL || t->urls == NULL || t->rps == NULL) {
+    t->durations = lt_hist_new();
+    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || t->durations == NULL) {
         lt_tally_free(t);
         return NULL;
     }
@@ -55,8 +58,11 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
                               size_t n_samples)
 {
     lt_tally *t = calloc(1, sizeof(*t));
-    if (t == NULL || clients == NULL || urls == NULL || rps == NULL || n_samples > LT_SAMPLES) {
+    lt_hist *durations = lt_hist_new();
+    if (t == NULL || clients == NULL || urls == NULL || rps == NULL || durations == NULL ||
+        n_samples > LT_SAMPLES) {
         free(t);
+        lt_hist_free(durations);
         lt_clients_free(clients);
         lt_urls_free(urls);
         lt_rps_free(rps);
@@ -66,6 +72,7 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
     t->clients = clients;
     t->urls = urls;
     t->rps = rps;
+    t->durations = durations;
     lt_rps_set_limit(rps, limits->rps_bytes);
     /* The ring's next slot is n.malformed % LT_SAMPLES: put the kept
      * samples in the slots that precede it, oldest first. */
@@ -82,6 +89,7 @@ void lt_tally_free(lt_tally *t)
     lt_clients_free(t->clients);
     lt_urls_free(t->urls);
     lt_rps_free(t->rps);
+    lt_hist_free(t->durations);
     free(t);
 }
 
@@ -120,7 +128,10 @@ static int count_record(lt_tally *t, const lt_record *rec, size_t url_len, uint6
             return -ENOMEM;
     } else {
         t->n.unparsed_requests++;
+        t->n.non_http_requests += rec->non_http != 0;
     }
+    if (rec->duration_us != LT_NO_DURATION && lt_hist_add(t->durations, rec->duration_us, 1) < 0)
+        return -ENOMEM;
     lt_clients_add(t->clients, rec);
     t->n.lines++;
     t->n.valid++;
@@ -210,7 +221,8 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta)
 
 int lt_tally_merge(lt_tally *dst, const lt_tally *src)
 {
-    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0)
+    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0 ||
+        lt_hist_merge(dst->durations, src->durations) < 0)
         return -ENOMEM;
     lt_clients_merge(dst->clients, src->clients);
 
@@ -226,6 +238,7 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     dst->n.valid += src->n.valid;
     dst->n.malformed += src->n.malformed;
     dst->n.unparsed_requests += src->n.unparsed_requests;
+    dst->n.non_http_requests += src->n.non_http_requests;
     dst->n.bytes += src->n.bytes;
     return 0;
 }
@@ -250,13 +263,20 @@ const lt_clients *lt_tally_clients(const lt_tally *t) { return t->clients; }
 const lt_urls *lt_tally_urls(const lt_tally *t) { return t->urls; }
 const lt_rps *lt_tally_rps(const lt_tally *t) { return t->rps; }
 const lt_limits *lt_tally_limits(const lt_tally *t) { return &t->limits; }
+const lt_hist *lt_tally_durations(const lt_tally *t) { return t->durations; }
+
+void lt_tally_set_durations(lt_tally *t, lt_hist *h)
+{
+    lt_hist_free(t->durations);
+    t->durations = h;
+}
 
 size_t lt_tally_bytes(const lt_tally *t)
 {
     lt_client_memory m;
     lt_clients_memory(t->clients, &m);
     return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
-           lt_rps_bytes(t->rps);
+           lt_rps_bytes(t->rps) + lt_hist_bytes(t->durations);
 }
 
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])
