@@ -210,41 +210,75 @@ check_gz_growing() {
   esac
 }
 
-# copytruncate, 30 times, each time refilled at once to at least the old
-# size (so the size alone does not show the truncation), with 20 lines
-# appended just before each copy that only the copy may still hold.  Every
-# line written counts once (was 29,971 of 91,000).
-check_copytruncate() {
-  gen 43000 110
-  part 1 1000 >"$tmp/access.log"
-  write_config "$tmp/c.yaml" "sources:" "  - path: $tmp/access.log"
-  start_daemon "$tmp/c.yaml"
-  want_lines 1000 "access.log read" 0.5
-  used=$(perl -MTime::HiRes=sleep -e '
-    my ($log, $all, $cycles) = @ARGV;
+# copytruncate_cycles TAIL WAIT: 30 copytruncate cycles on $tmp/access.log,
+# logrotate's way (.1 to .5 shifted, the copy a new .1, the original cut to
+# 0), each refilled at once, in one write, to past the old size, so that
+# the size alone does not show the truncation.  TAIL lines are appended just
+# before each copy; with WAIT 1 each cycle first waits until the daemon has
+# counted every line written.  Then the rest of $tmp/all.log is appended.
+copytruncate_cycles() {
+  perl -MTime::HiRes=sleep -e '
+    my ($log, $all, $cycles, $tail, $wait, $sock) = @ARGV;
     open my $in, "<", $all or die; my @l = <$in>; close $in;
     my $i = 1000;
     sub take { my $n = shift; die "out of lines\n" if $i + $n > @l; my $s = join "", @l[$i .. $i + $n - 1]; $i += $n; $s }
     sub append { open my $f, ">>", $log or die; print $f $_[0]; close $f or die }
+    sub counted { my $n = `curl -sf --unix-socket $sock http://localhost/v1/summary | jq .lines`; chomp $n; $n || 0 }
     for my $c (1 .. $cycles) {
-      append(take(20));
-      unlink "$log.2"; rename "$log.1", "$log.2" if -e "$log.1";
+      # (At most 20 s, and no longer than 1 s without progress: a daemon
+      # that lost lines would never get there.)
+      if ($wait) {
+        my ($t, $still, $last) = (0, 0, -1);
+        while ((my $n = counted()) < $i && ($t += 0.05) < 20 && $still < 1) {
+          $still = $n == $last ? $still + 0.05 : 0; $last = $n; sleep 0.05;
+        }
+      }
+      append(take($tail)) if $tail;
+      unlink "$log.5";
+      for my $k (reverse 1 .. 4) { rename "$log.$k", "$log." . ($k + 1) if -e "$log.$k" }
       open my $src, "<", $log or die; local $/; my $copy = <$src>; close $src;
       open my $dst, ">", "$log.1" or die; print $dst $copy; close $dst or die;
       my $old = length $copy;
       my $fill = "";
       $fill .= take(1) while length $fill <= $old;
       open my $f, "+<", $log or die; truncate $f, 0 or die; syswrite $f, $fill or die; close $f;
-      sleep 0.2 + rand 0.2;
+      sleep 0.3 + rand 0.2;
     }
     append(join "", @l[$i .. $#l]);
     print scalar @l, "\n";
-  ' "$tmp/access.log" "$tmp/all.log" 30)
-  echo "  30 copytruncate cycles written ($used lines in all)"
+  ' "$tmp/access.log" "$tmp/all.log" 30 "$1" "$2" "$sock"
+}
+
+# copytruncate, 30 times, refilled at once to at least the old size: the
+# first bytes show the truncation.  Every line written counts once (was
+# 29,971 of 91,000).
+check_copytruncate() {
+  gen 43000 110
+  part 1 1000 >"$tmp/access.log"
+  write_config "$tmp/c.yaml" "sources:" "  - path: $tmp/access.log"
+  start_daemon "$tmp/c.yaml"
+  want_lines 1000 "access.log read" 0.5
+  used=$(copytruncate_cycles 0 1)
+  echo "  30 copytruncate cycles written, each once the daemon had read the file ($used lines)"
   want_deadline=60 want_truth "30 copytruncates refilled past the old size" 3
   echo "  truncations seen: $(api /v1/sources | jq -c --arg p "$tmp/access.log" \
     '[.sources[] | select(.path == $p) | .truncations]')"
 }
 
+# The same with 20 lines appended just before each copy: those the daemon
+# had not read yet when the original was cut are in logrotate's copy,
+# access.log.1, a sibling of the configured path with the original's first
+# bytes, which continues where the original was left.
+check_copytruncate_tail() {
+  gen 45000 111
+  part 1 1000 >"$tmp/access.log"
+  write_config "$tmp/c.yaml" "sources:" "  - path: $tmp/access.log"
+  start_daemon "$tmp/c.yaml"
+  want_lines 1000 "access.log read" 0.5
+  used=$(copytruncate_cycles 20 0)
+  echo "  30 copytruncate cycles written, 20 lines just before each copy ($used lines)"
+  want_deadline=60 want_truth "30 copytruncates with an unread tail in the copy" 3
+}
+
 run_checks glob_rotation respelled rename_back symlink_switch reload_format reload_readd \
-  two_rotations late_writer gz_growing copytruncate -- "$@"
+  two_rotations late_writer gz_growing copytruncate copytruncate_tail -- "$@"
