@@ -9,7 +9,7 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]       (targets: parse parse_diff config
 #                                            hll_import json_string gz
-#                                            snapshot http)
+#                                            snapshot http qtime)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,14 +17,14 @@ secs=${1:-25}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(parse parse_diff config hll_import json_string gz snapshot http)
+  targets=(parse parse_diff config hll_import json_string gz snapshot http qtime)
 export LT_FUZZ_SKIP_KNOWN=1
 
 # Longest input each target is given: lines, a YAML file, a dense HLL blob
 # plus slack, a string, a stream (runs expand it far beyond this), a
 # snapshot (49,152 bytes of sketches plus the rest), requests.
 declare -A max_len=([parse]=4096 [parse_diff]=2048 [config]=4096 [hll_import]=12400
-                    [json_string]=1024 [gz]=16384 [snapshot]=65536 [http]=4096)
+                    [json_string]=1024 [gz]=16384 [snapshot]=65536 [http]=4096 [qtime]=64)
 
 CC=clang cmake -S . -B build-fuzz -DLT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target fuzz -j "$(nproc)" >/dev/null
