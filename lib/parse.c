@@ -27,7 +27,7 @@
  * definition of a valid record asks for (client, timestamp, quoted request,
  * 3-digit status, size).  The request field is split into tokens at runs of
  * spaces; "METHOD TARGET" or "METHOD TARGET PROTOCOL" yields the target as
- * the URL, bytes as logged (escapes are not decoded, so the URL is what
+ * the URL (and METHOD as the method), bytes as logged (escapes are not decoded, so the URL is what
  * `awk '{print $7}'` sees); any other shape, `-` included, leaves url NULL
  * and the caller counts an unparsed request.
  *
@@ -660,7 +660,8 @@ static void split_request(const char *s, const char *e, lt_record *rec)
     s = skip_spaces(s, e);
     if (s == e)
         return;                              /* no token */
-    s = skip_spaces(token_end(s, e), e);     /* past METHOD */
+    const char *method = s, *method_end = token_end(s, e);
+    s = skip_spaces(method_end, e);          /* past METHOD */
     if (s == e)
         return;                              /* one token */
     const char *target = s, *target_end = token_end(s, e);
@@ -669,6 +670,8 @@ static void split_request(const char *s, const char *e, lt_record *rec)
         return;                              /* a fourth token */
     rec->url = target;
     rec->url_len = (size_t)(target_end - target);
+    rec->method = method;
+    rec->method_len = (size_t)(method_end - method);
 }
 
 static int field_error(item_kind k)
@@ -691,6 +694,8 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
 
     rec->url = NULL;
     rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
     rec->vhost = NULL;
     rec->vhost_len = 0;
     rec->bytes = 0;
@@ -891,6 +896,8 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
     const char *method = p + 1, *q = find_either(method, end, ' ', '"');
     rec->url = NULL;
     rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
     if (q == end || q == method || q[-1] == '\\')
         return FAST_UNSURE;
     if (*q == ' ') {
@@ -906,6 +913,8 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
         }
         rec->url = target;
         rec->url_len = (size_t)(target_end - target);
+        rec->method = method;
+        rec->method_len = (size_t)(target - 1 - method);
     }
     p = q + 1;
 

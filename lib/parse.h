@@ -35,6 +35,8 @@ typedef struct lt_record {
     uint64_t bytes;          /* response size; 0 for `-` */
     const char *vhost;       /* %v when the format has it, else NULL */
     size_t vhost_len;
+    const char *method;      /* METHOD of a request with a url, else NULL */
+    size_t method_len;
 } lt_record;
 
 /* Why a line is malformed (negative, so that 0 is success). */
