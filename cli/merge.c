@@ -114,7 +114,7 @@ int cmd_merge(int argc, char **argv)
         const lt_limits *limits = acc ? lt_tally_limits(acc) : NULL;
         if (len >= 4 && memcmp(data, "HYLL", 4) == 0) {
             lt_hll *h = lt_hll_new();
-            lt_limits def = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0};
+            lt_limits def = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}};
             if (h == NULL || lt_hll_import(h, data, len, err, sizeof(err)) < 0 ||
                 (t = tally_of_sketch(h, limits ? limits : &def)) == NULL) {
                 fprintf(stderr, "logtally merge: %s: %s\n", argv[i],

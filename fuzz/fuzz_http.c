@@ -610,8 +610,8 @@ static void setup(void)
     lt_parser *p = f ? lt_parser_new(f) : NULL;
     if (p == NULL)
         abort();
-    lt_limits exact = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0};
-    lt_limits inexact = {0, 5, 1};
+    lt_limits exact = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}};
+    lt_limits inexact = {0, 5, 1, {0}};
     tallies[0] = build_tally(&exact, p, 0);
     tallies[1] = build_tally(&exact, p, 60);
     tallies[2] = build_tally(&inexact, p, 200);

@@ -7,6 +7,9 @@
  *                                    +--> clients (exact sets + HLL)
  *                                    +--> urls    (exact, then top-k)
  *                                    +--> rps     (per UTC second)
+ *                                    +--> class rps (per second, non-2xx)
+ *                                    +--> buckets (codes, methods, clients,
+ *                                                  URLs, vhosts per bucket)
  *
  * lt_tally_lines() is the same path for a batch of lines in two passes
  * (parse and prefetch every line, then count every line), which lets the
@@ -30,8 +33,41 @@ struct lt_tally {
     lt_clients *clients;
     lt_urls *urls;
     lt_rps *rps;
+    lt_rps *class_rps[LT_CLASSES];
+    lt_buckets *buckets;
     lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
 };
+
+int lt_tally_status_class(unsigned status)
+{
+    switch (status / 100) {
+    case 1: return LT_CLASS_1XX;
+    case 2: return -1;
+    case 3: return LT_CLASS_3XX;
+    case 4: return LT_CLASS_4XX;
+    case 5: return LT_CLASS_5XX;
+    default: return LT_CLASS_OTHER;
+    }
+}
+
+/* Creates the buckets and class tables; returns 0 or -ENOMEM. */
+static int windows_new(lt_tally *t)
+{
+    t->buckets = lt_buckets_new(&t->limits.buckets);
+    if (t->buckets == NULL)
+        return -ENOMEM;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if ((t->class_rps[c] = lt_rps_new()) == NULL)
+            return -ENOMEM;
+    return 0;
+}
+
+static void windows_free(lt_tally *t)
+{
+    lt_buckets_free(t->buckets);
+    for (int c = 0; c < LT_CLASSES; c++)
+        lt_rps_free(t->class_rps[c]);
+}
 
 lt_tally *lt_tally_new(const lt_limits *limits)
 {
@@ -42,7 +78,7 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     t->clients = lt_clients_new(limits->exact_clients_bytes);
     t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
     t->rps = lt_rps_new();
-    if (t->clients == NULL || t->urls == NULL || t->rps == NULL) {
+    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || windows_new(t) < 0) {
         lt_tally_free(t);
         return NULL;
     }
@@ -65,6 +101,10 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
     t->clients = clients;
     t->urls = urls;
     t->rps = rps;
+    if (windows_new(t) < 0) {
+        lt_tally_free(t);
+        return NULL;
+    }
     /* The ring's next slot is n.malformed % LT_SAMPLES: put the kept
      * samples in the slots that precede it, oldest first. */
     t->n = *n;
@@ -80,6 +120,7 @@ void lt_tally_free(lt_tally *t)
     lt_clients_free(t->clients);
     lt_urls_free(t->urls);
     lt_rps_free(t->rps);
+    windows_free(t);
     free(t);
 }
 
@@ -119,6 +160,11 @@ static int count_record(lt_tally *t, const lt_record *rec, size_t url_len, uint6
     } else {
         t->n.unparsed_requests++;
     }
+    int c = lt_tally_status_class(rec->status);
+    if (c >= 0 && lt_rps_add(t->class_rps[c], rec->ts, 1) < 0)
+        return -ENOMEM;
+    if (lt_buckets_add(t->buckets, rec, rec->url, url_len, url_hash) < 0)
+        return -ENOMEM;
     lt_clients_add(t->clients, rec);
     t->n.lines++;
     t->n.valid++;
@@ -205,6 +251,12 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
 {
     if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0)
         return -ENOMEM;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if (lt_rps_merge(dst->class_rps[c], src->class_rps[c]) < 0)
+            return -ENOMEM;
+    int brc = lt_buckets_merge(dst->buckets, src->buckets);
+    if (brc < 0)
+        return brc;
     lt_clients_merge(dst->clients, src->clients);
 
     /* src's malformed lines come after dst's: its kept samples take the
@@ -228,13 +280,37 @@ const lt_clients *lt_tally_clients(const lt_tally *t) { return t->clients; }
 const lt_urls *lt_tally_urls(const lt_tally *t) { return t->urls; }
 const lt_rps *lt_tally_rps(const lt_tally *t) { return t->rps; }
 const lt_limits *lt_tally_limits(const lt_tally *t) { return &t->limits; }
+const lt_buckets *lt_tally_buckets(const lt_tally *t) { return t->buckets; }
+const lt_rps *lt_tally_class_rps(const lt_tally *t, int c) { return t->class_rps[c]; }
+
+int lt_tally_set_windows(lt_tally *t, lt_buckets *buckets, lt_rps *class_rps[LT_CLASSES])
+{
+    int rc = 0;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if (class_rps[c] == NULL && (class_rps[c] = lt_rps_new()) == NULL)
+            rc = -ENOMEM;
+    if (buckets == NULL || rc < 0) {
+        lt_buckets_free(buckets);
+        for (int c = 0; c < LT_CLASSES; c++)
+            lt_rps_free(class_rps[c]);
+        return -ENOMEM;
+    }
+    windows_free(t);
+    t->buckets = buckets;
+    for (int c = 0; c < LT_CLASSES; c++)
+        t->class_rps[c] = class_rps[c];
+    return 0;
+}
 
 size_t lt_tally_bytes(const lt_tally *t)
 {
     lt_client_memory m;
     lt_clients_memory(t->clients, &m);
+    size_t classes = 0;
+    for (int c = 0; c < LT_CLASSES; c++)
+        classes += lt_rps_bytes(t->class_rps[c]);
     return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
-           lt_rps_bytes(t->rps);
+           lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL);
 }
 
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])

@@ -8,7 +8,7 @@
 #include "summary.h"
 #include "lt_test.h"
 
-static const lt_limits limits = {1 << 20, 100, 0};
+static const lt_limits limits = {1 << 20, 100, 0, {0}};
 
 static char *report(lt_tally *t, size_t top)
 {
