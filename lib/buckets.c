@@ -35,8 +35,15 @@
  *
  * Hot URLs
  * --------
- * Each bucket has its own lt_urls table of conf.urls counters, exact until
- * it sees more distinct URLs, then Space-Saving.  A range merges its
+ * The newest bucket and the one before it are open: their lt_urls tables
+ * hold up to LT_BUCKETS_OPEN_URLS URLs exactly (Space-Saving past that).
+ * When a newer bucket opens, the buckets before those two are closed: each
+ * table is cut to its conf.urls largest counts, kept exactly, and the
+ * largest count cut becomes its error bound (no URL missing from it had
+ * more hits).  Counting into a large open table costs one hash lookup per
+ * line; a small Space-Saving table would evict (and sift its heap) on
+ * almost every hit of a long tail.  A late line for a closed bucket goes to
+ * its Space-Saving table.  A range merges its
  * buckets' tables with lt_urls_merge() (mergeable summaries): the result's
  * error bound is the sum of the buckets' bounds plus any count dropped, and
  * every URL of true count above it is listed.  Virtual hosts use the same
@@ -57,7 +64,7 @@
  * Section layout (lt_buckets_write; little-endian; u16/u32/u64 fixed)
  * ----------------------------------------------------------------
  *   u64 width, i64 dropped_before, u64 dropped,
- *   totals: 11 x u64 methods, codes, table (vhosts)
+ *   totals: 11 x u64 methods, 6 x 11 x u64 (class x method), codes, table (vhosts)
  *   u32 n, n x bucket, starts ascending
  *   bucket: i64 start, u64 requests, bytes, unparsed, 11 x u64 methods,
  *           codes, u8 exact,
@@ -101,6 +108,7 @@ struct bucket {
     struct code_count *codes;
     uint16_t n_codes, cap_codes;
     int exact;
+    int open;                   /* urls may hold LT_BUCKETS_OPEN_URLS, not conf.urls */
     uint64_t kinds[KINDS];      /* distinct clients per kind while exact */
     lt_ip4set *v4;              /* exact: IPv4 clients (NULL until one) */
     lt_keyset *keys;            /* exact: tagged IPv6 and hostname clients */
@@ -115,12 +123,14 @@ struct lt_buckets {
     struct bucket **b;
     size_t n, cap;
     size_t last;                /* index of the bucket of the last record */
+    int64_t newest;             /* start of the newest bucket seen; INT64_MIN: none */
     size_t exact_bytes;         /* set_bytes summed over the exact buckets */
     size_t sketch_tried_at;     /* exact_bytes when no bucket could be sketched */
     int64_t dropped_before;     /* no bucket before this start is kept; INT64_MIN: none dropped */
     uint64_t dropped;
     uint64_t codes[LT_STATUS_CODES];
     uint64_t methods[LT_METHODS];
+    uint64_t class_methods[LT_STATUS_CLASSES][LT_METHODS];
     lt_urls *vhosts;            /* all time */
     unsigned char *scratch;     /* a tagged key being built */
     size_t scratch_cap;
@@ -139,11 +149,18 @@ unsigned lt_buckets_method(const char *s, size_t len)
 {
     if (s == NULL)
         return LT_METHOD_NONE;
-    /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other token. */
-    for (unsigned m = 0; m < LT_METHOD_OTHER; m++)
-        if (strlen(method_names[m]) == len && memcmp(method_names[m], s, len) == 0)
-            return m;
-    return LT_METHOD_OTHER;
+    /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other token.
+     * The length and first byte pick the one candidate: this runs per line. */
+    unsigned m;
+    switch (len) {
+    case 3: m = s[0] == 'G' ? LT_METHOD_GET : LT_METHOD_PUT; break;
+    case 4: m = s[0] == 'H' ? LT_METHOD_HEAD : LT_METHOD_POST; break;
+    case 5: m = s[0] == 'P' ? LT_METHOD_PATCH : LT_METHOD_TRACE; break;
+    case 6: m = LT_METHOD_DELETE; break;
+    case 7: m = s[0] == 'O' ? LT_METHOD_OPTIONS : LT_METHOD_CONNECT; break;
+    default: return LT_METHOD_OTHER;
+    }
+    return memcmp(method_names[m], s, len) == 0 ? m : LT_METHOD_OTHER;
 }
 
 int lt_buckets_conf_check(lt_buckets_conf *c, char *err, size_t errlen)
@@ -190,6 +207,7 @@ lt_buckets *lt_buckets_new(const lt_buckets_conf *conf)
     b->conf = c;
     b->max_buckets = (size_t)(c.retention / c.width);
     b->dropped_before = INT64_MIN;
+    b->newest = INT64_MIN;
     b->vhosts = lt_urls_new(c.vhosts);
     if (b->vhosts == NULL) {
         free(b);
@@ -227,6 +245,18 @@ void lt_buckets_free(lt_buckets *b)
 const lt_buckets_conf *lt_buckets_get_conf(const lt_buckets *b) { return &b->conf; }
 const uint64_t *lt_buckets_codes(const lt_buckets *b) { return b->codes; }
 const uint64_t *lt_buckets_methods(const lt_buckets *b) { return b->methods; }
+
+unsigned lt_buckets_status_class(unsigned status)
+{
+    unsigned c = status / 100;
+    return c >= 1 && c <= 5 ? c - 1 : LT_STATUS_CLASSES - 1;
+}
+
+uint64_t lt_buckets_class_method(const lt_buckets *b, unsigned status_class, unsigned method)
+{
+    return status_class < LT_STATUS_CLASSES && method < LT_METHODS
+               ? b->class_methods[status_class][method] : 0;
+}
 const lt_urls *lt_buckets_vhosts(const lt_buckets *b) { return b->vhosts; }
 uint64_t lt_buckets_dropped(const lt_buckets *b) { return b->dropped; }
 size_t lt_buckets_count(const lt_buckets *b) { return b->n; }
@@ -260,14 +290,15 @@ static size_t lower_bound(const lt_buckets *b, int64_t start)
     return lo;
 }
 
-static struct bucket *bucket_new(const lt_buckets *b, int64_t start)
+static struct bucket *bucket_new(const lt_buckets *b, int64_t start, int open)
 {
     struct bucket *k = calloc(1, sizeof(*k));
     if (k == NULL)
         return NULL;
     k->start = start;
     k->exact = 1;
-    k->urls = lt_urls_new(b->conf.urls);
+    k->open = open && b->conf.urls < LT_BUCKETS_OPEN_URLS;
+    k->urls = lt_urls_new(k->open ? LT_BUCKETS_OPEN_URLS : b->conf.urls);
     k->vhosts = lt_urls_new(b->conf.vhosts);
     if (k->urls == NULL || k->vhosts == NULL) {
         bucket_free(k);
@@ -286,6 +317,55 @@ static void drop_oldest(lt_buckets *b)
     memmove(b->b, b->b + 1, (b->n - 1) * sizeof(*b->b));
     b->n--;
     b->last = 0;
+}
+
+/* Cuts an open bucket's URL table to its conf.urls largest counts (see
+ * the design comment).  Returns 0 or -ENOMEM (the bucket then stays open,
+ * which costs memory, not truth). */
+static int close_bucket(const lt_buckets *b, struct bucket *k)
+{
+    size_t keep = b->conf.urls;
+    lt_urls *u = k->urls, *c = lt_urls_new(keep);
+    int rc = c == NULL ? -ENOMEM : 0;
+    if (rc == 0 && lt_urls_size(u) <= keep) {
+        rc = lt_urls_merge(c, u);
+    } else if (rc == 0) {
+        lt_url_count *top = malloc((keep + 1) * sizeof(*top));
+        if (top == NULL) {
+            rc = -ENOMEM;
+        } else {
+            size_t n = lt_urls_top(u, keep + 1, top);
+            uint64_t bound = lt_urls_error_bound(u);
+            if (n > keep && top[keep].count > bound)
+                bound = top[keep].count;
+            rc = lt_urls_restore(c, top, n < keep ? n : keep, bound, lt_urls_total(u));
+            free(top);
+        }
+    }
+    if (rc < 0) {
+        lt_urls_free(c);
+        return rc;
+    }
+    lt_urls_free(u);
+    k->urls = c;
+    k->open = 0;
+    return 0;
+}
+
+/* Closes the open buckets that started before the one before the newest.
+ * Open buckets are among the last few: the walk stops at the first closed
+ * bucket that old. */
+static void close_old(lt_buckets *b)
+{
+    int64_t keep_from = b->newest - b->conf.width;
+    for (size_t i = b->n; i-- > 0;) {
+        struct bucket *k = b->b[i];
+        if (k->start >= keep_from)
+            continue;
+        if (!k->open)
+            break;
+        close_bucket(b, k);
+    }
 }
 
 /* The bucket starting at start, created when absent.  Returns NULL with
@@ -312,7 +392,10 @@ static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
         b->b = nb;
         b->cap = cap;
     }
-    struct bucket *k = bucket_new(b, start);
+    int advance = start > b->newest;
+    if (advance)
+        b->newest = start;
+    struct bucket *k = bucket_new(b, start, start >= b->newest - b->conf.width);
     if (k == NULL) {
         *rc = -ENOMEM;
         return NULL;
@@ -325,6 +408,8 @@ static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
         i--;
     }
     b->last = i;
+    if (advance)
+        close_old(b);
     return k;
 }
 
@@ -513,6 +598,7 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
     unsigned code = rec->status < LT_STATUS_CODES ? rec->status : 0;
     b->codes[code]++;
     b->methods[method]++;
+    b->class_methods[lt_buckets_status_class(code)][method]++;
     if (rec->vhost != NULL && lt_urls_add(b->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
         return -ENOMEM;
 
@@ -614,6 +700,9 @@ int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
         dst->codes[i] += src->codes[i];
     for (size_t i = 0; i < LT_METHODS; i++)
         dst->methods[i] += src->methods[i];
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t i = 0; i < LT_METHODS; i++)
+            dst->class_methods[c][i] += src->class_methods[c][i];
     dst->dropped += src->dropped;
     if (src->dropped_before > dst->dropped_before)
         dst->dropped_before = src->dropped_before;
@@ -953,6 +1042,9 @@ int lt_buckets_write(lt_buf *o, const lt_buckets *b)
     put_u64(o, b->dropped);
     for (size_t m = 0; m < LT_METHODS; m++)
         put_u64(o, b->methods[m]);
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t m = 0; m < LT_METHODS; m++)
+            put_u64(o, b->class_methods[c][m]);
     struct code_count all[LT_STATUS_CODES];
     size_t n = 0;
     for (unsigned c = 0; c < LT_STATUS_CODES; c++)
@@ -1178,6 +1270,18 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
     uint64_t method_sum = 0, code_sum = 0;
     for (size_t m = 0; m < LT_METHODS; m++)
         method_sum += b->methods[m] = get_n(&r, 8);
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t m = 0; m < LT_METHODS; m++)
+            b->class_methods[c][m] = get_n(&r, 8);
+    for (size_t m = 0; m < LT_METHODS && !r.failed; m++) {
+        uint64_t sum = 0;
+        for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+            sum += b->class_methods[c][m];
+        if (sum != b->methods[m]) {
+            rc = bad(&r, "requests by class and method do not add up to the method's");
+            goto fail;
+        }
+    }
     if ((rc = get_codes(&r, b->codes, NULL, &code_sum)) < 0 || (rc = get_table(&r, b->vhosts)) < 0)
         goto fail;
     if (method_sum != code_sum) {
@@ -1210,12 +1314,13 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
             b->b = nb;
             b->cap = cap;
         }
-        struct bucket *k = bucket_new(b, start);
+        struct bucket *k = bucket_new(b, start, 1);
         if (k == NULL) {
             rc = -ENOMEM;
             goto fail;
         }
         b->b[b->n++] = k;
+        b->newest = start;
         k->requests = get_n(&r, 8);
         k->bytes = get_n(&r, 8);
         k->unparsed = get_n(&r, 8);
@@ -1251,6 +1356,7 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
     while (b->n > b->max_buckets)
         drop_oldest(b);
     enforce_budget(b);
+    close_old(b);
     *out = b;
     return 0;
 fail:

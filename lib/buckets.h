@@ -26,6 +26,8 @@
 #define LT_BUCKETS_DEFAULT_CLIENTS_BYTES ((size_t)64 << 20)
 #define LT_BUCKETS_DEFAULT_URLS 1000
 #define LT_BUCKETS_DEFAULT_VHOSTS 1000
+/* URLs the two newest buckets count exactly before they close (buckets.c). */
+#define LT_BUCKETS_OPEN_URLS 65536
 
 typedef struct lt_buckets_conf {
     int64_t width;          /* seconds; divides 86400, 60..86400 (0: default) */
@@ -105,6 +107,11 @@ void lt_window_release(lt_window *w);   /* frees what lt_buckets_window() alloca
 const uint64_t *lt_buckets_codes(const lt_buckets *b);      /* LT_STATUS_CODES entries */
 const uint64_t *lt_buckets_methods(const lt_buckets *b);    /* LT_METHODS entries */
 const lt_urls *lt_buckets_vhosts(const lt_buckets *b);
+/* Status classes: 1xx..5xx, then "other" (0xx and 6xx..9xx). */
+#define LT_STATUS_CLASSES 6
+unsigned lt_buckets_status_class(unsigned status);   /* 0..5 */
+/* All-time requests of a status class and a method (for labels that sum). */
+uint64_t lt_buckets_class_method(const lt_buckets *b, unsigned status_class, unsigned method);
 /* Requests that came before every retained bucket (counted in the totals,
  * in no bucket). */
 uint64_t lt_buckets_dropped(const lt_buckets *b);

@@ -229,6 +229,20 @@ START_TEST(every_hour_and_random_windows)
     for (size_t m = 0; m < LT_METHODS; m++)
         FAST_EQ(lt_buckets_methods(b)[m], r.methods[m]);
     ck_assert_uint_eq(lt_urls_total(lt_buckets_vhosts(b)), n_evs);
+    for (unsigned m = 0; m < LT_METHODS; m++) {
+        uint64_t by_class[LT_STATUS_CLASSES] = {0}, sum = 0;
+        for (size_t i = 0; i < n_evs; i++)
+            if (evs[i].method == m)
+                by_class[lt_buckets_status_class(evs[i].rec.status)]++;
+        for (unsigned c = 0; c < LT_STATUS_CLASSES; c++) {
+            FAST_EQ(lt_buckets_class_method(b, c, m), by_class[c]);
+            sum += by_class[c];
+        }
+        FAST_EQ(sum, r.methods[m]);
+    }
+    ck_assert_uint_eq(lt_buckets_status_class(999), 5);
+    ck_assert_uint_eq(lt_buckets_status_class(0), 5);
+    ck_assert_uint_eq(lt_buckets_status_class(503), 4);
     ck_assert(r.methods[LT_METHOD_OTHER] > 0 && r.methods[LT_METHOD_NONE] > 0);
     lt_buckets_free(b);
 }
