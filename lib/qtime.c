@@ -215,3 +215,34 @@ int lt_qtime_parse(const char *s, int64_t now, int64_t *out, char *err, size_t e
         return parse_epoch(s, out, err, errlen);
     return parse_iso(s, out, err, errlen);
 }
+
+/* Whether s names a time relative to now (as lt_qtime_parse() reads it). */
+static int is_relative(const char *s)
+{
+    if (strcmp(s, "now") == 0 || strncmp(s, "now-", 4) == 0)
+        return 1;
+    size_t n = strspn(s + (s[0] == '-'), "0123456789");
+    return s[0] == '-' && n > 0 && s[1 + n] != '\0';
+}
+
+int lt_qtime_window(const char *from_s, const char *to_s, int64_t now, int has_data,
+                    int64_t first, int64_t last, int64_t *from, int64_t *to, char *err,
+                    size_t errlen)
+{
+    char why[200];
+    int64_t f = 0, t = 0;
+    if (from_s != NULL && lt_qtime_parse(from_s, now, &f, why, sizeof(why)) < 0)
+        return refuse(err, errlen, "from: %s", why);
+    if (to_s != NULL && lt_qtime_parse(to_s, now, &t, why, sizeof(why)) < 0)
+        return refuse(err, errlen, "to: %s", why);
+    if (to_s == NULL)
+        t = from_s != NULL && is_relative(from_s) ? now
+          : has_data ? last : from_s != NULL ? f : now;
+    if (from_s == NULL)
+        f = has_data && first <= t ? first : t;
+    if (f > t)
+        return refuse(err, errlen, "from is after to");
+    *from = f;
+    *to = t;
+    return 0;
+}

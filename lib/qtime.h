@@ -25,4 +25,14 @@ int lt_qtime_parse(const char *s, int64_t now, int64_t *out, char *err, size_t e
  * with seconds in *out, or -EINVAL with a reason in err. */
 int lt_qtime_duration(const char *s, int64_t *out, char *err, size_t errlen);
 
+/* Resolves a query's window: from_s and to_s (either may be NULL) are read
+ * with lt_qtime_parse().  A missing from is first (the first second with
+ * data, when has_data); a missing to is last, or now when from is relative
+ * to now (`now`, `-15m`, `now-1h`), so "the last hour" ends at the clock.
+ * Returns 0 with the window in *from and *to, or -EINVAL with a reason
+ * naming the parameter ("from: ...", "from is after to"). */
+int lt_qtime_window(const char *from_s, const char *to_s, int64_t now, int has_data,
+                    int64_t first, int64_t last, int64_t *from, int64_t *to, char *err,
+                    size_t errlen);
+
 #endif

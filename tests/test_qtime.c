@@ -175,6 +175,46 @@ START_TEST(durations)
 }
 END_TEST
 
+START_TEST(windows)
+{
+    int64_t f, t;
+    char err[256];
+    /* Neither: the data's span. */
+    ck_assert_int_eq(lt_qtime_window(NULL, NULL, NOW, 1, 100, 200, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, 100);
+    ck_assert_int_eq(t, 200);
+    /* A relative from ends at now, an absolute one at the last second. */
+    ck_assert_int_eq(lt_qtime_window("-1h", NULL, NOW, 1, 100, 200, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, NOW - 3600);
+    ck_assert_int_eq(t, NOW);
+    ck_assert_int_eq(lt_qtime_window("150", NULL, NOW, 1, 100, 200, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, 150);
+    ck_assert_int_eq(t, 200);
+    ck_assert_int_eq(lt_qtime_window(NULL, "150", NOW, 1, 100, 200, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, 100);
+    ck_assert_int_eq(t, 150);
+    /* A to before the data: an empty window at to. */
+    ck_assert_int_eq(lt_qtime_window(NULL, "50", NOW, 1, 100, 200, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, 50);
+    ck_assert_int_eq(t, 50);
+    /* No data at all. */
+    ck_assert_int_eq(lt_qtime_window(NULL, NULL, NOW, 0, 0, 0, &f, &t, err, sizeof(err)), 0);
+    ck_assert_int_eq(f, NOW);
+    ck_assert_int_eq(t, NOW);
+    f = t = 7;
+    ck_assert_int_eq(lt_qtime_window("300", "200", NOW, 1, 100, 200, &f, &t, err, sizeof(err)),
+                     -EINVAL);
+    ck_assert_str_eq(err, "from is after to");
+    ck_assert_int_eq(lt_qtime_window("2024-02-31", NULL, NOW, 1, 100, 200, &f, &t, err,
+                                     sizeof(err)), -EINVAL);
+    ck_assert(strncmp(err, "from: ", 6) == 0);
+    ck_assert_int_eq(lt_qtime_window(NULL, "x", NOW, 1, 100, 200, &f, &t, err, sizeof(err)),
+                     -EINVAL);
+    ck_assert(strncmp(err, "to: ", 4) == 0);
+    ck_assert_int_eq(f, 7);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("qtime");
@@ -184,6 +224,7 @@ int main(void)
     tcase_add_test(tc, iso_refused);
     tcase_add_test(tc, calendar_against_timegm);
     tcase_add_test(tc, durations);
+    tcase_add_test(tc, windows);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
