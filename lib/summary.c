@@ -25,6 +25,7 @@ static int fill_vhosts(lt_summary *s, const lt_urls *v, size_t n)
     s->distinct_vhosts = lt_urls_size(v);
     s->vhosts_exact = lt_urls_exact(v);
     s->vhost_error_bound = lt_urls_error_bound(v);
+    s->vhost_total = lt_urls_total(v);
     if (n == 0 || s->distinct_vhosts == 0)
         return 0;
     s->vhosts = calloc(n, sizeof(*s->vhosts));
@@ -217,7 +218,13 @@ void lt_summary_json_status(lt_buf *b, const lt_summary *s)
     lt_buf_puts(b, "}");
     if (s->distinct_vhosts == 0)
         return;
-    lt_buf_printf(b, ",\"vhosts\":{\"distinct\":%zu,\"exact\":%s,\"error_bound\":%llu,\"top\":[",
+    lt_buf_puts(b, ",");
+    lt_summary_json_vhosts(b, s);
+}
+
+void lt_summary_json_vhosts(lt_buf *b, const lt_summary *s)
+{
+    lt_buf_printf(b, "\"vhosts\":{\"distinct\":%zu,\"exact\":%s,\"error_bound\":%llu,\"top\":[",
                   s->distinct_vhosts, s->vhosts_exact ? "true" : "false",
                   (unsigned long long)s->vhost_error_bound);
     for (size_t i = 0; i < s->n_vhosts; i++) {

@@ -41,6 +41,7 @@ typedef struct lt_summary {
     size_t distinct_vhosts;
     int vhosts_exact;
     uint64_t vhost_error_bound;
+    uint64_t vhost_total;                /* requests with a virtual host */
     size_t bucket_bytes;
     /* Set by lt_summary_fill_window(): the range asked and what answered. */
     int has_window;
@@ -72,6 +73,8 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
  * summary object, without a separator after them: the one renderer of
  * these three, also for GET /v1/status and /v1/vhosts. */
 void lt_summary_json_status(lt_buf *b, const lt_summary *s);
+/* Appends the "vhosts" member alone (always, empty or not). */
+void lt_summary_json_vhosts(lt_buf *b, const lt_summary *s);
 /* Appends the "window" member (only for lt_summary_fill_window()). */
 void lt_summary_json_window(lt_buf *b, const lt_summary *s);
 
