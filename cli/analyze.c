@@ -19,6 +19,7 @@
 #include "gz.h"
 #include "ingest.h"
 #include "parse.h"
+#include "qtime.h"
 #include "report.h"
 #include "snapshot.h"
 #include "summary.h"
@@ -42,6 +43,8 @@ static void analyze_usage(FILE *out)
           "                             HyperLogLog takes over (default 256MiB)\n"
           "      --url-entries N        URLs counted exactly before top-k (default 1000000)\n"
           "      --save SNAP            also write the snapshot (for logtally merge)\n"
+          "      --from T, --to T       report the window from T to T (inclusive): epoch\n"
+          "                             seconds, ISO 8601, now or -15m\n"
           "  -h, --help\n",
           out);
 }
@@ -62,11 +65,32 @@ static int parse_count(const char *s, size_t *out)
 int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
                      const char *const *names, size_t n_names)
 {
+    return cli_print_window_report(cmd, t, top, json, names, n_names, NULL, NULL);
+}
+
+int cli_print_window_report(const char *cmd, const lt_tally *t, size_t top, int json,
+                            const char *const *names, size_t n_names, const char *from,
+                            const char *to)
+{
     lt_summary s;
     lt_buf b;
     int rc = EXIT_OK;
+    int windowed = from != NULL || to != NULL;
 
-    if (lt_summary_fill(&s, t, top) < 0) {
+    if (windowed) {
+        int64_t f, l, wf, wt;
+        char err[300];
+        int any = lt_rps_span(lt_tally_rps(t), &f, &l);
+        if (lt_qtime_window(from, to, (int64_t)time(NULL), any, f, l, &wf, &wt, err,
+                            sizeof(err)) < 0) {
+            fprintf(stderr, "logtally %s: %s\n", cmd, err);
+            return EXIT_USAGE;
+        }
+        if (lt_summary_fill_window(&s, t, wf, wt, top, 10) < 0) {
+            fprintf(stderr, "logtally %s: out of memory\n", cmd);
+            return EXIT_FAILED;
+        }
+    } else if (lt_summary_fill(&s, t, top) < 0) {
         fprintf(stderr, "logtally %s: out of memory\n", cmd);
         return EXIT_FAILED;
     }
@@ -94,7 +118,7 @@ int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
 
 int cmd_analyze(int argc, char **argv)
 {
-    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE };
+    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE, OPT_FROM, OPT_TO };
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 'n'},
@@ -104,10 +128,12 @@ int cmd_analyze(int argc, char **argv)
         {"exact-clients-bytes", required_argument, NULL, OPT_EXACT},
         {"url-entries", required_argument, NULL, OPT_URLS},
         {"save", required_argument, NULL, OPT_SAVE},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *format = "combined", *save = NULL;
+    const char *format = "combined", *save = NULL, *from = NULL, *to = NULL;
     size_t top = 10, threads = 0;
     int json = 0, c;
     lt_limits limits = {
@@ -123,6 +149,8 @@ int cmd_analyze(int argc, char **argv)
         case 'j': json = 1; break;
         case OPT_STRIP: limits.strip_query = 1; break;
         case OPT_SAVE: save = optarg; break;
+        case OPT_FROM: from = optarg; break;
+        case OPT_TO: to = optarg; break;
         case 'n':
             if (parse_count(optarg, &top) < 0 || top > 1000000) {
                 fprintf(stderr, "logtally analyze: --top: '%s' is not a count from 0 to 1000000\n", optarg);
@@ -208,7 +236,7 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "logtally analyze: --save: %s\n", err);
         rc = EXIT_FAILED;
     }
-    int prc = cli_print_report("analyze", t, top, json, names, n_files);
+    int prc = cli_print_window_report("analyze", t, top, json, names, n_files, from, to);
     if (prc != EXIT_OK)
         rc = prc;
 

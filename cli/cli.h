@@ -21,6 +21,11 @@ int cmd_merge(int argc, char **argv);
  * URLs; returns an exit code.  cmd names the command in messages. */
 int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
                      const char *const *names, size_t n_names);
+/* The same for a window: from and to (either may be NULL; both NULL is all
+ * time) as GET /v1/summary reads them (lib/qtime.c). */
+int cli_print_window_report(const char *cmd, const lt_tally *t, size_t top, int json,
+                            const char *const *names, size_t n_names, const char *from,
+                            const char *to);
 
 /* summary, top, rps, sources, hll, reload: asks the daemon on sock.
  * argv[0] is the command. */
