@@ -145,22 +145,42 @@ const char *lt_buckets_method_name(unsigned m)
     return m < LT_METHODS ? method_names[m] : "?";
 }
 
+/* Up to 8 bytes of s as a little-endian integer, read byte by byte (no
+ * call, no unaligned load). */
+static inline uint64_t method_word(const char *s, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    return v;
+}
+
+#define W3(a, b, c) ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16)
+#define W4(a, b, c, d) (W3(a, b, c) | (uint64_t)(d) << 24)
+#define W5(a, b, c, d, e) (W4(a, b, c, d) | (uint64_t)(e) << 32)
+#define W6(a, b, c, d, e, f) (W5(a, b, c, d, e) | (uint64_t)(f) << 40)
+#define W7(a, b, c, d, e, f, g) (W6(a, b, c, d, e, f) | (uint64_t)(g) << 48)
+
 unsigned lt_buckets_method(const char *s, size_t len)
 {
     if (s == NULL)
         return LT_METHOD_NONE;
+    if (len < 3 || len > 7)
+        return LT_METHOD_OTHER;
     /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other token.
-     * The length and first byte pick the one candidate: this runs per line. */
-    unsigned m;
-    switch (len) {
-    case 3: m = s[0] == 'G' ? LT_METHOD_GET : LT_METHOD_PUT; break;
-    case 4: m = s[0] == 'H' ? LT_METHOD_HEAD : LT_METHOD_POST; break;
-    case 5: m = s[0] == 'P' ? LT_METHOD_PATCH : LT_METHOD_TRACE; break;
-    case 6: m = LT_METHOD_DELETE; break;
-    case 7: m = s[0] == 'O' ? LT_METHOD_OPTIONS : LT_METHOD_CONNECT; break;
+     * This runs per line, so the token is compared as one integer. */
+    switch (method_word(s, len)) {
+    case W3('G', 'E', 'T'): return LT_METHOD_GET;
+    case W3('P', 'U', 'T'): return LT_METHOD_PUT;
+    case W4('H', 'E', 'A', 'D'): return LT_METHOD_HEAD;
+    case W4('P', 'O', 'S', 'T'): return LT_METHOD_POST;
+    case W5('P', 'A', 'T', 'C', 'H'): return LT_METHOD_PATCH;
+    case W5('T', 'R', 'A', 'C', 'E'): return LT_METHOD_TRACE;
+    case W6('D', 'E', 'L', 'E', 'T', 'E'): return LT_METHOD_DELETE;
+    case W7('O', 'P', 'T', 'I', 'O', 'N', 'S'): return LT_METHOD_OPTIONS;
+    case W7('C', 'O', 'N', 'N', 'E', 'C', 'T'): return LT_METHOD_CONNECT;
     default: return LT_METHOD_OTHER;
     }
-    return memcmp(method_names[m], s, len) == 0 ? m : LT_METHOD_OTHER;
 }
 
 int lt_buckets_conf_check(lt_buckets_conf *c, char *err, size_t errlen)
@@ -246,10 +266,12 @@ const lt_buckets_conf *lt_buckets_get_conf(const lt_buckets *b) { return &b->con
 const uint64_t *lt_buckets_codes(const lt_buckets *b) { return b->codes; }
 const uint64_t *lt_buckets_methods(const lt_buckets *b) { return b->methods; }
 
+/* The class of each hundred: 0xx and 6xx..9xx are "other". */
+static const unsigned char code_class[10] = {5, 0, 1, 2, 3, 4, 5, 5, 5, 5};
+
 unsigned lt_buckets_status_class(unsigned status)
 {
-    unsigned c = status / 100;
-    return c >= 1 && c <= 5 ? c - 1 : LT_STATUS_CLASSES - 1;
+    return status < LT_STATUS_CODES ? code_class[status / 100] : LT_STATUS_CLASSES - 1;
 }
 
 uint64_t lt_buckets_class_method(const lt_buckets *b, unsigned status_class, unsigned method)
@@ -413,7 +435,19 @@ static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
     return k;
 }
 
-static int add_code(struct bucket *k, unsigned code, uint64_t count)
+static int add_code_slow(struct bucket *k, unsigned code, uint64_t count);
+
+/* Most lines have the bucket's first code (200): that case is inline. */
+static inline int add_code(struct bucket *k, unsigned code, uint64_t count)
+{
+    if (k->n_codes > 0 && k->codes[0].code == code) {
+        k->codes[0].count += count;
+        return 0;
+    }
+    return add_code_slow(k, code, count);
+}
+
+static int add_code_slow(struct bucket *k, unsigned code, uint64_t count)
 {
     for (uint16_t i = 0; i < k->n_codes; i++)
         if (k->codes[i].code == code) {
@@ -598,12 +632,16 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
     unsigned code = rec->status < LT_STATUS_CODES ? rec->status : 0;
     b->codes[code]++;
     b->methods[method]++;
-    b->class_methods[lt_buckets_status_class(code)][method]++;
+    b->class_methods[code_class[code / 100]][method]++;
     if (rec->vhost != NULL && lt_urls_add(b->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
         return -ENOMEM;
+    if (b->conf.totals_only)
+        return 0;
 
-    int rc;
-    struct bucket *k = bucket_at(b, bucket_start(b, rec->ts), &rc);
+    int rc = 0;
+    int64_t start = bucket_start(b, rec->ts);
+    struct bucket *k = b->last < b->n && b->b[b->last]->start == start ? b->b[b->last]
+                                                                     : bucket_at(b, start, &rc);
     if (k == NULL) {
         if (rc == 0)
             b->dropped++;

@@ -35,6 +35,8 @@ typedef struct lt_buckets_conf {
     size_t clients_bytes;   /* exact client sets of all buckets together (0: default) */
     size_t urls;            /* Space-Saving counters per bucket (0: default) */
     size_t vhosts;          /* virtual-host counters per bucket and all time (0: default) */
+    int totals_only;        /* keep the all-time totals only, no buckets (a report of
+                               all time that no window will be asked of) */
 } lt_buckets_conf;
 
 /* Request methods counted by name; any other token is "other", a request
