@@ -728,10 +728,8 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
     return 0;
 }
 
-int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
+static int merge_totals(lt_buckets *dst, const lt_buckets *src)
 {
-    if (dst->conf.width != src->conf.width)
-        return -EINVAL;
     if (lt_urls_merge(dst->vhosts, src->vhosts) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < LT_STATUS_CODES; i++)
@@ -742,6 +740,24 @@ int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
         for (size_t i = 0; i < LT_METHODS; i++)
             dst->class_methods[c][i] += src->class_methods[c][i];
     dst->dropped += src->dropped;
+    return 0;
+}
+
+int lt_buckets_merge_totals(lt_buckets *dst, const lt_buckets *src)
+{
+    if (merge_totals(dst, src) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < src->n; i++)
+        dst->dropped += src->b[i]->requests;
+    return 0;
+}
+
+int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
+{
+    if (dst->conf.width != src->conf.width)
+        return -EINVAL;
+    if (merge_totals(dst, src) < 0)
+        return -ENOMEM;
     if (src->dropped_before > dst->dropped_before)
         dst->dropped_before = src->dropped_before;
     while (dst->n > 0 && dst->b[0]->start < dst->dropped_before)

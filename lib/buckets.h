@@ -79,6 +79,11 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
  * otherwise).  Returns 0, -EINVAL or -ENOMEM. */
 int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src);
 
+/* Adds only src's all-time totals (codes, methods, vhosts) into dst, and
+ * src's bucketed requests to dst's dropped ones: the way to keep the
+ * totals of buckets of another width.  Returns 0 or -ENOMEM. */
+int lt_buckets_merge_totals(lt_buckets *dst, const lt_buckets *src);
+
 /* The answer for a range of time. */
 typedef struct lt_window {
     int64_t from, to;                /* asked, inclusive seconds */

@@ -532,6 +532,7 @@ struct parts {
     lt_urls *urls;
     lt_rps *rps;
     lt_rps *class_rps[LT_CLASSES];
+    lt_buckets_conf stored_buckets;   /* the windows section's bucket limits */
     lt_buckets *buckets;
     lt_sample samples[LT_SAMPLES];
     size_t n_samples;
@@ -738,13 +739,12 @@ static int read_windows(cursor *c, struct parts *P, int overridden)
     if (bc.width <= 0 || bc.retention <= 0 || bc.urls == 0 || bc.vhosts == 0 ||
         lt_buckets_conf_check(&bc, why, sizeof(why)) < 0)
         return bad(c, "bucket limits out of range");
-    if (!overridden) {
+    /* Buckets of another width than the override's (a configuration that
+     * changed bucket_width) are read with their own, and only their
+     * all-time totals kept (read_buckets()). */
+    P->stored_buckets = bc;
+    if (!overridden)
         P->limits.buckets = bc;
-    } else {
-        lt_buckets_conf mine = P->limits.buckets;
-        if (lt_buckets_conf_check(&mine, NULL, 0) == 0 && mine.width != bc.width)
-            return bad(c, "bucket width differs from the one merged into");
-    }
     uint64_t sum = 0;
     for (int k = 0; k < LT_CLASSES; k++) {
         int rc = read_seconds(c, &P->class_rps[k], P->n.valid - sum, 0);
@@ -759,11 +759,25 @@ static int read_buckets(cursor *c, struct parts *P)
 {
     char why[256];
     size_t len = (size_t)(c->end - c->p);
-    int rc = lt_buckets_read(c->p, len, &P->limits.buckets, &P->buckets, why, sizeof(why));
+    lt_buckets_conf want = P->limits.buckets;
+    if (lt_buckets_conf_check(&want, why, sizeof(why)) < 0)
+        return bad(c, why);
+    lt_buckets_conf stored = want;
+    stored.width = P->stored_buckets.width;
+    int rc = lt_buckets_read(c->p, len, &stored, &P->buckets, why, sizeof(why));
     if (rc == -ENOMEM)
         return rc;
     if (rc < 0)
         return bad(c, why);
+    if (stored.width != want.width) {
+        lt_buckets *fresh = lt_buckets_new(&want);
+        if (fresh == NULL || lt_buckets_merge_totals(fresh, P->buckets) < 0) {
+            lt_buckets_free(fresh);
+            return -ENOMEM;
+        }
+        lt_buckets_free(P->buckets);
+        P->buckets = fresh;
+    }
     uint64_t total = 0;
     for (unsigned k = 0; k < LT_STATUS_CODES; k++)
         total += lt_buckets_codes(P->buckets)[k];
