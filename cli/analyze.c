@@ -43,6 +43,10 @@ static void analyze_usage(FILE *out)
           "                             HyperLogLog takes over (default 256MiB)\n"
           "      --url-entries N        URLs counted exactly before top-k (default 1000000)\n"
           "      --save SNAP            also write the snapshot (for logtally merge)\n"
+          "      --bucket-width D       time bucket width, 1m to 1d dividing a day (default 1h)\n"
+          "      --bucket-clients-bytes SIZE\n"
+          "                             memory for the buckets' exact client sets before\n"
+          "                             their HyperLogLogs take over (default 64MiB)\n"
           "      --from T, --to T       report the window from T to T (inclusive): epoch\n"
           "                             seconds, ISO 8601, now or -15m\n"
           "  -h, --help\n",
@@ -118,7 +122,8 @@ int cli_print_window_report(const char *cmd, const lt_tally *t, size_t top, int 
 
 int cmd_analyze(int argc, char **argv)
 {
-    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE, OPT_FROM, OPT_TO };
+    enum { OPT_STRIP = 256, OPT_EXACT, OPT_URLS, OPT_SAVE, OPT_FROM, OPT_TO, OPT_BWIDTH,
+           OPT_BCLIENTS };
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 'n'},
@@ -128,6 +133,8 @@ int cmd_analyze(int argc, char **argv)
         {"exact-clients-bytes", required_argument, NULL, OPT_EXACT},
         {"url-entries", required_argument, NULL, OPT_URLS},
         {"save", required_argument, NULL, OPT_SAVE},
+        {"bucket-width", required_argument, NULL, OPT_BWIDTH},
+        {"bucket-clients-bytes", required_argument, NULL, OPT_BCLIENTS},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
         {"help", no_argument, NULL, 'h'},
@@ -150,6 +157,27 @@ int cmd_analyze(int argc, char **argv)
         case OPT_STRIP: limits.strip_query = 1; break;
         case OPT_SAVE: save = optarg; break;
         case OPT_FROM: from = optarg; break;
+        case OPT_BWIDTH: {
+            int64_t w;
+            char why[160];
+            lt_buckets_conf bc = {0};
+            if (lt_qtime_duration(optarg, &w, why, sizeof(why)) == 0) {
+                bc.width = w;
+                if (lt_buckets_conf_check(&bc, why, sizeof(why)) == 0) {
+                    limits.buckets.width = w;
+                    break;
+                }
+            }
+            fprintf(stderr, "logtally analyze: --bucket-width: %s\n", why);
+            return EXIT_USAGE;
+        }
+        case OPT_BCLIENTS:
+            if (lt_config_parse_size(optarg, &limits.buckets.clients_bytes) < 0 ||
+                limits.buckets.clients_bytes == 0) {
+                fprintf(stderr, "logtally analyze: --bucket-clients-bytes: '%s' is not a size of at least 1 byte\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_TO: to = optarg; break;
         case 'n':
             if (parse_count(optarg, &top) < 0 || top > 1000000) {
