@@ -24,8 +24,8 @@
  * hostname clients in one lt_keyset, each key tagged by its kind (0x06 and
  * 16 bytes, or 'h' and the name), so a hostname of 16 bytes can never equal
  * an IPv6 address.  The exact sets of all buckets share one budget
- * (conf.clients_bytes).  Past it, the oldest exact bucket whose sets are
- * larger than a sketch is turned into HyperLogLogs (one per kind present,
+ * (conf.clients_bytes).  Past it, the oldest exact bucket is turned into
+ * HyperLogLogs (one per kind present,
  * fed with the elements of its sets in the encoding of clients.c, so the
  * sketch is the one streaming would have built), until the total fits.
  * Recent buckets, the ones most asked about, stay exact longest.  The union
@@ -539,8 +539,9 @@ static int sketch(lt_buckets *b, struct bucket *k)
     return 0;
 }
 
-/* Sketches the oldest exact buckets larger than a sketch until the sets
- * fit their budget.  When none is left to sketch, nothing is tried again
+/* Sketches the oldest exact buckets until the sets fit their budget (a
+ * small set costs less than its sketches, but the budget is what the
+ * configuration asked for; sketches are bounded by the bucket count).  When none is left to sketch, nothing is tried again
  * until the sets have grown by another sketch's worth, so a budget full of
  * small sets costs no scan per line. */
 static void enforce_budget(lt_buckets *b)
@@ -549,7 +550,7 @@ static void enforce_budget(lt_buckets *b)
         return;
     for (size_t i = 0; i < b->n && b->exact_bytes > b->conf.clients_bytes; i++) {
         struct bucket *k = b->b[i];
-        if (k->exact && k->set_bytes > LT_HLL_REGISTERS)
+        if (k->exact && k->set_bytes > 0)
             sketch(b, k);
     }
     b->sketch_tried_at = b->exact_bytes > b->conf.clients_bytes ? b->exact_bytes + LT_HLL_REGISTERS
