@@ -10,8 +10,10 @@
  * sequence of mappings (sources):
  *
  *     root ── socket, socket_mode, socket_group, listen, state_dir,
- *      │      checkpoint_interval, threads, strip_query     (scalars)
- *      ├── limits:  exact_clients_bytes, url_entries        (scalars)
+ *      │      checkpoint_interval, threads, strip_query,    (scalars)
+ *      │      bucket_width, retention
+ *      ├── limits:  exact_clients_bytes, url_entries,       (scalars)
+ *      │            bucket_clients_bytes, bucket_urls, vhosts
  *      ├── http:    max_connections, max_header_bytes,
  *      │            request_timeout                         (scalars)
  *      └── sources: - path, format                          (scalars)
