@@ -377,9 +377,16 @@ static int close_bucket(const lt_buckets *b, struct bucket *k)
 /* Closes the open buckets that started before the one before the newest.
  * Open buckets are among the last few: the walk stops at the first closed
  * bucket that old. */
+/* The start of the bucket before the newest: open buckets start there or
+ * later (INT64_MIN when that would pass the int64_t range). */
+static int64_t open_from(const lt_buckets *b)
+{
+    return b->newest < INT64_MIN + b->conf.width ? INT64_MIN : b->newest - b->conf.width;
+}
+
 static void close_old(lt_buckets *b)
 {
-    int64_t keep_from = b->newest - b->conf.width;
+    int64_t keep_from = open_from(b);
     for (size_t i = b->n; i-- > 0;) {
         struct bucket *k = b->b[i];
         if (k->start >= keep_from)
@@ -417,7 +424,7 @@ static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
     int advance = start > b->newest;
     if (advance)
         b->newest = start;
-    struct bucket *k = bucket_new(b, start, start >= b->newest - b->conf.width);
+    struct bucket *k = bucket_new(b, start, start >= open_from(b));
     if (k == NULL) {
         *rc = -ENOMEM;
         return NULL;
@@ -1320,8 +1327,16 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
                  (long long)b->conf.width);
         goto fail;
     }
+    /* Times far from any log's (which lie in years 1970..9999) are refused,
+     * so that no bucket arithmetic can overflow. */
+    const int64_t far = (int64_t)1 << 62;
     b->dropped_before = (int64_t)get_n(&r, 8);
     b->dropped = get_n(&r, 8);
+    if (!r.failed && b->dropped_before != INT64_MIN &&
+        (b->dropped_before < -far || b->dropped_before > far)) {
+        rc = bad(&r, "the retention edge is out of range");
+        goto fail;
+    }
     uint64_t method_sum = 0, code_sum = 0;
     for (size_t m = 0; m < LT_METHODS; m++)
         method_sum += b->methods[m] = get_n(&r, 8);
@@ -1352,7 +1367,7 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
     uint64_t in_buckets = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t start = (int64_t)get_n(&r, 8);
-        if (r.failed || bucket_start(b, start) != start ||
+        if (r.failed || start < -far || start > far || bucket_start(b, start) != start ||
             (b->n > 0 && start <= b->b[b->n - 1]->start) ||
             (b->dropped_before != INT64_MIN && start < b->dropped_before)) {
             rc = bad(&r, "bucket start %lld is not aligned, ascending and retained",
