@@ -383,6 +383,7 @@ static const char *const routes[][2] = {
     {"/healthz", "GET"},       {"/v1/summary", "GET"}, {"/v1/top", "GET"},
     {"/v1/rps", "GET"},        {"/v1/sources", "GET"}, {"/v1/hll", "GET"},
     {"/v1/snapshot", "GET"},   {"/v1/reload", "POST"}, {"/metrics", "GET"},
+    {"/v1/status", "GET"},     {"/v1/vhosts", "GET"},
 };
 
 static const char *const T_JSON = "application/json";
