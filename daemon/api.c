@@ -373,9 +373,13 @@ static int get_rps(request *r)
     if (cs != NULL) {
         for (cls = 0; cls < LT_CLASSES && strcmp(cs, classes[cls]) != 0; cls++)
             ;
-        if (cls == LT_CLASSES && strcmp(cs, "2xx") != 0)
-            return fail(r, 400, "status must be 1xx, 2xx, 3xx, 4xx, 5xx or other, not '%s' "
-                        "(per-code counts are in /v1/status)", cs);
+        if (cls == LT_CLASSES && strcmp(cs, "2xx") != 0) {
+            /* A code: from the time buckets, at steps of whole buckets. */
+            if (strlen(cs) != 3 || strspn(cs, "0123456789") != 3)
+                return fail(r, 400, "status must be 1xx, 2xx, 3xx, 4xx, 5xx, other or a "
+                            "3-digit code, not '%s'", cs);
+            cls = LT_CLASSES + 1;
+        }
     }
     size_t si = 0;
     if (ss != NULL) {
@@ -384,10 +388,18 @@ static int get_rps(request *r)
         if (si == 4)
             return fail(r, 400, "step must be 1s, 1m, 1h or 1d, not '%s'", ss);
     } else {
-        /* The finest step that gives at most 1440 buckets. */
-        while (si < 3 && (uint64_t)(to - from) / (uint64_t)steps[si].step >= 1440)
+        /* The finest step that gives at most 1440 buckets (for a code, of
+         * whole time buckets). */
+        int64_t width = lt_buckets_get_conf(lt_tally_buckets(r->d->tally))->width;
+        while (si < 3 && ((uint64_t)(to - from) / (uint64_t)steps[si].step >= 1440 ||
+                          (cls == LT_CLASSES + 1 && (int64_t)steps[si].step % width != 0)))
             si++;
     }
+    if (cls == LT_CLASSES + 1 &&
+        (int64_t)steps[si].step % lt_buckets_get_conf(lt_tally_buckets(r->d->tally))->width != 0)
+        return fail(r, 400, "a status code is counted per time bucket (%llds): the step must "
+                    "be a multiple of it", (long long)lt_buckets_get_conf(
+                        lt_tally_buckets(r->d->tally))->width);
     int64_t step = (int64_t)steps[si].step;
     int64_t start = from - ((from % step) + step) % step;
     uint64_t buckets = (uint64_t)(to - start) / (uint64_t)step + 1;
@@ -402,7 +414,10 @@ static int get_rps(request *r)
             lt_buf_printf(r->out, "\"status\":\"%s\",", cs);
         lt_buf_puts(r->out, "\"series\":[");
     }
-    if (any && cls >= 0 && cls < LT_CLASSES) {
+    if (any && cls == LT_CLASSES + 1) {
+        lt_buckets_code_series(lt_tally_buckets(r->d->tally), (unsigned)atoi(cs), from, to,
+                               step, emit_bucket, &o);
+    } else if (any && cls >= 0 && cls < LT_CLASSES) {
         lt_rps_series(lt_tally_class_rps(r->d->tally, cls), from, to, steps[si].step,
                       emit_bucket, &o);
     } else if (any && cls == LT_CLASSES) {

@@ -906,6 +906,31 @@ fail:
     return rc;
 }
 
+int lt_buckets_code_series(const lt_buckets *b, unsigned code, int64_t from, int64_t to,
+                           int64_t step, int (*fn)(int64_t start, uint64_t count, void *arg),
+                           void *arg)
+{
+    if (from > to || code >= LT_STATUS_CODES || step <= 0 || step % b->conf.width != 0)
+        return -EINVAL;
+    int64_t start = from - ((from % step) + step) % step;
+    size_t i = lower_bound(b, start);
+    for (int64_t s = start; s <= to; s += step) {
+        uint64_t n = 0;
+        for (; i < b->n && b->b[i]->start < s + step; i++) {
+            const struct bucket *k = b->b[i];
+            for (uint16_t c = 0; c < k->n_codes; c++)
+                if (k->codes[c].code == code)
+                    n += k->codes[c].count;
+        }
+        int rc = fn(s, n, arg);
+        if (rc != 0)
+            return rc;
+        if (s > INT64_MAX - step)
+            break;
+    }
+    return 0;
+}
+
 /* --- memory ------------------------------------------------------------- */
 
 size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)

@@ -109,6 +109,17 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
                       lt_window *w);
 void lt_window_release(lt_window *w);   /* frees what lt_buckets_window() allocated */
 
+/* The series of one status code over [from, to] at step seconds (a
+ * multiple of the bucket width): one call of fn(start, count, arg) per
+ * step from from rounded down to a multiple of step, through the step
+ * holding to, empty ones included, in time order; each step counts its
+ * whole buckets.  A non-zero return of fn stops the walk and is returned.
+ * Returns -EINVAL when from > to, code >= LT_STATUS_CODES or step is not a
+ * positive multiple of the width. */
+int lt_buckets_code_series(const lt_buckets *b, unsigned code, int64_t from, int64_t to,
+                           int64_t step, int (*fn)(int64_t start, uint64_t count, void *arg),
+                           void *arg);
+
 /* The totals since the first record, never dropped by retention: requests
  * by status code and method, and the all-time virtual-host table. */
 const uint64_t *lt_buckets_codes(const lt_buckets *b);      /* LT_STATUS_CODES entries */

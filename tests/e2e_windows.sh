@@ -152,6 +152,11 @@ got=$("$logtally" -s "$sock" rps --json --status 5xx --step 1h | jq '[.series[][
 got=$("$logtally" -s "$sock" rps --json --status 2xx --step 1h | jq '[.series[][1]] | add')
 [ "$got" = "$(awk -F'\t' '$2 >= 200 && $2 < 300' "$tmp/truth.tsv" | wc -l)" ] ||
   fail "rps --status 2xx does not add up"
+# A code per hour, from the buckets; a step finer than a bucket is refused.
+n503=$(awk -F'\t' '$2 == 503' "$tmp/truth.tsv" | wc -l)
+got=$("$logtally" -s "$sock" rps --json --status 503 --step 1h | jq '[.series[][1]] | add')
+[ "$got" = "$n503" ] || fail "rps --status 503 sums to $got, not $n503"
+"$logtally" -s "$sock" rps --status 503 --step 1m >/dev/null 2>&1 && fail "a code per minute was accepted"
 # Metrics: requests by class and method sum to every request.
 got=$(curl -sf --unix-socket "$sock" http://x/metrics | awk '/^logtally_requests_total[{]/ { s += $2 } END { print s }')
 [ "$got" = "$(wc -l <"$tmp/truth.tsv")" ] || fail "logtally_requests_total sums to $got"

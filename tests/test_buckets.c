@@ -202,6 +202,17 @@ static void assert_window(const lt_buckets *b, int64_t from, int64_t to, int cli
     lt_window_release(&w);
 }
 
+static int code_step(int64_t start, uint64_t count, void *arg)
+{
+    struct { uint64_t n[64]; int64_t start[64]; size_t k; } *s = arg;
+    if (s->k < 64) {
+        s->n[s->k] = count;
+        s->start[s->k] = start;
+    }
+    s->k++;
+    return 0;
+}
+
 START_TEST(every_hour_and_random_windows)
 {
     rng_state = 1;
@@ -240,6 +251,22 @@ START_TEST(every_hour_and_random_windows)
         }
         FAST_EQ(sum, r.methods[m]);
     }
+    /* The series of one code, per 2 hours, against the records. */
+    struct { uint64_t n[64]; int64_t start[64]; size_t k; } ser = {{0}, {0}, 0};
+    int (*take)(int64_t, uint64_t, void *) = code_step;
+    ck_assert_int_eq(lt_buckets_code_series(b, 404, T0 - 1, T0 + 20 * HOUR - 1, 2 * HOUR, take,
+                                            &ser), 0);
+    ck_assert_uint_eq(ser.k, 11);
+    for (size_t i = 0; i < ser.k; i++) {
+        uint64_t want = 0;
+        for (size_t e = 0; e < n_evs; e++)
+            want += evs[e].rec.status == 404 && evs[e].rec.ts >= ser.start[i] &&
+                    evs[e].rec.ts < ser.start[i] + 2 * HOUR;
+        FAST_EQ(ser.n[i], want);
+    }
+    ck_assert_int_eq(ser.start[0], T0 - 2 * HOUR);
+    ck_assert_int_eq(lt_buckets_code_series(b, 404, T0, T0 + HOUR, 1800, take, &ser), -EINVAL);
+    ck_assert_int_eq(lt_buckets_code_series(b, 1000, T0, T0 + HOUR, 3600, take, &ser), -EINVAL);
     ck_assert_uint_eq(lt_buckets_status_class(999), 5);
     ck_assert_uint_eq(lt_buckets_status_class(0), 5);
     ck_assert_uint_eq(lt_buckets_status_class(503), 4);
