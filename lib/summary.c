@@ -41,6 +41,46 @@ struct seconds {
     int64_t first, last, peak_second;
 };
 
+/* The seconds of a window, walked from coarse to fine so that the cost
+ * follows the active days and hours, not the window's length (which may
+ * be ten thousand years): days with a request, then their hours with one,
+ * then those hours' seconds, each within [from, to]. */
+struct descent {
+    const lt_rps *r;
+    int64_t from, to;
+    struct seconds *sec;
+};
+
+static int walk_second(int64_t second, uint64_t count, void *arg);
+
+static int walk_hour(int64_t start, uint64_t count, void *arg)
+{
+    struct descent *d = arg;
+    if (count == 0)
+        return 0;
+    int64_t a = start > d->from ? start : d->from, b = start + 3599 < d->to ? start + 3599 : d->to;
+    return a <= b ? lt_rps_series(d->r, a, b, LT_RPS_STEP_SECOND, walk_second, d->sec) : 0;
+}
+
+static int walk_day(int64_t start, uint64_t count, void *arg)
+{
+    struct descent *d = arg;
+    if (count == 0)
+        return 0;
+    int64_t a = start > d->from ? start : d->from, b = start + 86399 < d->to ? start + 86399 : d->to;
+    return a <= b ? lt_rps_series(d->r, a, b, LT_RPS_STEP_HOUR, walk_hour, d) : 0;
+}
+
+static void walk_window(const lt_rps *r, int64_t from, int64_t to, struct seconds *sec)
+{
+    int64_t first, last;
+    if (!lt_rps_span(r, &first, &last))
+        return;
+    struct descent d = {r, from > first ? from : first, to < last ? to : last, sec};
+    if (d.from <= d.to)
+        lt_rps_series(r, d.from, d.to, LT_RPS_STEP_DAY, walk_day, &d);
+}
+
 static int walk_second(int64_t second, uint64_t count, void *arg)
 {
     struct seconds *s = arg;
@@ -116,7 +156,7 @@ int lt_summary_fill_window(lt_summary *s, const lt_tally *t, int64_t from, int64
 
     /* The per-second tables: exact over [from, to] whatever the buckets. */
     struct seconds sec = {0};
-    lt_rps_series(r, from, to, LT_RPS_STEP_SECOND, walk_second, &sec);
+    walk_window(r, from, to, &sec);
     s->n.valid = s->n.lines = sec.total;
     if (sec.active > 0) {
         s->has_requests = 1;
