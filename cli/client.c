@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <http_parser.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,9 +55,15 @@ static int on_complete(http_parser *p)
     return 0;
 }
 
-/* Sends one request and reads the response.  Returns 0, or an exit code
- * after printing why. */
-static int request(const char *sock, const char *method, const char *target, struct response *r)
+/* request_once() found the connection closed before the first byte of a
+ * response: a daemon that was stopping when it accepted us. */
+#define RETRY (-1)
+#define ATTEMPTS 3
+
+/* Sends one request and reads the response.  Returns 0, an exit code
+ * after printing why, or RETRY (printing nothing). */
+static int request_once(const char *sock, const char *method, const char *target,
+                        struct response *r)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(sock) >= sizeof(sa.sun_path)) {
@@ -73,7 +81,15 @@ static int request(const char *sock, const char *method, const char *target, str
             return EXIT_NOT_RUNNING;
         }
         if (e == EACCES || e == EPERM) {
-            fprintf(stderr, "logtally: permission denied on %s (are you in its group?)\n", sock);
+            /* Name the group: being added to it is the usual fix. */
+            struct stat st;
+            struct group *g = stat(sock, &st) == 0 ? getgrgid(st.st_gid) : NULL;
+            if (g != NULL)
+                fprintf(stderr, "logtally: permission denied on %s: only members of the group "
+                        "'%s' may use it (usermod -aG %s USER)\n", sock, g->gr_name, g->gr_name);
+            else
+                fprintf(stderr, "logtally: permission denied on %s (are you in its group?)\n",
+                        sock);
             return EXIT_DENIED;
         }
         fprintf(stderr, "logtally: cannot connect to %s: %s\n", sock, strerror(e));
@@ -81,12 +97,20 @@ static int request(const char *sock, const char *method, const char *target, str
     }
     char req[1024];
     int n = snprintf(req, sizeof(req),
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: logtally/0.1\r\n"
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: logtally/" LT_VERSION "\r\n"
                      "Content-Length: 0\r\nConnection: close\r\n\r\n",
                      method, target);
-    if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
-        fprintf(stderr, "logtally: cannot send the request to %s\n", sock);
+    if (n < 0 || (size_t)n >= sizeof(req)) {
+        fprintf(stderr, "logtally: the request to %s is too long\n", sock);
         close(fd);
+        return EXIT_USAGE;
+    }
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        int e = errno;
+        close(fd);
+        if (e == EPIPE || e == ECONNRESET)
+            return RETRY;
+        fprintf(stderr, "logtally: cannot send the request to %s: %s\n", sock, strerror(e));
         return EXIT_FAILED;
     }
 
@@ -100,6 +124,7 @@ static int request(const char *sock, const char *method, const char *target, str
     lt_buf_init(&r->body);
     r->complete = 0;
     char buf[65536];
+    size_t received = 0;
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (poll(&pfd, 1, RESPONSE_TIMEOUT_MS) == 0) {
@@ -111,8 +136,14 @@ static int request(const char *sock, const char *method, const char *target, str
         ssize_t got = read(fd, buf, sizeof(buf));
         if (got < 0 && errno == EINTR)
             continue;
+        if (received == 0 && (got == 0 || (got < 0 && errno == ECONNRESET))) {
+            lt_buf_free(&r->body);
+            close(fd);
+            return RETRY;
+        }
         if (got < 0)
             break;
+        received += (size_t)got;
         size_t done = http_parser_execute(&p, &settings, buf, (size_t)got);
         if (HTTP_PARSER_ERRNO(&p) != HPE_OK || done != (size_t)got || got == 0 || r->complete)
             break;
@@ -124,6 +155,29 @@ static int request(const char *sock, const char *method, const char *target, str
         return EXIT_FAILED;
     }
     return 0;
+}
+
+/* Sends one request and reads the response, again when the connection was
+ * closed before any answer: a daemon that stops (systemctl restart) may
+ * have accepted the connection and closed it unanswered, and under socket
+ * activation the next connection waits for the next daemon.  Every
+ * request of the client may be sent twice: the GETs read, and a second
+ * reload rereads the same file.  Returns 0, or an exit code after
+ * printing why. */
+static int request(const char *sock, const char *method, const char *target, struct response *r)
+{
+    for (int attempt = 1;; attempt++) {
+        int rc = request_once(sock, method, target, r);
+        if (rc != RETRY)
+            return rc;
+        if (attempt == ATTEMPTS) {
+            fprintf(stderr, "logtally: %s closed the connection %d times without an answer\n",
+                    sock, ATTEMPTS);
+            return EXIT_FAILED;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Prints the body; an error status prints the daemon's message on stderr

@@ -1,6 +1,7 @@
 /* logtally.c -- the `logtally` command: subcommand dispatch.
  *
  *   logtally analyze [OPTIONS] FILE...    count logs once, offline
+ *   logtally detect FILE...               which built-in format reads a file
  *   logtally [-s SOCKET] summary|top|rps|status|vhosts|sources|hll|reload
  *                                         ask the running daemon
  *
@@ -13,8 +14,6 @@
 
 #include "cli.h"
 
-#define LT_VERSION "0.1.0"
-
 static void usage(FILE *out)
 {
     fputs("usage: logtally [-s SOCKET] COMMAND [OPTIONS] [ARGS]\n"
@@ -24,6 +23,7 @@ static void usage(FILE *out)
           "                                         count access logs once and report\n"
           "  merge [--json] [--save OUT] [--hll OUT] [--from T] [--to T] SNAP...\n"
           "                                         one report from snapshots and Redis sketches\n"
+          "  detect FILE...                         name the built-in format of each file\n"
           "\n"
           "asking the daemon (on -s SOCKET, $LOGTALLY_SOCKET or /run/logtally/logtally.sock):\n"
           "  summary [--wait] [--top N] [--json]    the report; --wait until it has caught up\n"
@@ -66,13 +66,18 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("logtally %s\n", LT_VERSION);
+        /* The client has no optional parts: zlib (.gz input) and
+         * http-parser are required at build time. */
+        printf("logtally %s\nfeatures: no optional ones (gzip input and the daemon client are "
+               "always built in)\n", LT_VERSION);
         return EXIT_OK;
     }
     if (strcmp(cmd, "analyze") == 0)
         return cmd_analyze(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "detect") == 0)
+        return cmd_detect(argc - 1, argv + 1);
     static const char *const daemon_cmds[] = {"summary", "top",  "rps",     "status", "vhosts",
                                                "sources", "hll", "snapshot", "reload"};
     for (size_t i = 0; i < sizeof(daemon_cmds) / sizeof(daemon_cmds[0]); i++)

@@ -174,7 +174,7 @@ int cmd_merge(int argc, char **argv)
             goto out;
         }
     }
-    rc = cli_print_window_report("merge", acc, top, json, NULL, 0, from, to);
+    rc = cli_print_window_report("merge", acc, top, json, NULL, 0, NULL, from, to);
 out:
     lt_tally_free(acc);
     return rc;

@@ -643,6 +643,30 @@ static void vhost_metrics(lt_buf *b, const lt_summary *s)
                   (unsigned long long)(s->vhost_total > listed ? s->vhost_total - listed : 0));
 }
 
+/* The response times as an OpenMetrics histogram with Prometheus' default
+ * buckets, taken from the tally's log-linear one (lib/hist.h: a bucket
+ * counts within one fine bucket's width of its bound). */
+static void metric_durations(lt_buf *b, const lt_hist *h)
+{
+    static const struct {
+        const char *le;
+        uint64_t us;
+    } bounds[] = {
+        {"0.005", 5000}, {"0.01", 10000}, {"0.025", 25000}, {"0.05", 50000},
+        {"0.1", 100000}, {"0.25", 250000}, {"0.5", 500000}, {"1", 1000000},
+        {"2.5", 2500000}, {"5", 5000000}, {"10", 10000000},
+    };
+    metric_head(b, "logtally_request_duration_seconds", "histogram",
+                "Response times of the requests that logged one (%D, %T, $request_time, ...).");
+    for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+        lt_buf_printf(b, "logtally_request_duration_seconds_bucket{le=\"%s\"} %llu\n", bounds[i].le,
+                      (unsigned long long)lt_hist_count_le(h, bounds[i].us));
+    lt_buf_printf(b, "logtally_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                  (unsigned long long)lt_hist_count(h));
+    metric(b, "logtally_request_duration_seconds_sum", "", (double)lt_hist_sum(h) / 1e6);
+    metric(b, "logtally_request_duration_seconds_count", "", (double)lt_hist_count(h));
+}
+
 static int get_metrics(request *r)
 {
     lt_summary s;
@@ -660,6 +684,10 @@ static int get_metrics(request *r)
     requests_by_class_method(b, r->d->tally, s.n.valid);
     metric_head(b, "logtally_unparsed_requests", "counter", "Requests without a readable URL.");
     metric(b, "logtally_unparsed_requests_total", "", (double)s.n.unparsed_requests);
+    metric_head(b, "logtally_non_http_requests", "counter",
+                "Unparsed requests that are not HTTP (TLS or RDP handshakes, ...).");
+    metric(b, "logtally_non_http_requests_total", "", (double)s.n.non_http_requests);
+    metric_durations(b, lt_tally_durations(r->d->tally));
     metric_head(b, "logtally_response_bytes", "counter", "Sum of response sizes.");
     metric(b, "logtally_response_bytes_total", "", (double)s.n.bytes);
     metric_head(b, "logtally_clients", "gauge", "Distinct clients by kind (they sum to all clients).");
@@ -688,6 +716,18 @@ static int get_metrics(request *r)
     metric_head(b, "logtally_ingest_parts", "counter",
                 "Backlog parts read in parallel by the reader threads.");
     metric(b, "logtally_ingest_parts_total", "", (double)p.parts);
+    metric_head(b, "logtally_files_open", "gauge", "Followed files holding a descriptor.");
+    metric(b, "logtally_files_open", "", (double)p.files_open);
+    metric_head(b, "logtally_files_queued", "gauge",
+                "Files waiting for a descriptor (over the descriptor budget).");
+    metric(b, "logtally_files_queued", "", (double)p.files_queued);
+    const lt_daemon *d = r->d;
+    metric_head(b, "logtally_checkpoint_failures", "counter", "Checkpoints that failed.");
+    metric(b, "logtally_checkpoint_failures_total", "", (double)d->checkpoint_failures);
+    metric_head(b, "logtally_checkpoint_last_success_timestamp_seconds", "gauge",
+                "When the last checkpoint was written (0: none yet).");
+    metric(b, "logtally_checkpoint_last_success_timestamp_seconds", "",
+           (double)d->checkpoint_time);
     lt_buf_puts(b, "# EOF\n");
     lt_summary_release(&s);
     *r->content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -708,9 +748,20 @@ static int get_snapshot(request *r)
     return 200;
 }
 
+/* Degraded, not ok, while checkpoints fail: counts are still served, but
+ * a crash now would read again what the last good checkpoint did not hold. */
 static int get_health(request *r)
 {
-    lt_buf_puts(r->out, r->text ? "ok\n" : "{\"status\":\"ok\"}\n");
+    const char *status = r->d->checkpoint_failed ? "degraded" : "ok";
+    if (r->text) {
+        lt_buf_printf(r->out, "%s\n", status);
+        if (r->d->checkpoint_failed)
+            lt_buf_printf(r->out, "checkpoint: %s\n", r->d->checkpoint_error);
+        return 200;
+    }
+    lt_buf_printf(r->out, "{\"status\":\"%s\",\"checkpoint\":", status);
+    daemon_checkpoint_json(r->d, r->out);
+    lt_buf_puts(r->out, "}\n");
     return 200;
 }
 

@@ -8,8 +8,18 @@
  *   api.c      where a query is answered: the /v1 endpoints
  *   log.c      messages to stderr (journald priorities), systemd notify
  *
- * Everything here runs on the libuv loop thread except the read jobs of
- * sources.c, which touch only their own follower and a private tally. */
+ *   discover.c finding the files the sources name (a job on the pool)
+ *
+ * Threads.  Everything here runs on the libuv loop thread except jobs on
+ * libuv's thread pool: a file's read job (sources.c), the parts of a
+ * backlog, a scan (discover.c) and a checkpoint write (main.c).  The rule:
+ * a job touches only what it owns -- the state the loop handed it before
+ * queueing it (for a read job: the file's follower, parser and job fields,
+ * with its start position claimed from the registry on the loop; for a
+ * scan: its struct scan; for a checkpoint: its serialised bytes) -- and the
+ * loop touches that state again only in the job's after-work callback.
+ * Nothing else is shared: the live tally, the registry, the lists of files
+ * and the configuration belong to the loop. */
 #ifndef LT_DAEMON_H
 #define LT_DAEMON_H
 
@@ -19,8 +29,6 @@
 
 #include "config.h"
 #include "tally.h"
-
-#define LT_VERSION "0.1.0"
 
 struct sources;
 struct http_server;
@@ -37,9 +45,14 @@ typedef struct lt_daemon {
     struct sources *sources;
     struct lt_snapshot_source *resume;   /* the checkpoint's positions, until sources start */
     size_t n_resume;
+    int64_t resume_ms;             /* when that checkpoint was written (wall clock, ms) */
     char *state_path;              /* state_dir/logtally.state */
     uv_timer_t checkpoint_timer;
     int checkpoint_busy;
+    int64_t checkpoint_time;       /* of the last successful checkpoint; 0: none yet */
+    int checkpoint_failed;         /* the last attempt failed */
+    uint64_t checkpoint_failures;  /* attempts that failed, since start */
+    char checkpoint_error[512];    /* why the last failed */
     struct http_server *http;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t status_timer;       /* STATUS= and the watchdog */
@@ -72,6 +85,8 @@ typedef struct ingest_progress {
     uint64_t parts;                /* backlog parts read in parallel so far */
     double rate;                   /* bytes per second, recent */
     int catching_up;               /* more than a little is still to read */
+    size_t files_open;             /* files holding a descriptor */
+    size_t files_queued;           /* files waiting for one (over the budget) */
 } ingest_progress;
 
 int sources_start(lt_daemon *d);
@@ -79,6 +94,8 @@ int sources_start(lt_daemon *d);
  * (plus the command line's); returns 0 or -1 with a message in err. */
 int sources_apply(lt_daemon *d, char *err, size_t errlen);
 void sources_progress(lt_daemon *d, ingest_progress *out);
+/* Once a second: updates the smoothed ingest rate. */
+void sources_tick(lt_daemon *d);
 /* Appends the JSON array (or, when text is set, a table) of followed files. */
 struct lt_buf;
 void sources_describe(lt_daemon *d, struct lt_buf *b, int text);
@@ -95,6 +112,9 @@ void sources_resume_from(lt_daemon *d, struct lt_snapshot_source *pos, size_t n)
 
 /* main.c: takes a checkpoint now (written on the thread pool). */
 void daemon_checkpoint(lt_daemon *d);
+/* main.c: appends {"time": epoch or null, "ok": bool, "error": string or
+ * null, "failures": n} for the last checkpoint. */
+void daemon_checkpoint_json(lt_daemon *d, struct lt_buf *b);
 
 /* The names of the files, for malformed samples (index = sample source). */
 const char *const *sources_names(lt_daemon *d, size_t *n);

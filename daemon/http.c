@@ -33,6 +33,14 @@
  * where another daemon answers makes this one refuse to start.  On stop the
  * socket is unlinked before it is closed.
  *
+ * Socket activation: when systemd passes a listening Unix stream socket
+ * (logtallyd.socket; sd_listen_fds(3)), that socket is used as it is and
+ * the configured path, mode and group are systemd's business.  The socket
+ * file then belongs to systemd: it outlives the daemon (clients that
+ * connect during a restart wait in its backlog and are answered by the
+ * next daemon), so on stop the daemon closes its descriptor and leaves the
+ * file alone.
+ *
  * The optional TCP listener (`listen:`, loopback unless configured
  * otherwise) shares the connection code; its clients are marked so that
  * api.c serves them read-only endpoints.  On the Unix socket the peer's
@@ -48,6 +56,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "buf.h"
 #include "daemon.h"
@@ -448,6 +460,70 @@ static int listen_tcp(struct http_server *srv, const char *spec, char *err, size
     return 0;
 }
 
+/* The listening socket systemd passed (LISTEN_FDS, for this process), or
+ * -1 when there is none: the daemon then binds its own.  Returns -2 with
+ * a message when what was passed is not a listening Unix stream socket.
+ * The variables are removed from the environment either way. */
+static int inherited_socket(char *err, size_t errlen)
+{
+#ifdef HAVE_SYSTEMD
+    int n = sd_listen_fds(1);
+    if (n <= 0)
+        return -1;
+    if (n > 1)
+        daemon_log(LOG_WARNING_, "systemd passed %d sockets; using the first, closing the others",
+                   n);
+    for (int fd = SD_LISTEN_FDS_START + 1; fd < SD_LISTEN_FDS_START + n; fd++)
+        close(fd);
+    if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+        snprintf(err, errlen, "the socket systemd passed (fd %d) is not a listening Unix "
+                 "stream socket; check ListenStream= in logtallyd.socket", SD_LISTEN_FDS_START);
+        return -2;
+    }
+    return SD_LISTEN_FDS_START;
+#else
+    (void)err;
+    (void)errlen;
+    if (getenv("LISTEN_FDS") != NULL)
+        daemon_log(LOG_WARNING_, "LISTEN_FDS is set, but this logtallyd is built without "
+                   "libsystemd: binding the configured socket itself");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDNAMES");
+    return -1;
+#endif
+}
+
+/* Listens on the socket systemd passed: its path (for messages) replaces
+ * the configured one, which may differ when logtallyd.socket was edited. */
+static int listen_inherited(struct http_server *srv, int fd, char *err, size_t errlen)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    int rc;
+
+    memset(&sa, 0, sizeof(sa));
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_path[0] != '\0' &&
+        strcmp(sa.sun_path, srv->path) != 0) {
+        daemon_log(LOG_NOTICE_, "listening on %s, the socket systemd passed, not on %s",
+                   sa.sun_path, srv->path);
+        char *p = strdup(sa.sun_path);
+        if (p != NULL) {
+            free(srv->path);
+            srv->path = p;
+        }
+    }
+    uv_pipe_init(srv->d->loop, &srv->pipe, 0);
+    srv->pipe.data = srv;
+    srv->inited = 1;
+    if ((rc = uv_pipe_open(&srv->pipe, fd)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&srv->pipe, 128, on_connection)) < 0) {
+        snprintf(err, errlen, "cannot listen on the socket systemd passed: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;     /* not bound: the socket file is systemd's, left at stop */
+}
+
 int http_start(lt_daemon *d, char *err, size_t errlen)
 {
     const lt_config *cfg = d->config;
@@ -462,6 +538,14 @@ int http_start(lt_daemon *d, char *err, size_t errlen)
     srv->d = d;
     d->http = srv;
 
+    int fd = inherited_socket(err, errlen);
+    if (fd == -2)
+        return -1;
+    if (fd >= 0) {
+        if (listen_inherited(srv, fd, err, errlen) < 0)
+            return -1;
+        return cfg->listen != NULL ? listen_tcp(srv, cfg->listen, err, errlen) : 0;
+    }
     if (strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         snprintf(err, errlen, "socket path %s is too long for a Unix socket", cfg->socket);
         return -1;
@@ -517,7 +601,9 @@ void http_stop(lt_daemon *d)
     d->http = NULL;
     while (srv->conns)
         conn_close(srv->conns);
-    /* Unlink first, so no new client finds a socket nobody will accept. */
+    /* Unlink first, so no new client finds a socket nobody will accept.
+     * A socket systemd passed is not ours to remove: it stays, and its
+     * backlog waits for the next daemon. */
     if (srv->bound)
         unlink(srv->path);
     srv->closing = srv->inited + srv->tcp_inited;

@@ -4,8 +4,10 @@
  *
  * Runs in the foreground (systemd style) and logs to stderr.  With no -c it
  * runs on the built-in defaults; PATHs (files or globs) add sources in
- * FORMAT (default combined).  Start-up order: configuration, sources, then
- * the socket; READY=1 goes to systemd once the socket listens.
+ * FORMAT (default combined).  Start-up order: configuration, the
+ * checkpoint, the socket, then the sources (so no number of files can
+ * starve the API of descriptors, and nothing is read before the positions
+ * are known); READY=1 goes to systemd once the socket listens.
  *
  * State: the tally and every file's position are checkpointed together to
  * state_dir/logtally.state every checkpoint_interval and at shutdown
@@ -13,8 +15,11 @@
  * snapshot is taken on the loop thread, between two merges, so counts and
  * offsets always agree; the file is written on the thread pool.  At start
  * the state is loaded and each file resumes at its offset when it is the
- * same file (device, inode, first bytes); a state file that does not read
- * is moved aside with a message and the daemon starts from nothing.
+ * same file (device, inode, first bytes: lib/registry.c).  A state file
+ * that is corrupt (it reads, but its bytes are wrong) is moved aside with a
+ * message and the daemon starts from nothing; one that cannot be read at
+ * all (permissions, I/O errors) stops the start: history is never thrown
+ * away for an operator's mistake.
  *
  * Signals only wake the loop (uv_signal): SIGTERM and SIGINT stop it
  * cleanly (the socket is removed, jobs in flight are merged), SIGHUP
@@ -23,6 +28,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +61,20 @@ static void usage(FILE *out)
           "  -h, --help\n"
           "  -V, --version\n",
           out);
+}
+
+/* The version, and the optional features this binary was built with
+ * (libsystemd is optional at build time: without it there is no sd_notify,
+ * no watchdog and no socket activation). */
+static void print_version(void)
+{
+    printf("logtallyd %s\n", LT_VERSION);
+#ifdef HAVE_SYSTEMD
+    puts("features: +systemd (sd_notify readiness and status, watchdog, socket activation)");
+#else
+    puts("features: -systemd (built without libsystemd: no sd_notify, watchdog or socket "
+         "activation)");
+#endif
 }
 
 static const char *socket_override, *state_override;
@@ -127,16 +147,57 @@ static int final_checkpoint_pending;
 static void checkpoint_write(uv_work_t *w)
 {
     struct checkpoint_job *j = w->data;
+    /* A state_dir deleted under the daemon is made again. */
+    if (mkdir(j->d->config->state_dir, 0700) < 0 && errno != EEXIST) {
+        j->rc = -errno;
+        snprintf(j->err, sizeof(j->err), "state_dir %s: %s", j->d->config->state_dir,
+                 strerror(errno));
+        return;
+    }
     j->rc = lt_snapshot_save_bytes(j->d->state_path, j->bytes.data, j->bytes.len, j->err,
                                    sizeof(j->err));
+}
+
+/* Records how a checkpoint went, for /healthz, /v1/sources and /metrics;
+ * a failure is said when it starts and when it ends, not every time. */
+static void checkpoint_result(lt_daemon *d, int rc, const char *err)
+{
+    d->generation++;    /* /metrics says it */
+    if (rc < 0) {
+        if (!d->checkpoint_failed || strcmp(d->checkpoint_error, err) != 0)
+            daemon_log(LOG_ERR_, "checkpoint not written: %s", err);
+        d->checkpoint_failed = 1;
+        d->checkpoint_failures++;
+        snprintf(d->checkpoint_error, sizeof(d->checkpoint_error), "%s", err);
+        return;
+    }
+    if (d->checkpoint_failed)
+        daemon_log(LOG_NOTICE_, "checkpoint written again to %s", d->state_path);
+    d->checkpoint_failed = 0;
+    d->checkpoint_error[0] = '\0';
+    d->checkpoint_time = (int64_t)time(NULL);
+}
+
+void daemon_checkpoint_json(lt_daemon *d, lt_buf *b)
+{
+    if (d->checkpoint_time)
+        lt_buf_printf(b, "{\"time\":%lld,", (long long)d->checkpoint_time);
+    else
+        lt_buf_puts(b, "{\"time\":null,");
+    lt_buf_printf(b, "\"ok\":%s,\"error\":", d->checkpoint_failed ? "false" : "true");
+    if (d->checkpoint_failed)
+        lt_buf_json_string(b, d->checkpoint_error, strlen(d->checkpoint_error));
+    else
+        lt_buf_puts(b, "null");
+    lt_buf_printf(b, ",\"failures\":%llu}", (unsigned long long)d->checkpoint_failures);
 }
 
 static void checkpoint_written(uv_work_t *w, int status)
 {
     struct checkpoint_job *j = w->data;
     lt_daemon *d = j->d;
-    if (status == 0 && j->rc < 0)
-        daemon_log(LOG_ERR_, "checkpoint not written: %s", j->err);
+    if (status == 0)
+        checkpoint_result(d, j->rc, j->err);
     lt_buf_free(&j->bytes);
     free(j);
     d->checkpoint_busy = 0;
@@ -180,8 +241,7 @@ void daemon_checkpoint(lt_daemon *d)
     }
     if (d->stopping) {
         checkpoint_write(&j->work);
-        if (j->rc < 0)
-            daemon_log(LOG_ERR_, "final checkpoint not written: %s", j->err);
+        checkpoint_result(d, j->rc, j->err);
         lt_buf_free(&j->bytes);
         free(j);
         return;
@@ -205,52 +265,91 @@ static void on_sources_stopped(lt_daemon *d)
     daemon_checkpoint(d);
 }
 
+/* Keeps at most this many state files refused as corrupt. */
+#define MAX_BAD_STATES 5
+
+static int older_first(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Removes the oldest refused state files beyond MAX_BAD_STATES (their
+ * names end in the time they were refused, so they sort by age). */
+static void prune_bad_states(const char *state_path)
+{
+    char pattern[4200];
+    glob_t g;
+    snprintf(pattern, sizeof(pattern), "%s.bad-*", state_path);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), older_first);
+    for (size_t i = 0; i + MAX_BAD_STATES < g.gl_pathc; i++)
+        unlink(g.gl_pathv[i]);
+    globfree(&g);
+}
+
 /* Loads state_dir/logtally.state into d->tally and the positions, when it
- * exists and reads; moves it aside when it does not. */
-static void load_state(lt_daemon *d, const lt_limits *limits)
+ * exists.  A corrupt one is moved aside (starting from nothing); one that
+ * cannot be read returns -1 with the reason in err: the daemon does not
+ * start. */
+static int load_state(lt_daemon *d, const lt_limits *limits, char *err, size_t errlen)
 {
     const char *dir = d->config->state_dir;
-    char err[1024];
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        daemon_log(LOG_WARNING_, "state_dir %s: %s; running without checkpoints", dir,
-                   strerror(errno));
-        return;
-    }
-    if (access(dir, W_OK) < 0) {
-        daemon_log(LOG_WARNING_, "state_dir %s is not writable; running without checkpoints", dir);
-        return;
-    }
+    char why[1024];
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        daemon_log(LOG_WARNING_, "state_dir %s: %s; checkpoints will fail until it can be made",
+                   dir, strerror(errno));
+    else if (access(dir, W_OK) < 0)
+        daemon_log(LOG_WARNING_, "state_dir %s is not writable; checkpoints will fail", dir);
     size_t plen = strlen(dir) + sizeof("/logtally.state");
-    if ((d->state_path = malloc(plen)) == NULL)
-        return;
+    if ((d->state_path = malloc(plen)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     snprintf(d->state_path, plen, "%s/logtally.state", dir);
 
     char *data = NULL;
     size_t len = 0;
-    int rc = lt_snapshot_slurp(d->state_path, (size_t)16 << 30, &data, &len, err, sizeof(err));
+    int rc = lt_snapshot_slurp(d->state_path, (size_t)16 << 30, &data, &len, why, sizeof(why));
     if (rc == -ENOENT)
-        return;
+        return 0;
+    if (rc < 0 && rc != -EINVAL && rc != -EFBIG) {
+        snprintf(err, errlen,
+                 "state file %s cannot be read: %.300s; it holds the counts so far, so logtallyd "
+                 "does not start without it: fix its permissions or its disk, or move it away "
+                 "to start from nothing", d->state_path, why);
+        return -1;
+    }
     lt_tally *t = NULL;
     lt_snapshot_source *pos = NULL;
     size_t n = 0;
     if (rc == 0) {
-        rc = lt_snapshot_read(data, len, limits, &t, &pos, &n, err, sizeof(err));
+        rc = lt_snapshot_read(data, len, limits, &t, &pos, &n, why, sizeof(why));
         free(data);
+    }
+    if (rc == -ENOMEM) {
+        snprintf(err, errlen, "state file %s: out of memory reading it", d->state_path);
+        return -1;
     }
     if (rc < 0) {
         char aside[4200];
         snprintf(aside, sizeof(aside), "%s.bad-%lld", d->state_path, (long long)time(NULL));
         int moved = rename(d->state_path, aside) == 0;
         daemon_log(LOG_ERR_, "state file %s refused: %s; %s%s; starting from nothing",
-                   d->state_path, err, moved ? "moved aside to " : "could not move it aside",
+                   d->state_path, why, moved ? "moved aside to " : "could not move it aside",
                    moved ? aside : "");
-        return;
+        prune_bad_states(d->state_path);
+        return 0;
     }
     lt_tally_free(d->tally);
     d->tally = t;
     sources_resume_from(d, pos, n);
+    struct stat st;
+    if (stat(d->state_path, &st) == 0)
+        d->resume_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     daemon_log(LOG_INFO_, "resumed from %s: %llu lines, %zu files", d->state_path,
                (unsigned long long)lt_tally_counters(t)->lines, n);
+    return 0;
 }
 
 void daemon_stop(lt_daemon *d)
@@ -288,6 +387,7 @@ static void on_status(uv_timer_t *t)
     ingest_progress p;
     char status[256], a[32], b[32], c[32];
 
+    sources_tick(d);
     sources_progress(d, &p);
     const lt_counters *n = lt_tally_counters(d->tally);
     if (p.catching_up)
@@ -334,7 +434,7 @@ int main(int argc, char **argv)
         case 'f': d.extra_format = optarg; break;
         case 'C': check_only = 1; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("logtallyd %s\n", LT_VERSION); return 0;
+        case 'V': print_version(); return 0;
         default: usage(stderr); return 2;
         }
     }
@@ -400,11 +500,19 @@ int main(int argc, char **argv)
     d.status_timer.data = &d;
     uv_timer_init(d.loop, &d.checkpoint_timer);
     d.checkpoint_timer.data = &d;
-    load_state(&d, &limits);
+    if (load_state(&d, &limits, err, sizeof(err)) < 0) {
+        daemon_log(LOG_ERR_, "%s", err);
+        free(d.state_path);
+        lt_snapshot_sources_free(d.resume, d.n_resume);
+        lt_tally_free(d.tally);
+        lt_config_free(d.config);
+        return 1;
+    }
 
     int rc = 0;
-    if (sources_start(&d) < 0 || http_start(&d, err, sizeof(err)) < 0) {
-        if (d.http != NULL)
+    err[0] = '\0';
+    if (http_start(&d, err, sizeof(err)) < 0 || sources_start(&d) < 0) {
+        if (err[0] != '\0')
             daemon_log(LOG_ERR_, "%s", err);
         rc = 1;
         daemon_stop(&d);

@@ -28,6 +28,7 @@
  *    and 9999-12-31 23:59:60 -2359;
  *  - lt_parse_client() on the whole line and lt_parse_time() on its first
  *    26 bytes stay inside them and give in-range results;
+ *  - a record's non_http has no URL, a response time is below 2^62 us;
  *  - a custom format that compiles compiles again from lt_format_string()
  *    and parses every line the same; one that does not says why, and says
  *    a prefix of the same thing into a short buffer.
@@ -40,27 +41,49 @@
 #include "fuzz.h"
 #include "parse.h"
 
+static const char *const trusted[] = {"10.0.0.0/8", "127.0.0.1", "2001:db8::/32", "::ffff:192.0.2.0/120"};
+static const lt_format_opts xff = {.client_header = "X-Forwarded-For", .trusted = trusted, .n_trusted = 4};
+static const lt_format_opts proxies = {.trusted = trusted, .n_trusted = 4};
+static const lt_format_opts mapped = {.json = {[LT_JSON_TIME] = "t", [LT_JSON_CLIENT] = "c.ip",
+                                               [LT_JSON_URI] = "u", [LT_JSON_METHOD] = "m",
+                                               [LT_JSON_STATUS] = "s", [LT_JSON_DURATION] = "d.x"},
+                                      .client_header = "xff", .trusted = trusted, .n_trusted = 4};
+
 static const struct {
     char key;
     const char *spec;    /* NULL: the custom format from the input */
+    const lt_format_opts *opts;
 } formats[] = {
-    {'c', "common"},
-    {'C', "combined"},
-    {'v', "vhost_combined"},
-    {'n', "nginx"},
+    {'c', "common", NULL},
+    {'C', "combined", NULL},
+    {'v', "vhost_combined", NULL},
+    {'n', "nginx", NULL},
     /* %a, %s and %B; no %l. */
-    {'a', "%a %u %t \"%r\" %s %B"},
+    {'a', "%a %u %t \"%r\" %s %B", NULL},
     /* A trailing counted-then-ignored field and a repeated size. */
-    {'o', "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\" %b %D"},
+    {'o', "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\" %b %D", NULL},
     /* Fields that stop at something other than a space. */
-    {'p', "%h|%l|%t|\"%r\"|%>s|%b|%{X-Forwarded-For}i"},
+    {'p', "%h|%l|%t|\"%r\"|%>s|%b|%{X-Forwarded-For}i", NULL},
     /* The time first and the vhost in the middle. */
-    {'t', "%t %v %h \"%r\" %>s %b"},
+    {'t', "%t %v %h \"%r\" %>s %b", NULL},
     /* Quoted client and status, condition modifiers on a header. */
-    {'q', "\"%h\" %400,501{User-agent}i %t \"%r\" \"%>s\" %b"},
+    {'q', "\"%h\" %400,501{User-agent}i %t \"%r\" \"%>s\" %b", NULL},
     /* vhost stopping at ':' as in vhost_combined, fields run together. */
-    {'V', "%V:%p %a[%t]\"%r\"%>s %b"},
-    {'%', NULL},
+    {'V', "%V:%p %a[%t]\"%r\"%>s %b", NULL},
+    /* JSON lines: Caddy's, and a field map with nesting and a header. */
+    {'j', "caddy", NULL},
+    {'J', "json", NULL},
+    {'m', "json", &mapped},
+    /* nginx log_format strings: main with X-Forwarded-For and trusted
+     * proxies, ISO and epoch times, upstream lists, method and URI apart. */
+    {'x', "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" '"
+          " '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\"';",
+     &xff},
+    {'u', "$remote_addr $host $time_iso8601 \"$request\" $status $upstream_response_time $msec", NULL},
+    {'M', "${remote_addr}|$msec|$request_method $request_uri|$status|$request_time", NULL},
+    /* Response times, and a client list behind trusted proxies. */
+    {'T', "%h %l %u %t \\\"%r\\\" %>s %b %D %{ms}T %T", &proxies},
+    {'%', NULL, NULL},
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -78,7 +101,8 @@ static bool same_record(const lt_record *a, const lt_record *b)
     if (a->client != b->client || a->ts != b->ts || a->url != b->url ||
         a->url_len != b->url_len || a->status != b->status || a->bytes != b->bytes ||
         a->vhost != b->vhost || a->vhost_len != b->vhost_len || a->method != b->method ||
-        a->method_len != b->method_len)
+        a->method_len != b->method_len || a->duration_us != b->duration_us ||
+        a->non_http != b->non_http)
         return false;
     switch (a->client) {
     case LT_CLIENT_IPV4: return a->ipv4 == b->ipv4;
@@ -109,6 +133,9 @@ static void check_record(const lt_record *r, const char *line, size_t len)
     } else {
         FUZZ_CHECK(r->url_len == 0, "NULL url with length %zu", r->url_len);
     }
+    FUZZ_CHECK(!r->non_http || r->url == NULL, "a URL for a request that is not HTTP");
+    FUZZ_CHECK(r->duration_us == LT_NO_DURATION || r->duration_us < ((uint64_t)1 << 62),
+               "response time %llu", (unsigned long long)r->duration_us);
     if (r->vhost != NULL)
         FUZZ_CHECK(inside(r->vhost, r->vhost_len, line, len), "vhost outside the line");
 }
@@ -122,7 +149,7 @@ static void parse_one(const lt_format *f, lt_parser *shared, const char *data, s
 
     memset(&rec, 0xa5, sizeof rec);
     int rc = lt_parse_line(shared, line, len, &rec);
-    FUZZ_CHECK(rc <= LT_PARSE_OK && rc >= LT_PARSE_FIELD, "code %d", rc);
+    FUZZ_CHECK(rc <= LT_PARSE_OK && rc >= LT_PARSE_LAST && rc != LT_PARSE_TOO_LONG, "code %d", rc);
     FUZZ_CHECK((rc == LT_PARSE_EMPTY) == (body == 0), "code %d for a %zu-byte line", rc, body);
     FUZZ_CHECK(strcmp(lt_parse_strerror(rc), "unknown parse error") != 0, "code %d", rc);
     if (rc == LT_PARSE_OK)
@@ -213,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256], small[12];
 
     if (formats[fi].spec != NULL) {
-        lt_format *f = lt_format_new(formats[fi].spec, err, sizeof err);
+        lt_format *f = lt_format_new_with(formats[fi].spec, formats[fi].opts, err, sizeof err);
         FUZZ_CHECK(f != NULL, "built-in %s: %s", formats[fi].spec, err);
         parse_log(f, NULL, p, end);
         lt_format_free(f);

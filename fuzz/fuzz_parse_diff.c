@@ -8,7 +8,9 @@
  *   line     := CLIENT SEP IDENT SEP USER SEP TIME SEP REQUEST SEP STATUS
  *               SEP SIZE [ ' ' anything ]          (one trailing '\r' dropped)
  *   SEP      := one or more spaces
- *   CLIENT, IDENT, USER, STATUS, SIZE := a token: one or more non-space bytes
+ *   CLIENT   := a token, and while it ends with ',' and another token
+ *               follows the spaces after it, that one too ("a, b, c")
+ *   IDENT, USER, STATUS, SIZE := a token: one or more non-space bytes
  *   TIME     := '[' dd/Mon/yyyy:HH:MM:SS (+|-)hhmm ']', year >= 1970, a real
  *               day of that month, 00..23, 00..59, 00..60, zone hh 00..23
  *               and mm 00..59
@@ -18,9 +20,15 @@
  * A line that breaks the grammar is malformed, and the reason is the first
  * field that cannot be read, a missing separator being blamed on the field
  * it should introduce (IDENT and USER give LT_PARSE_FIELD).  The URL is the
- * second of two or three space-separated tokens of the request; the client
- * is IPv4 (a dotted quad, no leading zeros), else IPv6 (brackets and a
- * %zone removed, then inet_pton(); ::ffff:a.b.c.d is IPv4), else a host.
+ * second of two or three space-separated tokens of the request, when the
+ * first is a method (RFC 9110 tchar only) and the URL a path, "*" or
+ * "scheme:..." (a letter, then letters, digits, + - .); a request whose
+ * first token is not a method, or whose URL is not one, is not HTTP
+ * (non_http).  The client is the last element of the field split at commas
+ * and spaces when it holds a comma, else the field: IPv4 (a dotted quad,
+ * no leading zeros), else IPv6 (brackets and a %zone removed, then
+ * inet_pton(); ::ffff:a.b.c.d is IPv4), else a.b.c.d:PORT or [v6]:PORT,
+ * else a host.
  * Timestamps are converted with a closed-form day count, not the library's
  * days-from-civil.
  *
@@ -55,7 +63,7 @@ struct ref {
     uint8_t ipv6[16];
     size_t host_off, host_len;
     int64_t ts;
-    bool has_url;
+    bool has_url, non_http;
     size_t url_off, url_len;
     unsigned status;
     uint64_t bytes;
@@ -120,25 +128,99 @@ static bool ref_ipv6(const char *s, size_t n, uint8_t out[16])
     return ok == 1;
 }
 
-static void ref_client(const char *s, size_t n, struct ref *r)
+/* IPv6 (or mapped IPv4) into r; false when s is not IPv6. */
+static bool ref_ipv6_client(const char *s, size_t n, struct ref *r)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-    r->host_off = 0;
-    r->host_len = n;
-    if (ref_ipv4(s, n, &r->ipv4)) {
+    if (memchr(s, ':', n) == NULL || !ref_ipv6(s, n, r->ipv6))
+        return false;
+    if (memcmp(r->ipv6, mapped, 12) == 0) {
         r->client = LT_CLIENT_IPV4;
-    } else if (memchr(s, ':', n) != NULL && ref_ipv6(s, n, r->ipv6)) {
-        if (memcmp(r->ipv6, mapped, 12) == 0) {
-            r->client = LT_CLIENT_IPV4;
-            r->ipv4 = (uint32_t)r->ipv6[12] << 24 | (uint32_t)r->ipv6[13] << 16 |
-                      (uint32_t)r->ipv6[14] << 8 | r->ipv6[15];
-        } else {
-            r->client = LT_CLIENT_IPV6;
-        }
+        r->ipv4 = (uint32_t)r->ipv6[12] << 24 | (uint32_t)r->ipv6[13] << 16 |
+                  (uint32_t)r->ipv6[14] << 8 | r->ipv6[15];
     } else {
-        r->client = LT_CLIENT_HOST;
+        r->client = LT_CLIENT_IPV6;
     }
+    return true;
+}
+
+/* One address at s + off (n bytes). */
+static void ref_address(const char *s, size_t off, size_t n, struct ref *r)
+{
+    const char *a = s + off;
+    r->host_off = off;
+    r->host_len = n;
+    if (ref_ipv4(a, n, &r->ipv4)) {
+        r->client = LT_CLIENT_IPV4;
+        return;
+    }
+    if (ref_ipv6_client(a, n, r))
+        return;
+    /* ADDRESS:PORT, the port one or more digits after the last colon. */
+    size_t c = n;
+    while (c > 0 && a[c - 1] != ':')
+        c--;
+    if (c > 1 && c < n) {
+        bool digits = true;
+        for (size_t i = c; i < n; i++)
+            digits &= is_digit(a[i]);
+        size_t alen = c - 1;
+        if (digits && memchr(a, ':', alen) == NULL && ref_ipv4(a, alen, &r->ipv4)) {
+            r->client = LT_CLIENT_IPV4;
+            return;
+        }
+        if (digits && a[0] == '[' && a[alen - 1] == ']' && memchr(a, '%', alen) == NULL &&
+            ref_ipv6_client(a, alen, r))
+            return;
+    }
+    r->client = LT_CLIENT_HOST;
+}
+
+/* The client field [0, n): the last element of a list, else the field. */
+static void ref_client(const char *s, size_t n, struct ref *r)
+{
+    if (memchr(s, ',', n) != NULL) {
+        size_t e = n;
+        while (e > 0 && (s[e - 1] == ',' || s[e - 1] == ' '))
+            e--;
+        size_t b = e;
+        while (b > 0 && s[b - 1] != ',' && s[b - 1] != ' ')
+            b--;
+        if (b < e) {
+            ref_address(s, b, e - b, r);
+            return;
+        }
+    }
+    ref_address(s, 0, n, r);
+}
+
+static bool ref_method(const char *s, size_t n)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\0' || strchr(tchar, s[i]) == NULL)
+            return false;
+    return true;
+}
+
+static bool ref_target(const char *s, size_t n)
+{
+    if (s[0] == '/' || (n == 1 && s[0] == '*'))
+        return true;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (c == ':')
+            return true;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '+' ||
+              c == '-' || c == '.'))
+            return false;
+    }
+    return false;
 }
 
 static bool leap(int64_t y)
@@ -213,7 +295,15 @@ static void ref_request(const char *s, size_t a, size_t b, struct ref *r)
         len[n] = i - start[n];
         n++;
     }
+    if (n > 0 && !ref_method(s + start[0], len[0])) {
+        r->non_http = true;
+        return;
+    }
     r->has_url = n == 2 || n == 3;
+    if (r->has_url && !ref_target(s + start[1], len[1])) {
+        r->has_url = false;
+        r->non_http = true;
+    }
     if (r->has_url) {
         r->url_off = start[1];
         r->url_len = len[1];
@@ -251,6 +341,15 @@ static int ref_parse(const char *s, size_t n, struct ref *r)
     j = token(s, n, 0);
     if (j == 0)
         return LT_PARSE_CLIENT;
+    /* A list: "a, b" goes on past the spaces after a comma. */
+    while (s[j - 1] == ',') {
+        size_t k = j;
+        while (k < n && s[k] == ' ')
+            k++;
+        if (k == n)
+            break;
+        j = token(s, n, k);
+    }
     ref_client(s, j, r);
     i = j;
 
@@ -335,6 +434,10 @@ static void compare(const char *who, const char *line, size_t len, int want, con
     if ((rec->url != NULL) != r->has_url ||
         (r->has_url && (rec->url != line + r->url_off || rec->url_len != r->url_len)))
         fail(who, line, len, want, got, "urls differ");
+    if (rec->non_http != r->non_http)
+        fail(who, line, len, want, got, "non_http differs");
+    if (rec->duration_us != LT_NO_DURATION)
+        fail(who, line, len, want, got, "a response time without %D");
     if (rec->status != r->status)
         fail(who, line, len, want, got, "statuses differ");
     if (rec->bytes != r->bytes)

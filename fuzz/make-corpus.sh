@@ -21,7 +21,38 @@ for b in "$logtally" "$logtallyd"; do
 done
 out=fuzz/corpus
 rm -rf "$out"
-mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz,snapshot,http}
+mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz,snapshot,http,jsonscan}
+
+# The JSON and nginx forms: loggen's, and hand-written corners (escapes,
+# surrogates, nesting, duplicates, numbers as strings, truncations).
+json_edges() {
+  cat <<'EOF'
+{"ts":1.5e9,"request":{"remote_ip":"10.0.0.9","client_ip":"[2001:db8::1]:443","method":"GET","uri":"/\u00e9\ud83d\ude00"},"status":"200","size":"7","duration":5e-07}
+{"ts":1,"request":{"remote_ip":"1.2.3.4","remote_ip":"5.6.7.8","uri":"/a","x":[[[{"y":null}]]]},"status":200}
+{"ts":1,"request":{"remote_ip":"1.2.3.4","uri":"/\udc00"},"status":200,"size":-1}
+{"t":"10/Oct/2000:13:55:36 -0700","c":{"ip":"1.2.3.4, 10.0.0.1"},"u":"/x","m":"\\x16","s":404,"d":{"x":"0.5"},"xff":"198.51.100.1"}
+{"time":"2000-10-10T13:55:36.25Z","remote_addr":"::1","request":"GET /q HTTP/1.1","status":200,"request_time":"1e3"}
+{"ts":1,"request":{"remote_ip":"1.2.3.4","uri":"/"},"status":200
+EOF
+}
+new_forms() {
+  local caddy json i=0
+  caddy=$("$loggen" --format caddy --lines 6 --seed 21 --malformed 200 --handshakes 100)
+  json=$("$loggen" --format json --lines 6 --seed 22 --proxies 3 --ports 300)
+  { printf j; printf '%s\n' "$caddy"; json_edges; } >"$out/parse/format-j"
+  { printf J; printf '%s\n' "$json"; json_edges; } >"$out/parse/format-J"
+  { printf m; json_edges; } >"$out/parse/format-m"
+  { printf x; "$loggen" --format 'nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for"' \
+      --lines 8 --seed 23 --proxies 3 --handshakes 100; } >"$out/parse/format-x"
+  { printf u; "$loggen" --format 'nginx:$remote_addr $host $time_iso8601 "$request" $status $upstream_response_time $msec' \
+      --lines 8 --seed 24; } >"$out/parse/format-u"
+  { printf M; printf '%s\n' '1.2.3.4|971211336.123|GET /a?b|200|0.004' '::1|1|\x16\x03 /|400|-'; } >"$out/parse/format-M"
+  { printf T; "$loggen" --lines 8 --seed 25 --proxies 2 --ports 300 | sed 's/$/ 1234 15 0/'; } >"$out/parse/format-T"
+  { printf '%s\n' "$caddy" "$json"; json_edges; } | while IFS= read -r l; do
+    printf '%s' "$l" >"$out/jsonscan/line-$i"
+    i=$((i + 1))
+  done
+}
 
 # Hand-written lines that reach the corners: IPv6 spellings, escapes, runs
 # of spaces, CRLF, leap days and leap seconds, bad fields of every kind.
@@ -94,6 +125,7 @@ printf '%%%s\n%s\n' '%{Referer %h %t "%r" %>s %b' 'x' >"$out/parse/custom-bad-br
 printf '%%%s\n%s\n' '%h %t %r %>s %b' 'x' >"$out/parse/custom-bad-unquoted"
 printf '%%%s\n%s\n' '%h %{%d/%b}t "%r" %s %b' 'x' >"$out/parse/custom-bad-time"
 printf '%%%s\n%s\n' 'common' 'x' >"$out/parse/custom-name"
+new_forms
 
 # ---- parse_diff: common lines ----
 common --lines 30 --seed 11 >"$out/parse_diff/loggen-1"

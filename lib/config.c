@@ -119,6 +119,9 @@ typedef enum cfg_kind {
     CFG_LIMITS,      /* the limits: mapping */
     CFG_HTTP,        /* the http: mapping */
     CFG_SOURCES,     /* the sources: sequence */
+    CFG_CLIENT,      /* a source's client: mapping */
+    CFG_JSON,        /* a source's json_fields: mapping */
+    CFG_LIST,        /* char **, size_t after it: a sequence of non-empty strings */
 } cfg_kind;
 
 typedef struct cfg_key {
@@ -182,6 +185,27 @@ static const cfg_key http_keys[] = {
 static const cfg_key source_keys[] = {
     {"path", CFG_PATH, offsetof(lt_source_conf, path), 0, 0, NULL},
     {"format", CFG_FORMAT, offsetof(lt_source_conf, format), 0, 0, NULL},
+    {"rotate_wait", CFG_DURATION, offsetof(lt_source_conf, rotate_wait_ms), 0, 86400000,
+     "expected at most 24h: a rotated file holds a descriptor while it is waited for"},
+    {"client", CFG_CLIENT, 0, 0, 0, NULL},
+    {"json_fields", CFG_JSON, 0, 0, 0, NULL},
+};
+
+static const cfg_key client_keys[] = {
+    {"header", CFG_OPT_STRING, offsetof(lt_source_conf, client_header), 0, 0, NULL},
+    {"trusted_proxies", CFG_LIST, offsetof(lt_source_conf, trusted_proxies), 0, 0, NULL},
+};
+
+#define JSON_OFF(i) (offsetof(lt_source_conf, json_fields) + (i) * sizeof(char *))
+static const cfg_key json_keys[] = {
+    {"time", CFG_OPT_STRING, JSON_OFF(LT_JSON_TIME), 0, 0, NULL},
+    {"client", CFG_OPT_STRING, JSON_OFF(LT_JSON_CLIENT), 0, 0, NULL},
+    {"method", CFG_OPT_STRING, JSON_OFF(LT_JSON_METHOD), 0, 0, NULL},
+    {"uri", CFG_OPT_STRING, JSON_OFF(LT_JSON_URI), 0, 0, NULL},
+    {"request", CFG_OPT_STRING, JSON_OFF(LT_JSON_REQUEST), 0, 0, NULL},
+    {"status", CFG_OPT_STRING, JSON_OFF(LT_JSON_STATUS), 0, 0, NULL},
+    {"size", CFG_OPT_STRING, JSON_OFF(LT_JSON_SIZE), 0, 0, NULL},
+    {"duration", CFG_OPT_STRING, JSON_OFF(LT_JSON_DURATION), 0, 0, NULL},
 };
 
 #define CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -190,6 +214,8 @@ static const cfg_section top_section = {NULL, top_keys, CFG_COUNT(top_keys)};
 static const cfg_section limits_section = {"limits", limits_keys, CFG_COUNT(limits_keys)};
 static const cfg_section http_section = {"http", http_keys, CFG_COUNT(http_keys)};
 static const cfg_section source_section = {"sources", source_keys, CFG_COUNT(source_keys)};
+static const cfg_section client_section = {"client", client_keys, CFG_COUNT(client_keys)};
+static const cfg_section json_section = {"json_fields", json_keys, CFG_COUNT(json_keys)};
 
 /* read_mapping() remembers which keys it has seen in an unsigned bitmask
  * and their first positions in a fixed array of this size. */
@@ -362,7 +388,15 @@ static const char *expects(cfg_kind kind)
     case CFG_LISTEN:
         return "host:port or [v6]:port with a port from 1 to 65535, or nothing";
     case CFG_FORMAT:
-        return "a format name (common, combined, vhost_combined, nginx) or a LogFormat string";
+        return "a format name (common, combined, vhost_combined, nginx, caddy, json), a "
+               "LogFormat string or an nginx log_format string";
+    case CFG_CLIENT:
+        return "a mapping with header: and trusted_proxies:";
+    case CFG_JSON:
+        return "a mapping of field names (time, client, method, uri, request, status, size, "
+               "duration)";
+    case CFG_LIST:
+        return "a sequence of addresses or CIDR ranges";
     case CFG_MODE:
         return "an octal mode such as \"0660\"";
     case CFG_DURATION:
@@ -669,6 +703,9 @@ static int read_scalar(cfg_reader *r, const char *path, const cfg_key *key, char
     case CFG_LIMITS:
     case CFG_HTTP:
     case CFG_SOURCES:
+    case CFG_CLIENT:
+    case CFG_JSON:
+    case CFG_LIST:
         break;
     }
     return wrong_value(r, path, key);
@@ -708,7 +745,7 @@ static size_t edit_distance(const char *a, size_t na, const char *b)
 static int unknown_key(cfg_reader *r, const cfg_section *sec)
 {
     static const cfg_section *const all[] = {&top_section, &limits_section, &http_section,
-                                             &source_section};
+                                             &source_section, &client_section, &json_section};
     const char *k = (const char *)r->ev.data.scalar.value;
     size_t n = r->ev.data.scalar.length, best = SIZE_MAX;
     const char *hint = NULL;
@@ -817,8 +854,8 @@ static int read_sources(cfg_reader *r, lt_config *c)
             cap = ncap;
         }
         lt_source_conf *src = &c->sources[c->n_sources++];
-        src->path = NULL;
-        src->format = NULL;
+        memset(src, 0, sizeof(*src));
+        src->rotate_wait_ms = LT_ROTATE_WAIT_MS;
 
         if ((rc = read_mapping(r, &source_section, prefix, (char *)src)) < 0)
             return rc;
@@ -826,7 +863,66 @@ static int read_sources(cfg_reader *r, lt_config *c)
             return AT_MARK(r, start, "%s: a source needs a path:", prefix);
         if (src->format == NULL && (src->format = strdup("combined")) == NULL)
             return out_of_memory(r);
+        /* The format and its options, compiled once to be checked here,
+         * where the message can name the source's line. */
+        lt_format_opts o;
+        char why[256];
+        lt_source_format_opts(src, &o);
+        lt_format *f = lt_format_new_with(src->format, &o, why, sizeof why);
+        if (f == NULL)
+            return strcmp(why, "out of memory") == 0 ? out_of_memory(r)
+                                                    : AT_MARK(r, start, "%s: %s", prefix, why);
+        lt_format_free(f);
     }
+}
+
+/* Reads a sequence of non-empty strings whose start is the current event
+ * into the char ** at key's offset and the count after it, replacing what
+ * was there. */
+static int read_list(cfg_reader *r, const char *path, const cfg_key *key, char *base)
+{
+    char ***items = (char ***)(void *)(base + key->offset);
+    size_t *n = (size_t *)(void *)(base + key->offset + sizeof(char **)), cap = 0;
+    char buf[CFG_SHOWN_MAX + 2];
+    int rc;
+
+    for (size_t i = 0; i < *n; i++)
+        free((*items)[i]);
+    free(*items);
+    *items = NULL;
+    *n = 0;
+    for (;;) {
+        if ((rc = next(r)) < 0)
+            return rc;
+        if (r->ev.type == YAML_SEQUENCE_END_EVENT)
+            return 0;
+        if (r->ev.type != YAML_SCALAR_EVENT || r->ev.data.scalar.length == 0 ||
+            is_null(&r->ev) || memchr(r->ev.data.scalar.value, '\0', r->ev.data.scalar.length))
+            return AT_MARK(r, r->ev.start_mark, "%s[%zu]: expected an address or CIDR range, "
+                           "found %s", path, *n, found(&r->ev, buf));
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            char **grown = realloc(*items, ncap * sizeof(*grown));
+            if (grown == NULL)
+                return out_of_memory(r);
+            *items = grown;
+            cap = ncap;
+        }
+        (*items)[*n] = NULL;
+        if ((rc = set_string(r, &(*items)[*n])) < 0)
+            return rc;
+        (*n)++;
+    }
+}
+
+void lt_source_format_opts(const lt_source_conf *s, lt_format_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->client_header = s->client_header;
+    o->trusted = (const char *const *)s->trusted_proxies;
+    o->n_trusted = s->n_trusted_proxies;
+    for (int i = 0; i < LT_JSON_FIELDS; i++)
+        o->json[i] = s->json_fields[i];
 }
 
 /* Pulls key's value and stores it in base (the lt_config, or a source). */
@@ -851,6 +947,20 @@ static int read_value(cfg_reader *r, const char *path, const cfg_key *key, char 
         if (r->ev.type != YAML_SEQUENCE_START_EVENT)
             return wrong_value(r, path, key);
         return read_sources(r, (lt_config *)(void *)base);
+    case CFG_CLIENT:
+    case CFG_JSON:
+        if (is_null(&r->ev))
+            return 0;
+        if (r->ev.type != YAML_MAPPING_START_EVENT)
+            return wrong_value(r, path, key);
+        return read_mapping(r, key->kind == CFG_CLIENT ? &client_section : &json_section, path,
+                            base);
+    case CFG_LIST:
+        if (is_null(&r->ev))
+            return 0;
+        if (r->ev.type != YAML_SEQUENCE_START_EVENT)
+            return wrong_value(r, path, key);
+        return read_list(r, path, key, base);
     default:
         if (r->ev.type != YAML_SCALAR_EVENT)
             return wrong_value(r, path, key);
@@ -897,8 +1007,15 @@ void lt_config_free(lt_config *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->n_sources; i++) {
-        free(c->sources[i].path);
-        free(c->sources[i].format);
+        lt_source_conf *src = &c->sources[i];
+        free(src->path);
+        free(src->format);
+        free(src->client_header);
+        for (size_t k = 0; k < src->n_trusted_proxies; k++)
+            free(src->trusted_proxies[k]);
+        free(src->trusted_proxies);
+        for (int k = 0; k < LT_JSON_FIELDS; k++)
+            free(src->json_fields[k]);
     }
     free(c->sources);
     free(c->state_dir);

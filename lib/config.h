@@ -9,12 +9,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse.h"
 #include "tally.h"
+
+/* The default of a source's rotate_wait. */
+#define LT_ROTATE_WAIT_MS 60000
 
 typedef struct lt_source_conf {
     char *path;               /* a path or a glob */
-    char *format;             /* "combined" (default), another name, or a LogFormat string */
+    uint64_t rotate_wait_ms;  /* a rotated file is read until quiet this long; default 60 s */
+    char *format;             /* "combined" (default), another name, a LogFormat or
+                                 log_format string */
+    /* client: header, trusted_proxies (NULL, 0: the client field alone) */
+    char *client_header;
+    char **trusted_proxies;
+    size_t n_trusted_proxies;
+    /* json_fields: time, client, method, uri, request, status, size,
+     * duration (by LT_JSON_ index; NULL: the json format's default) */
+    char *json_fields[LT_JSON_FIELDS];
 } lt_source_conf;
+
+/* The options of a source's format, borrowing its strings: pass them to
+ * lt_format_new_with(s->format, o, ...). */
+void lt_source_format_opts(const lt_source_conf *s, lt_format_opts *o);
 
 typedef struct lt_config {
     char *socket;             /* default "/run/logtally/logtally.sock" */
@@ -52,8 +69,10 @@ void lt_config_free(lt_config *c);      /* NULL is a no-op */
  * configuration in *out, owned by the caller (lt_config_free()), or a
  * negative errno (-EINVAL for a bad document, -ENOMEM) with
  * "name:line:col: what" in err (cut to errlen; err may be NULL when errlen
- * is 0); *out is then NULL.  Source formats are checked to be non-empty,
- * not compiled: the caller compiles them with lt_format_new(). */
+ * is 0); *out is then NULL.  Each source's format is compiled with its
+ * options once, so that an unknown format name or a bad trusted proxy is
+ * an error at its line; the caller compiles its own with
+ * lt_format_new_with() and lt_source_format_opts(). */
 int lt_config_parse(const char *text, size_t len, const char *name, lt_config **out, char *err,
                     size_t errlen);
 /* Reads and parses the file at path; errors as above (a file that cannot be

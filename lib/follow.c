@@ -23,7 +23,9 @@
  *
  * pread() rather than mmap: the daemon follows files that other programs
  * truncate (copytruncate), and touching a mapped page past a new end of
- * file raises SIGBUS.  The buffer bounds memory the same way a window does.
+ * file raises SIGBUS.  The buffer bounds memory the same way a window does;
+ * it is allocated for each read and freed after it, so a follower that waits
+ * (thousands of idle files) holds a descriptor and a few hundred bytes.
  */
 #include "follow.h"
 
@@ -50,7 +52,7 @@ struct lt_follow {
     uint64_t lines, malformed, truncations;
     uint32_t fp_len;
     uint64_t fp_hash;
-    char *buf;
+    struct lt_follow_cut cut;  /* the content the last truncation cut off */
 };
 
 /* Hashes the first n bytes of fd; returns 0 or a negative errno. */
@@ -89,8 +91,7 @@ lt_follow *lt_follow_new(const char *path, uint32_t source)
     if (f == NULL)
         return NULL;
     f->path = strdup(path);
-    f->buf = malloc(READ_BUF);
-    if (f->path == NULL || f->buf == NULL) {
+    if (f->path == NULL) {
         lt_follow_free(f);
         return NULL;
     }
@@ -105,34 +106,51 @@ void lt_follow_free(lt_follow *f)
         return;
     if (f->fd >= 0)
         close(f->fd);
-    free(f->buf);
     free(f->path);
     free(f);
 }
 
 int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen)
 {
+    return lt_follow_open_file(f, offset, 0, 0, err, errlen);
+}
+
+int lt_follow_open_file(lt_follow *f, uint64_t offset, uint64_t dev, uint64_t ino, char *err,
+                        size_t errlen)
+{
     struct stat st;
 
     if (f->fd >= 0)
         return 0;
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put where a log was must not hold the thread in
+     * open(); it is refused below.  Reads of a regular file ignore it. */
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", f->path, strerror(e));
         return -e;
     }
-    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-        snprintf(err, errlen, "%s: %s", f->path, strerror(e));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        if (e == 0 || S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
+            e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        snprintf(err, errlen, "%s: %s", f->path,
+                 e == EINVAL ? "not a regular file" : strerror(e));
         close(fd);
         return -e;
+    }
+    if (dev != 0 && ino != 0 && ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)) {
+        /* Renamed or replaced since it was found: the caller finds it again. */
+        snprintf(err, errlen, "%s: another file than expected", f->path);
+        close(fd);
+        return -ESTALE;
     }
     f->fd = fd;
     f->dev = (uint64_t)st.st_dev;
     f->ino = (uint64_t)st.st_ino;
     f->size = (uint64_t)st.st_size;
-    f->pos.offset = offset <= f->size ? offset : 0;
+    /* Past the end: truncated meanwhile; the first read sees it. */
+    f->pos.offset = offset;
     f->pos.skipping = 0;
     f->fp_len = 0;
     update_fingerprint(f);
@@ -147,6 +165,14 @@ void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
     f->truncations = truncations;
 }
 
+void lt_follow_resume_fingerprint(lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
+{
+    if (fp_len == 0 || fp_len > LT_FOLLOW_FP_BYTES)
+        return;
+    f->fp_len = fp_len;
+    f->fp_hash = fp_hash;
+}
+
 int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
 {
     uint64_t h = 0;
@@ -156,6 +182,16 @@ int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash)
     if (rc == -ENODATA)
         return 0;    /* shorter than the fingerprint: not that file */
     return rc < 0 ? rc : h == fp_hash;
+}
+
+/* 1 while the file still starts with the bytes it was fingerprinted from
+ * (or has none yet); 0 when they changed: a truncation refilled. */
+static int same_start(const lt_follow *f)
+{
+    uint64_t h = 0;
+    if (f->fp_len == 0 || f->pos.offset == 0)
+        return 1;
+    return hash_start(f->fd, f->fp_len, &h) != 0 || h == f->fp_hash;
 }
 
 /* Counts lines into a tally, numbering them on from `lines`. */
@@ -276,21 +312,36 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
         return -e;
     }
     uint64_t size = (uint64_t)st.st_size;
-    if (size < f->pos.offset) {
-        /* Truncated in place (copytruncate): the same file starts over. */
+    if (size < f->pos.offset || !same_start(f)) {
+        /* Truncated in place (copytruncate): the same file starts over.  A
+         * truncation refilled past the offset between two reads shows only
+         * in the first bytes.  What was cut off is kept for the caller,
+         * which may meet a copy of it (copytruncate's access.log.1). */
+        f->cut.fp_len = f->fp_len;
+        f->cut.fp_hash = f->fp_hash;
+        f->cut.offset = f->pos.offset;
+        f->cut.lines = f->lines;
+        f->cut.malformed = f->malformed;
         f->pos.offset = 0;
         f->pos.skipping = 0;
         f->lines = 0;
+        f->malformed = 0;
         f->truncations++;
         f->fp_len = 0;
     }
     f->size = size;
     update_fingerprint(f);
 
+    char *buf = malloc(READ_BUF);
+    if (buf == NULL) {
+        snprintf(err, errlen, "%s: out of memory", f->path);
+        return -ENOMEM;
+    }
     struct counter c = {t, p, f->source, f->lines, f->malformed, f->pos.skipping};
     uint64_t start = f->pos.offset;
-    int rc = count_range(f->fd, f->path, &c, f->buf, &f->pos.offset, size, max_bytes, final, more,
+    int rc = count_range(f->fd, f->path, &c, buf, &f->pos.offset, size, max_bytes, final, more,
                          err, errlen);
+    free(buf);
     f->lines = c.lines;
     f->malformed = c.malformed;
     f->pos.skipping = c.skipping;
@@ -396,4 +447,5 @@ void lt_follow_info_get(const lt_follow *f, lt_follow_info *out)
     out->truncations = f->truncations;
     out->fp_len = f->fp_len;
     out->fp_hash = f->fp_hash;
+    out->cut = f->cut;
 }

@@ -10,6 +10,14 @@
 
 typedef struct lt_follow lt_follow;
 
+/* The content a truncation cut off: its fingerprint, and how far it had
+ * been read. */
+struct lt_follow_cut {
+    uint32_t fp_len;
+    uint64_t fp_hash;
+    uint64_t offset, lines, malformed;
+};
+
 typedef struct lt_follow_info {
     const char *path;         /* owned by the follower */
     uint32_t source;          /* label of the file's malformed samples */
@@ -22,6 +30,7 @@ typedef struct lt_follow_info {
     uint64_t truncations;     /* times the file shrank below offset (copytruncate) */
     uint32_t fp_len;          /* fingerprint: XXH64 of the file's first fp_len */
     uint64_t fp_hash;         /* bytes (up to LT_FOLLOW_FP_BYTES) */
+    struct lt_follow_cut cut; /* of the last truncation (truncations > 0) */
 } lt_follow_info;
 
 /* Bytes of a file's start that identify it across renames and restarts:
@@ -35,14 +44,26 @@ void lt_follow_free(lt_follow *f);        /* closes the file; NULL is a no-op */
 
 /* Opens the file when it is not open and starts at offset (0 for a new
  * file; a checkpoint's offset on restart; an offset past the end means the
- * file was truncated and reading starts at 0).  Returns 0, or a negative
+ * file was truncated: the first read starts at 0 and counts a truncation).  Returns 0, or a negative
  * errno with a message naming the file in err (-ENOENT: not there yet). */
 int lt_follow_open(lt_follow *f, uint64_t offset, char *err, size_t errlen);
+
+/* The same, refusing what is not a regular file (-EINVAL, -EISDIR:
+ * opened without blocking, so a FIFO never holds the caller) and, when dev
+ * and ino are not 0, a file other than that one (-ESTALE: the name was
+ * given to another file since it was found). */
+int lt_follow_open_file(lt_follow *f, uint64_t offset, uint64_t dev, uint64_t ino, char *err,
+                        size_t errlen);
 
 /* Restores the line counters of a resumed file (a checkpoint's), so line
  * numbers and per-file counts carry on. */
 void lt_follow_resume_counts(lt_follow *f, uint64_t lines, uint64_t malformed,
                              uint64_t truncations);
+
+/* Restores the fingerprint the file had when it was last read (its
+ * registry's), so that the next read sees a content that changed since
+ * (a truncation refilled while it was closed) as a truncation. */
+void lt_follow_resume_fingerprint(lt_follow *f, uint32_t fp_len, uint64_t fp_hash);
 
 /* 1 when the open file starts with the fp_len bytes whose XXH64 is
  * fp_hash (the same file as a checkpoint's, whatever its name now), 0 when
@@ -53,7 +74,8 @@ int lt_follow_same_start(const lt_follow *f, uint32_t fp_len, uint64_t fp_hash);
  * read, up to about max_bytes; a last line without '\n' waits for it unless
  * final is set (the file is finished: rotated away, or read once).  A file
  * smaller than the offset was truncated in place: reading starts again at
- * 0.  Returns the bytes consumed (>= 0) and sets *more when bytes remain
+ * 0; so is a file whose first bytes changed (a truncation refilled past
+ * the offset between two reads).  Returns the bytes consumed (>= 0) and sets *more when bytes remain
  * past max_bytes, or returns a negative errno with a message in err
  * (-ENOMEM: the tally could not grow).  Uses pread(), not mmap: a file
  * truncated while mapped would kill the process with SIGBUS. */

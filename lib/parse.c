@@ -18,6 +18,20 @@
  * follows it in the format (a space, or ':' after %v in vhost_combined).
  * A space in the literal text matches a run of one or more spaces.
  *
+ * An nginx log_format string ($remote_addr [$time_local] "$request" ...)
+ * compiles to the same items: each known $variable is the field Apache
+ * names with a directive, any other is ITEM_OTHER, and the brackets around
+ * $time_local fold into %t's 28-byte time, so nginx's main format has the
+ * plan of `combined` (its literal " - " is read as %l: see read_nginx()).
+ * Other times are $time_iso8601 (ISO 8601) and $msec (epoch seconds).  A
+ * pasted `LogFormat "..." name` or `log_format name '...' '...';` line is
+ * first unwrapped to its format string.  A name that is not a built-in
+ * format is refused with the names within two edits (or that it starts).
+ *
+ * JSON formats (`caddy`, `json`) have no plan: lib/jsonscan.c checks the
+ * line and returns the values of a few dotted paths, and parse_json()
+ * reads them with the same rules (status, size, times, request, client).
+ *
  * Validity
  * --------
  * A line is valid when every item up to the last field that feeds a count
@@ -29,7 +43,18 @@
  * spaces; "METHOD TARGET" or "METHOD TARGET PROTOCOL" yields the target as
  * the URL (and METHOD as the method), bytes as logged (escapes are not decoded, so the URL is what
  * `awk '{print $7}'` sees); any other shape, `-` included, leaves url NULL
- * and the caller counts an unparsed request.
+ * and the caller counts an unparsed request.  A request whose first token
+ * is not an RFC 9110 method token, or whose target is not a path, `*` or
+ * `scheme:...` (is_target()), is not HTTP (a TLS or RDP handshake on a
+ * plain port): no URL, and rec->non_http.  The same holds for
+ * $request_method and $request_uri logged apart.
+ *
+ * Response times
+ * --------------
+ * %D, %{us}T (microseconds), %{ms}T, %T and %{s}T, $request_time and
+ * Caddy's duration (seconds with a fraction), $upstream_response_time (a
+ * list "0.004, 0.012 : 0.030", its last value) become rec->duration_us;
+ * "-" is none, anything else not a number makes the line malformed.
  *
  * Timestamps
  * ----------
@@ -50,7 +75,17 @@
  * A dotted quad with octets 0..255 and no leading zeros is IPv4.  A field
  * with a ':' is tried as IPv6 after removing [brackets] and a %zone, with
  * inet_pton() on a bounded, NUL-free copy; ::ffff:a.b.c.d (IPv4-mapped) is
- * reported as that IPv4.  Anything else is a hostname client.
+ * reported as that IPv4.  Then a.b.c.d:port and [v6]:port count as their
+ * address.  Anything else is a hostname client.
+ *
+ * An unquoted client field whose token ends with ',' goes on past the
+ * spaces after it ("10.0.0.2, 10.0.0.1, 127.0.0.1"); a client field with a
+ * comma is a list.  resolve_client() walks the client field's list and
+ * then the logged header's (lt_format_opts.client_header) from the right
+ * and takes the first address that is not a trusted proxy (lib/cidr.c), or
+ * the leftmost when all are: nginx's realip with real_ip_recursive, and
+ * Apache's mod_remoteip.  With no trusted proxies a list gives its
+ * rightmost address, the peer that connected.
  *
  * The fast path
  * -------------
@@ -58,8 +93,9 @@
  * nginx share (%h %l %u %t "%r" %>s %b) with single spaces.  For those
  * formats lt_parse_line() first tries parse_common(), which reads exactly
  * that spelling with SSE2 scans and a loop-free dotted-quad reader, and
- * gives up on anything else; the walker then reads the line and alone
- * decides validity and error codes.  The fast path only accepts lines the
+ * gives up on anything else (a client list, a method with a byte that is
+ * not a token's, a target that does not start with '/'); the walker then
+ * reads the line and alone decides validity and error codes.  The fast path only accepts lines the
  * walker accepts, with the same record (lt_parse_line_generic() is the
  * walker alone, and tests/test_parse.c holds the two together on real logs
  * and random mutations of them).
@@ -69,41 +105,76 @@
  */
 #include "parse.h"
 
+#include "cidr.h"
+#include "jsonscan.h"
+
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 typedef enum item_kind {
     ITEM_LITERAL,
-    ITEM_CLIENT,    /* %h %a */
-    ITEM_TIME,      /* %t */
-    ITEM_REQUEST,   /* %r, always quoted */
-    ITEM_STATUS,    /* %s %>s %<s */
-    ITEM_SIZE,      /* the first of %b %B %O */
-    ITEM_VHOST,     /* %v %V */
+    ITEM_CLIENT,    /* %h %a $remote_addr */
+    ITEM_TIME,      /* %t $time_local $time_iso8601 $msec (see time_style) */
+    ITEM_REQUEST,   /* %r $request, always quoted */
+    ITEM_STATUS,    /* %s %>s %<s $status */
+    ITEM_SIZE,      /* the first of %b %B %O $body_bytes_sent $bytes_sent */
+    ITEM_VHOST,     /* %v %V $host $server_name $http_host */
+    ITEM_METHOD,    /* %m $request_method */
+    ITEM_URI,       /* $request_uri */
+    ITEM_DURATION,  /* %D %T %{UNIT}T $request_time $upstream_response_time */
+    ITEM_XFF,       /* the header of lt_format_opts.client_header */
     ITEM_OTHER,     /* any other directive: matched, not used */
 } item_kind;
+
+typedef enum time_style {
+    TS_BRACKETED,   /* [dd/Mon/yyyy:HH:MM:SS +hhmm]: %t, [$time_local] */
+    TS_CLF,         /* the same 26 bytes without brackets: $time_local */
+    TS_ISO8601,     /* yyyy-mm-ddTHH:MM:SS[.frac](Z|+hh:mm|+hhmm): $time_iso8601 */
+    TS_EPOCH,       /* seconds since 1970, with a fraction: $msec, Caddy's ts */
+} time_style;
+
+typedef enum duration_unit {
+    DU_MICRO,       /* %D, %{us}T: integer microseconds */
+    DU_MILLI,       /* %{ms}T: integer milliseconds */
+    DU_SECONDS,     /* %T, %{s}T, $request_time, Caddy: seconds, maybe a fraction */
+} duration_unit;
 
 struct item {
     item_kind kind;
     int quoted;         /* field is between double quotes */
     char stop;          /* unquoted field: the byte that ends it */
+    int style;          /* ITEM_TIME: a time_style; ITEM_DURATION: a duration_unit */
+    int list;           /* a list ("a, b : c"): client, $upstream_response_time */
     size_t off, len;    /* literal: bytes lits[off .. off+len) */
     size_t col;         /* 1-based column in the format string */
 };
 
+/* The roles of a JSON format's paths (see json_paths()). */
+typedef enum json_role {
+    JR_TIME, JR_CLIENT, JR_CLIENT_RESOLVED, JR_METHOD, JR_URI, JR_REQUEST, JR_STATUS,
+    JR_SIZE, JR_DURATION, JR_VHOST, JR_XFF, JR_COUNT,
+} json_role;
+
 struct lt_format {
-    char *spec;         /* the LogFormat string */
+    char *spec;         /* the format string (a name is expanded) */
     char *lits;         /* literal text of all literal items */
     struct item *items;
     size_t n_items;
     size_t n_plan;      /* items walked per line: up to the last counted field */
     int common_prefix;  /* the plan is %h %l %u %t "%r" %>s %b: see parse_common() */
+    lt_cidr *trusted;   /* trusted proxies, or NULL */
+    int has_xff;        /* the plan has an ITEM_XFF */
+    /* JSON formats: a scanner, and which of its paths has which role. */
+    lt_jsonscan *json;
+    int json_path[JR_COUNT];    /* index into the scanner's paths, or -1 */
 };
 
 /* The minute cache: 256 direct-mapped slots.  A log interleaves about two
@@ -139,6 +210,12 @@ static const struct {
     {"combined", "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\""},
     {"nginx", "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\""},
     {"vhost_combined", "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""},
+    {"caddy", "caddy"},
+    {"json", "json"},
+};
+
+const char *const lt_format_names[] = {
+    "common", "combined", "vhost_combined", "nginx", "caddy", "json", NULL,
 };
 
 /* Writes "column N: what" into err; column 0 means the whole format. */
@@ -167,6 +244,19 @@ static int push_item(lt_format *f, size_t *cap, struct item it)
     return 0;
 }
 
+/* Appends one literal byte, merged with the literal item before it. */
+static int push_literal(lt_format *f, size_t *cap, size_t *nlit, char c)
+{
+    if (f->n_items == 0 || f->items[f->n_items - 1].kind != ITEM_LITERAL) {
+        struct item lit = {.kind = ITEM_LITERAL, .off = *nlit, .len = 0};
+        if (push_item(f, cap, lit) < 0)
+            return -ENOMEM;
+    }
+    f->lits[(*nlit)++] = c;
+    f->items[f->n_items - 1].len++;
+    return 0;
+}
+
 static int is_counted(item_kind k)
 {
     return k != ITEM_LITERAL && k != ITEM_OTHER;
@@ -191,6 +281,8 @@ static int is_common_prefix(const lt_format *f)
             return 0;
         if (it->kind == ITEM_LITERAL && (it->len != 1 || f->lits[it->off] != ' '))
             return 0;
+        if (it->kind == ITEM_TIME && it->style != TS_BRACKETED)
+            return 0;
         if (it->kind != ITEM_LITERAL && it->kind != ITEM_TIME &&
             (it->quoted != (it->kind == ITEM_REQUEST) || (!it->quoted && it->stop != ' ')))
             return 0;
@@ -199,8 +291,9 @@ static int is_common_prefix(const lt_format *f)
 }
 
 /* Marks fields enclosed in literal double quotes as quoted and removes those
- * quotes from the neighbouring literals, then decides where each unquoted
- * field stops.  Returns 0 or -1 when %r is not quoted. */
+ * quotes from the neighbouring literals (and the brackets around a
+ * $time_local), then decides where each unquoted field stops.  Returns 0
+ * or -1 when the request is not quoted. */
 static int finish_plan(lt_format *f, char *err, size_t errlen)
 {
     for (size_t i = 0; i < f->n_items; i++) {
@@ -208,19 +301,26 @@ static int finish_plan(lt_format *f, char *err, size_t errlen)
         if (it->kind == ITEM_LITERAL || i == 0 || i + 1 == f->n_items)
             continue;
         struct item *prev = &f->items[i - 1], *next = &f->items[i + 1];
-        if (prev->kind == ITEM_LITERAL && next->kind == ITEM_LITERAL && prev->len > 0 &&
-            next->len > 0 && f->lits[prev->off + prev->len - 1] == '"' &&
-            f->lits[next->off] == '"') {
+        if (prev->kind != ITEM_LITERAL || next->kind != ITEM_LITERAL || prev->len == 0 ||
+            next->len == 0)
+            continue;
+        char open = f->lits[prev->off + prev->len - 1], close = f->lits[next->off];
+        if (open == '"' && close == '"') {
             it->quoted = 1;
-            prev->len--;
-            next->off++;
-            next->len--;
+        } else if (it->kind == ITEM_TIME && it->style == TS_CLF && open == '[' && close == ']') {
+            it->style = TS_BRACKETED;    /* nginx's [$time_local] is Apache's %t */
+        } else {
+            continue;
         }
+        prev->len--;
+        next->off++;
+        next->len--;
     }
     for (size_t i = 0; i < f->n_items; i++) {
         struct item *it = &f->items[i];
         if (it->kind == ITEM_REQUEST && !it->quoted) {
-            set_err(err, errlen, it->col, "%r must be written between double quotes");
+            set_err(err, errlen, it->col, "the request line (%r, $request) must be written "
+                                          "between double quotes");
             return -1;
         }
         if (it->kind == ITEM_LITERAL || it->quoted)
@@ -238,7 +338,7 @@ static int finish_plan(lt_format *f, char *err, size_t errlen)
                 it->stop = f->lits[n->off];
             else if (n->quoted)
                 it->stop = '"';
-            else if (n->kind == ITEM_TIME)
+            else if (n->kind == ITEM_TIME && n->style == TS_BRACKETED)
                 it->stop = '[';
             break;
         }
@@ -251,40 +351,44 @@ static int finish_plan(lt_format *f, char *err, size_t errlen)
     return 0;
 }
 
-lt_format *lt_format_new(const char *spec, char *err, size_t errlen)
+/* Whether a logged header's name (as in %{NAME}i, or the NAME of nginx's
+ * $http_NAME) is the header of the client option: compared without case,
+ * '-' and '_' alike. */
+static int is_client_header(const lt_format_opts *o, const char *name, size_t len)
 {
-    lt_format *f = NULL;
-    size_t cap = 0, nlit = 0;
-    int have[ITEM_OTHER + 1] = {0};
+    if (o == NULL || o->client_header == NULL || strlen(o->client_header) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char a = (char)tolower((unsigned char)name[i]), b = (char)tolower((unsigned char)o->client_header[i]);
+        if (a == '_')
+            a = '-';
+        if (b == '_')
+            b = '-';
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
 
-    if (errlen > 0)
-        err[0] = '\0';
-    for (size_t i = 0; i < sizeof(builtin_formats) / sizeof(builtin_formats[0]); i++)
-        if (strcmp(spec, builtin_formats[i].name) == 0)
-            spec = builtin_formats[i].spec;
-
-    f = calloc(1, sizeof(*f));
-    if (f == NULL)
-        goto nomem;
-    f->spec = strdup(spec);
-    f->lits = malloc(strlen(spec) + 1);
-    if (f->spec == NULL || f->lits == NULL)
-        goto nomem;
-
+/* Reads an Apache LogFormat string into items.  Returns 0, -1 (err set)
+ * or -ENOMEM. */
+static int read_apache(lt_format *f, const char *spec, const lt_format_opts *o, size_t *cap,
+                       char *err, size_t errlen)
+{
+    size_t nlit = 0;
     const char *s = spec;
+
     while (*s) {
         size_t col = (size_t)(s - spec) + 1;
         if (*s != '%' || s[1] == '%') {
-            /* Literal text, merged with the literal item before it. */
+            /* Literal text.  apache2.conf writes a quote as \" (and a
+             * backslash as \\) inside its LogFormat strings; so may we. */
             char c = *s;
+            if (c == '\\' && (s[1] == '"' || s[1] == '\\'))
+                c = *++s;
             s += (*s == '%') ? 2 : 1;
-            if (f->n_items == 0 || f->items[f->n_items - 1].kind != ITEM_LITERAL) {
-                struct item lit = {.kind = ITEM_LITERAL, .off = nlit, .len = 0};
-                if (push_item(f, &cap, lit) < 0)
-                    goto nomem;
-            }
-            f->lits[nlit++] = c;
-            f->items[f->n_items - 1].len++;
+            if (push_literal(f, cap, &nlit, c) < 0)
+                return -ENOMEM;
             continue;
         }
         s++;
@@ -294,71 +398,483 @@ lt_format *lt_format_new(const char *spec, char *err, size_t errlen)
             s++;
         while (*s == '<' || *s == '>')
             s++;
-        int braced = 0;
+        const char *arg = NULL;
+        size_t arglen = 0;
         if (*s == '{') {
             const char *close = strchr(s, '}');
             if (close == NULL) {
                 set_err(err, errlen, col, "'{' without '}'");
-                goto fail;
+                return -1;
             }
-            braced = 1;
+            arg = s + 1;
+            arglen = (size_t)(close - arg);
             s = close + 1;
         }
         char d = *s;
         if (d == '\0' || !((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z'))) {
             set_err(err, errlen, col, "'%' must be followed by a directive letter");
-            goto fail;
+            return -1;
         }
         s++;
-        item_kind k = ITEM_OTHER;
+        struct item it = {.kind = ITEM_OTHER, .col = col};
         switch (d) {
-        case 'h': case 'a': k = ITEM_CLIENT; break;
+        case 'h': case 'a': it.kind = ITEM_CLIENT; break;
         case 't':
-            if (braced) {
+            if (arg != NULL) {
                 set_err(err, errlen, col,
                         "%{...}t custom time formats are not supported; use %t");
-                goto fail;
+                return -1;
             }
-            k = ITEM_TIME;
+            it.kind = ITEM_TIME;
+            it.style = TS_BRACKETED;
             break;
-        case 'r': k = ITEM_REQUEST; break;
-        case 's': k = ITEM_STATUS; break;
-        case 'b': case 'B': case 'O': k = ITEM_SIZE; break;
-        case 'v': case 'V': k = ITEM_VHOST; break;
-        default: k = ITEM_OTHER; break;
+        case 'r': it.kind = ITEM_REQUEST; break;
+        case 's': it.kind = ITEM_STATUS; break;
+        case 'b': case 'B': case 'O': it.kind = ITEM_SIZE; break;
+        case 'v': case 'V': it.kind = ITEM_VHOST; break;
+        case 'm': it.kind = ITEM_METHOD; break;
+        case 'D': it.kind = ITEM_DURATION; it.style = DU_MICRO; break;
+        case 'T':
+            it.kind = ITEM_DURATION;
+            if (arg == NULL || (arglen == 1 && arg[0] == 's'))
+                it.style = DU_SECONDS;
+            else if (arglen == 2 && memcmp(arg, "ms", 2) == 0)
+                it.style = DU_MILLI;
+            else if (arglen == 2 && memcmp(arg, "us", 2) == 0)
+                it.style = DU_MICRO;
+            else {
+                set_err(err, errlen, col, "%{UNIT}T takes s, ms or us");
+                return -1;
+            }
+            break;
+        case 'i':
+            if (arg != NULL && is_client_header(o, arg, arglen))
+                it.kind = ITEM_XFF;
+            break;
+        default: break;
         }
-        /* The first field of each kind counts; a repeat (%O after %b, a
-         * second %h) is only matched. */
-        if (k != ITEM_OTHER && have[k])
-            k = ITEM_OTHER;
-        have[k] = 1;
-        struct item it = {.kind = k, .col = col};
-        if (push_item(f, &cap, it) < 0)
-            goto nomem;
+        if (push_item(f, cap, it) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* nginx variables and what they are. */
+static const struct {
+    const char *name;
+    item_kind kind;
+    int style, list;
+} nginx_vars[] = {
+    {"remote_addr", ITEM_CLIENT, 0, 0},
+    {"time_local", ITEM_TIME, TS_CLF, 0},
+    {"time_iso8601", ITEM_TIME, TS_ISO8601, 0},
+    {"msec", ITEM_TIME, TS_EPOCH, 0},
+    {"request", ITEM_REQUEST, 0, 0},
+    {"request_method", ITEM_METHOD, 0, 0},
+    {"request_uri", ITEM_URI, 0, 0},
+    {"status", ITEM_STATUS, 0, 0},
+    {"body_bytes_sent", ITEM_SIZE, 0, 0},
+    {"bytes_sent", ITEM_SIZE, 0, 0},
+    {"host", ITEM_VHOST, 0, 0},
+    {"server_name", ITEM_VHOST, 0, 0},
+    {"http_host", ITEM_VHOST, 0, 0},
+    {"request_time", ITEM_DURATION, DU_SECONDS, 0},
+    {"upstream_response_time", ITEM_DURATION, DU_SECONDS, 1},
+};
+
+static int is_var_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Reads an nginx log_format string into items: $name or ${name} is a
+ * variable, everything else literal text.  Returns 0, -1 or -ENOMEM. */
+static int read_nginx(lt_format *f, const char *spec, const lt_format_opts *o, size_t *cap,
+                      char *err, size_t errlen)
+{
+    size_t nlit = 0;
+    const char *s = spec;
+
+    while (*s) {
+        size_t col = (size_t)(s - spec) + 1;
+        if (*s != '$') {
+            /* nginx writes the ident field of Apache's formats as a literal
+             * "-".  Read right after the client, between single spaces, it
+             * is taken as that field (matching any token), so that the
+             * `main` format of nginx.conf has the plan of `combined` and its
+             * lines the fast path. */
+            if (s[0] == ' ' && s[1] == '-' && s[2] == ' ' && f->n_items > 0 &&
+                f->items[f->n_items - 1].kind == ITEM_CLIENT) {
+                struct item other = {.kind = ITEM_OTHER, .col = col + 1};
+                if (push_literal(f, cap, &nlit, ' ') < 0 || push_item(f, cap, other) < 0 ||
+                    push_literal(f, cap, &nlit, ' ') < 0)
+                    return -ENOMEM;
+                s += 3;
+                continue;
+            }
+            if (push_literal(f, cap, &nlit, *s++) < 0)
+                return -ENOMEM;
+            continue;
+        }
+        const char *name = ++s;
+        int braced = *s == '{';
+        if (braced)
+            name = ++s;
+        while (is_var_char(*s))
+            s++;
+        size_t len = (size_t)(s - name);
+        if (len == 0 || (braced && *s != '}')) {
+            set_err(err, errlen, col, "'$' must be followed by a variable name");
+            return -1;
+        }
+        if (braced)
+            s++;
+        struct item it = {.kind = ITEM_OTHER, .col = col};
+        for (size_t i = 0; i < sizeof(nginx_vars) / sizeof(nginx_vars[0]); i++)
+            if (strlen(nginx_vars[i].name) == len && memcmp(nginx_vars[i].name, name, len) == 0) {
+                it.kind = nginx_vars[i].kind;
+                it.style = nginx_vars[i].style;
+                it.list = nginx_vars[i].list;
+            }
+        if (len > 5 && memcmp(name, "http_", 5) == 0 && is_client_header(o, name + 5, len - 5))
+            it.kind = ITEM_XFF;
+        if (push_item(f, cap, it) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Whether spec is written in nginx's syntax: a '$' starting a variable
+ * name, and no Apache directive. */
+static int is_nginx_syntax(const char *spec)
+{
+    int dollar = 0;
+    for (const char *s = spec; *s; s++) {
+        if (*s == '%' && s[1] != '\0' && s[1] != '%')
+            return 0;
+        if (*s == '$' && (is_var_char(s[1]) || s[1] == '{'))
+            dollar = 1;
+    }
+    return dollar;
+}
+
+/* A whole configuration line pasted as a format: Apache's
+ *   LogFormat "%h %l ..." combined
+ * or nginx's
+ *   log_format main [escape=json] '$remote_addr - ...'
+ *                   '"$http_user_agent"';
+ * becomes the format string it holds (quoted pieces concatenated, Apache's
+ * \" and \\ undone for Apache's line).  Returns a new string, NULL with
+ * *bad set when the line does not read, or NULL when spec is not such a
+ * line.  Out of memory is reported as a line that does not read. */
+static char *unwrap_config_line(const char *spec, int *bad)
+{
+    const char *s = spec;
+    int apache;
+
+    *bad = 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (strncmp(s, "LogFormat", 9) == 0 && (s[9] == ' ' || s[9] == '\t'))
+        apache = 1;
+    else if (strncmp(s, "log_format", 10) == 0 && (s[10] == ' ' || s[10] == '\t'))
+        apache = 0;
+    else
+        return NULL;
+    s += apache ? 9 : 10;
+    char *out = malloc(strlen(s) + 1), *o = out;
+    if (out == NULL)
+        goto bad;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!apache) {
+        /* The name, then options such as escape=json or if=$loggable. */
+        while (*s && *s != '\'' && *s != '"') {
+            while (*s && *s != ' ' && *s != '\t')
+                s++;
+            while (*s == ' ' || *s == '\t' || *s == '\n')
+                s++;
+        }
+    }
+    int pieces = 0;
+    while (*s == '\'' || *s == '"') {
+        char q = *s++;
+        while (*s && *s != q) {
+            if (*s == '\\' && (s[1] == q || s[1] == '\\'))
+                s++;
+            *o++ = *s++;
+        }
+        if (*s != q)
+            goto bad;
+        s++;
+        pieces++;
+        if (apache)
+            break;    /* the nickname follows */
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+    }
+    if (pieces == 0)
+        goto bad;
+    *o = '\0';
+    return out;
+
+bad:
+    free(out);
+    *bad = 1;
+    return NULL;
+}
+
+/* The edit distance of a and b without case (Levenshtein), capped at 9. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[32];
+    if (la > 30 || lb > 30)
+        return 9;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            size_t best = diag + !same;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb] > 9 ? 9 : row[lb];
+}
+
+/* Whether spec looks like a format's name rather than a format string. */
+static int is_name_like(const char *spec)
+{
+    if (*spec == '\0')
+        return 0;
+    for (const char *s = spec; *s; s++)
+        if (!is_var_char(*s) && *s != '-')
+            return 0;
+    return 1;
+}
+
+/* "unknown format 'combine' (did you mean combined?)": the names within
+ * two edits, or that start with spec (three letters at least), or else
+ * the list of all names. */
+static void unknown_name(const char *spec, char *err, size_t errlen)
+{
+    char near[128] = "";
+    size_t n = 0, slen = strlen(spec);
+    for (size_t i = 0; lt_format_names[i] != NULL; i++) {
+        const char *name = lt_format_names[i];
+        if (edit_distance(spec, name) <= 2 || (slen >= 3 && strncasecmp(name, spec, slen) == 0)) {
+            size_t used = strlen(near);
+            snprintf(near + used, sizeof(near) - used, "%s%s", n ? " or " : "", name);
+            n++;
+        }
+    }
+    if (n > 0) {
+        snprintf(err, errlen, "unknown format '%s' (did you mean %s?)", spec, near);
+        return;
+    }
+    snprintf(err, errlen, "unknown format '%s' (known: common, combined, vhost_combined, nginx, "
+                          "caddy, json, or a LogFormat or log_format string)", spec);
+}
+
+/* The paths of a JSON format and their roles: Caddy's names, or the json
+ * format's (nginx escape=json conventions) with the options' overrides. */
+static int json_paths(lt_format *f, int caddy, const lt_format_opts *o, char *err,
+                      size_t errlen)
+{
+    static const char *const generic[LT_JSON_FIELDS] = {
+        [LT_JSON_TIME] = "time", [LT_JSON_CLIENT] = "remote_addr",
+        [LT_JSON_METHOD] = "request_method", [LT_JSON_URI] = "request_uri",
+        [LT_JSON_REQUEST] = "request", [LT_JSON_STATUS] = "status",
+        [LT_JSON_SIZE] = "body_bytes_sent", [LT_JSON_DURATION] = "request_time",
+    };
+    static const json_role generic_role[LT_JSON_FIELDS] = {
+        JR_TIME, JR_CLIENT, JR_METHOD, JR_URI, JR_REQUEST, JR_STATUS, JR_SIZE, JR_DURATION,
+    };
+    const char *paths[LT_JSONSCAN_MAX_PATHS];
+    size_t n = 0;
+
+    for (int r = 0; r < JR_COUNT; r++)
+        f->json_path[r] = -1;
+    if (caddy) {
+        static const struct {
+            json_role role;
+            const char *path;
+        } names[] = {
+            {JR_TIME, "ts"}, {JR_CLIENT, "request.remote_ip"},
+            {JR_CLIENT_RESOLVED, "request.client_ip"}, {JR_METHOD, "request.method"},
+            {JR_URI, "request.uri"}, {JR_VHOST, "request.host"}, {JR_STATUS, "status"},
+            {JR_SIZE, "size"}, {JR_DURATION, "duration"},
+        };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            f->json_path[names[i].role] = (int)n;
+            paths[n++] = names[i].path;
+        }
+    } else {
+        for (int i = 0; i < LT_JSON_FIELDS; i++) {
+            const char *p = o != NULL && o->json[i] != NULL ? o->json[i] : generic[i];
+            if (*p == '\0')
+                continue;    /* an empty name: the field is not logged */
+            f->json_path[generic_role[i]] = (int)n;
+            paths[n++] = p;
+        }
+        if (o != NULL && o->client_header != NULL) {
+            f->json_path[JR_XFF] = (int)n;
+            paths[n++] = o->client_header;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(paths[i], paths[j]) == 0) {
+                snprintf(err, errlen, "the JSON field '%s' is mapped twice", paths[i]);
+                return -1;
+            }
+    if ((f->json = lt_jsonscan_new(paths, n)) == NULL) {
+        snprintf(err, errlen, "a JSON field name is empty or nested too deep");
+        return -1;
+    }
+    if (f->json_path[JR_TIME] < 0 || f->json_path[JR_CLIENT] < 0 || f->json_path[JR_STATUS] < 0 ||
+        (f->json_path[JR_URI] < 0 && f->json_path[JR_REQUEST] < 0)) {
+        snprintf(err, errlen, "the JSON field map needs a time, a client, a status, and a "
+                              "request or a URI");
+        return -1;
+    }
+    return 0;
+}
+
+lt_format *lt_format_new(const char *spec, char *err, size_t errlen)
+{
+    return lt_format_new_with(spec, NULL, err, errlen);
+}
+
+lt_format *lt_format_new_with(const char *spec, const lt_format_opts *o, char *err,
+                              size_t errlen)
+{
+    lt_format *f = NULL;
+    char *unwrapped = NULL;
+    size_t cap = 0;
+    int bad;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    if ((unwrapped = unwrap_config_line(spec, &bad)) != NULL) {
+        spec = unwrapped;
+    } else if (bad) {
+        set_err(err, errlen, 0, "the LogFormat or log_format line has no complete quoted "
+                                "format string");
+        return NULL;
+    }
+    int known = 0;
+    for (size_t i = 0; i < sizeof(builtin_formats) / sizeof(builtin_formats[0]); i++)
+        if (strcmp(spec, builtin_formats[i].name) == 0) {
+            spec = builtin_formats[i].spec;
+            known = 1;
+        }
+    if (!known && is_name_like(spec)) {
+        unknown_name(spec, err, errlen);
+        goto fail;
     }
 
-    static const struct {
-        item_kind kind;
-        const char *msg;
-    } required[] = {
-        {ITEM_CLIENT, "the format has no client field (%h or %a)"},
-        {ITEM_TIME, "the format has no timestamp (%t)"},
-        {ITEM_REQUEST, "the format has no request line (\"%r\")"},
-        {ITEM_STATUS, "the format has no status (%>s or %s)"},
-        {ITEM_SIZE, "the format has no response size (%b, %B or %O)"},
-    };
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!have[required[i].kind]) {
-            set_err(err, errlen, 0, required[i].msg);
-            goto fail;
+    f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        goto nomem;
+    f->spec = strdup(spec);
+    f->lits = malloc(3 * strlen(spec) + 1);
+    if (f->spec == NULL || f->lits == NULL)
+        goto nomem;
+    if (o != NULL && o->n_trusted > 0) {
+        if ((f->trusted = lt_cidr_new()) == NULL)
+            goto nomem;
+        for (size_t i = 0; i < o->n_trusted; i++) {
+            char why[160];
+            int rc = lt_cidr_add(f->trusted, o->trusted[i], why, sizeof(why));
+            if (rc == -ENOMEM)
+                goto nomem;
+            if (rc < 0) {
+                snprintf(err, errlen, "trusted proxies: %s", why);
+                goto fail;
+            }
         }
+    }
+
+    if (strcmp(spec, "caddy") == 0 || strcmp(spec, "json") == 0) {
+        if (json_paths(f, spec[0] == 'c', o, err, errlen) < 0)
+            goto fail;
+        free(unwrapped);
+        return f;
+    }
+
+    int nginx = is_nginx_syntax(spec);
+    int rc = nginx ? read_nginx(f, spec, o, &cap, err, errlen)
+                   : read_apache(f, spec, o, &cap, err, errlen);
+    if (rc == -ENOMEM)
+        goto nomem;
+    if (rc < 0)
+        goto fail;
+
+    /* The first field of each kind counts; a repeat (%O after %b, a second
+     * %h) is only matched. */
+    int have[ITEM_OTHER + 1] = {0};
+    for (size_t i = 0; i < f->n_items; i++) {
+        struct item *it = &f->items[i];
+        if (it->kind != ITEM_LITERAL && it->kind != ITEM_OTHER && have[it->kind])
+            it->kind = ITEM_OTHER;
+        have[it->kind] = 1;
+    }
+    f->has_xff = have[ITEM_XFF];
+    if (o != NULL && o->client_header != NULL && !f->has_xff) {
+        snprintf(err, errlen, "the client header %s is not logged by the format (%%{%s}i, "
+                              "$http_NAME)", o->client_header, o->client_header);
+        goto fail;
+    }
+    if (!have[ITEM_CLIENT]) {
+        set_err(err, errlen, 0, nginx ? "the format has no client field ($remote_addr)"
+                                      : "the format has no client field (%h or %a)");
+        goto fail;
+    }
+    if (!have[ITEM_TIME]) {
+        set_err(err, errlen, 0, nginx ? "the format has no timestamp ($time_local, "
+                                        "$time_iso8601 or $msec)"
+                                      : "the format has no timestamp (%t)");
+        goto fail;
+    }
+    if (!have[ITEM_REQUEST] && !have[ITEM_URI]) {
+        set_err(err, errlen, 0, nginx ? "the format has no request (\"$request\" or "
+                                        "$request_uri)"
+                                      : "the format has no request line (\"%r\")");
+        goto fail;
+    }
+    if (have[ITEM_REQUEST] && have[ITEM_URI])
+        for (size_t i = 0; i < f->n_items; i++)
+            if (f->items[i].kind == ITEM_URI || f->items[i].kind == ITEM_METHOD)
+                f->items[i].kind = ITEM_OTHER;    /* the request line decides */
+    if (!have[ITEM_STATUS]) {
+        set_err(err, errlen, 0, nginx ? "the format has no status ($status)"
+                                      : "the format has no status (%>s or %s)");
+        goto fail;
+    }
+    /* SPEC makes a size part of a valid Apache line; nginx formats often
+     * leave $body_bytes_sent out, and their lines then count 0 bytes. */
+    if (!nginx && !have[ITEM_SIZE]) {
+        set_err(err, errlen, 0, "the format has no response size (%b, %B or %O)");
+        goto fail;
+    }
     if (finish_plan(f, err, errlen) < 0)
         goto fail;
+    free(unwrapped);
     return f;
 
 nomem:
     set_err(err, errlen, 0, "out of memory");
 fail:
+    free(unwrapped);
     lt_format_free(f);
     return NULL;
 }
@@ -370,6 +886,8 @@ void lt_format_free(lt_format *f)
     free(f->spec);
     free(f->lits);
     free(f->items);
+    lt_cidr_free(f->trusted);
+    lt_jsonscan_free(f->json);
     free(f);
 }
 
@@ -474,6 +992,119 @@ int lt_parse_time(const char *s, int64_t *out)
     if (hms < 0 || parse_date(s, s + 21, &base) < 0)
         return LT_PARSE_TIME;
     *out = base + hms;
+    return 0;
+}
+
+/* "yyyy-mm-ddTHH:MM:SS" then an optional fraction and a zone: Z, +hh:mm or
+ * +hhmm (len bytes at s).  Returns 0 and the epoch second, or
+ * LT_PARSE_TIME. */
+static int parse_iso8601(const char *s, size_t len, int64_t *out)
+{
+    static const unsigned char mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return LT_PARSE_TIME;
+    int yh = two_digits(s), yl = two_digits(s + 2), mon = two_digits(s + 5),
+        day = two_digits(s + 8), h = two_digits(s + 11), m = two_digits(s + 14),
+        sec = two_digits(s + 17);
+    if (yh < 0 || yl < 0 || mon < 1 || mon > 12 || day < 1 || h < 0 || h > 23 || m < 0 ||
+        m > 59 || sec < 0 || sec > 60)
+        return LT_PARSE_TIME;
+    int year = yh * 100 + yl;
+    if (year < 1970 || day > mdays[mon] ||
+        (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))))
+        return LT_PARSE_TIME;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        i++;
+        size_t digits = 0;
+        while (i < len && digit(s[i]) >= 0 && digits < 12)
+            i++, digits++;
+        if (digits == 0)
+            return LT_PARSE_TIME;
+    }
+    int64_t offset = 0;
+    if (i + 1 == len && s[i] == 'Z') {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        int zh = i + 3 <= len ? two_digits(s + i + 1) : -1, zm = -1;
+        size_t zend = i + 3;
+        if (zend < len && s[zend] == ':')
+            zend++;
+        if (zend + 2 == len)
+            zm = two_digits(s + zend);
+        if (zh < 0 || zh > 23 || zm < 0 || zm > 59)
+            return LT_PARSE_TIME;
+        offset = ((int64_t)zh * 3600 + zm * 60) * (s[i] == '+' ? 1 : -1);
+        i = len;
+    }
+    if (i != len)
+        return LT_PARSE_TIME;
+    *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + h * 3600 + m * 60 + sec -
+           offset;
+    return 0;
+}
+
+/* A decimal number of len bytes at s: digits, an optional fraction, an
+ * optional exponent (JSON's number grammar without a sign), scaled by
+ * 10^scale and rounded down.  Returns 0 and the value, or -1 when it is no
+ * such number or the value is not below 2^62. */
+static int parse_decimal(const char *s, size_t len, int scale, uint64_t *out)
+{
+    const char *p = s, *end = s + len;
+    uint64_t mant = 0;
+    int exp10 = scale, digits = 0;
+
+    if (p == end || digit(*p) < 0)
+        return -1;
+    while (p < end && digit(*p) >= 0) {
+        if (digits < 18)
+            mant = mant * 10 + (uint64_t)digit(*p), digits += mant != 0;
+        else
+            exp10++;    /* digits past 18 only scale the number */
+        p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p == end || digit(*p) < 0)
+            return -1;
+        while (p < end && digit(*p) >= 0) {
+            if (digits < 18) {
+                mant = mant * 10 + (uint64_t)digit(*p);
+                digits += mant != 0;
+                exp10--;
+            }
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int sign = 1, e = 0;
+        if (p < end && (*p == '+' || *p == '-'))
+            sign = *p++ == '-' ? -1 : 1;
+        if (p == end || digit(*p) < 0)
+            return -1;
+        while (p < end && digit(*p) >= 0) {
+            if (e < 1000)
+                e = e * 10 + digit(*p);
+            p++;
+        }
+        exp10 += sign * e;
+    }
+    if (p != end)
+        return -1;
+    if (mant == 0) {
+        *out = 0;
+        return 0;
+    }
+    for (; exp10 > 0; exp10--) {
+        if (mant >= ((uint64_t)1 << 62) / 10)
+            return -1;
+        mant *= 10;
+    }
+    for (; exp10 < 0 && mant != 0; exp10++)
+        mant /= 10;
+    *out = mant;
     return 0;
 }
 
@@ -598,7 +1229,8 @@ void lt_parse_client(const char *s, size_t len, lt_record *rec)
         rec->client = LT_CLIENT_IPV4;
         return;
     }
-    if (memchr(s, ':', len) != NULL && parse_ipv6(s, len, rec->ipv6)) {
+    int has_colon = memchr(s, ':', len) != NULL;
+    if (has_colon && parse_ipv6(s, len, rec->ipv6)) {
         if (memcmp(rec->ipv6, mapped_prefix, 12) == 0) {
             const uint8_t *a = rec->ipv6 + 12;
             rec->client = LT_CLIENT_IPV4;
@@ -608,9 +1240,93 @@ void lt_parse_client(const char *s, size_t len, lt_record *rec)
         }
         return;
     }
+    /* addr:port and [v6]:port, as some balancers log the peer: the port
+     * is dropped.  Only tried once the field is neither address alone. */
+    const char *colon = s + len;
+    if (!has_colon)
+        colon = s;
+    while (colon > s && colon[-1] != ':')
+        colon--;
+    colon = colon > s ? colon - 1 : NULL;
+    if (len > 2 && colon != NULL && colon + 1 < s + len) {
+        int port = 1;
+        for (const char *d = colon + 1; d < s + len && port; d++)
+            port = digit(*d) >= 0;
+        size_t alen = (size_t)(colon - s);
+        if (port && colon - s > 0 && colon - s <= 15 && memchr(s, ':', alen) == NULL &&
+            parse_ipv4(s, alen, &rec->ipv4)) {
+            rec->client = LT_CLIENT_IPV4;
+            return;
+        }
+        if (port && s[0] == '[' && colon[-1] == ']' && memchr(s, '%', alen) == NULL &&
+            parse_ipv6(s, alen, rec->ipv6)) {
+            if (memcmp(rec->ipv6, mapped_prefix, 12) == 0) {
+                const uint8_t *a = rec->ipv6 + 12;
+                rec->client = LT_CLIENT_IPV4;
+                rec->ipv4 = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+            } else {
+                rec->client = LT_CLIENT_IPV6;
+            }
+            return;
+        }
+    }
     rec->client = LT_CLIENT_HOST;
     rec->host = s;
     rec->host_len = len;
+}
+
+/* Whether the client of rec is a trusted proxy. */
+static int is_trusted(const lt_format *f, const lt_record *rec)
+{
+    if (rec->client == LT_CLIENT_IPV4)
+        return lt_cidr_has_ipv4(f->trusted, rec->ipv4);
+    if (rec->client == LT_CLIENT_IPV6)
+        return lt_cidr_has_ipv6(f->trusted, rec->ipv6);
+    return 0;
+}
+
+/* The element of a list "a, b , c" that ends at e (exclusive; e > s):
+ * its first byte, after skipping the separators before e. */
+static const char *list_last(const char *s, const char *e, const char **elem_end)
+{
+    while (e > s && (e[-1] == ' ' || e[-1] == ','))
+        e--;
+    const char *b = e;
+    while (b > s && b[-1] != ' ' && b[-1] != ',')
+        b--;
+    *elem_end = e;
+    return b;
+}
+
+/* The client of a line from its client field [cs, ce) and, when the format
+ * logs one, the header list [xs, xe) (NULL: none): both are lists of
+ * addresses "a, b, c", the client field's nearest to us.  The client is
+ * the rightmost address, of the client field then of the header, that is
+ * not a trusted proxy; if all are, the leftmost (nginx's realip with
+ * real_ip_recursive, Apache's mod_remoteip).  A header of "-" is no list. */
+static void resolve_client(const lt_format *f, const char *cs, const char *ce, const char *xs,
+                           const char *xe, lt_record *rec)
+{
+    const char *lists[2][2] = {{cs, ce}, {xs, xe}};
+    int seen = 0;
+
+    if (xs != NULL && xe - xs == 1 && xs[0] == '-')
+        xs = NULL;
+    for (int l = 0; l < (xs != NULL ? 2 : 1); l++) {
+        const char *s = lists[l][0], *e = lists[l][1];
+        while (e > s) {
+            const char *ee, *b = list_last(s, e, &ee);
+            if (b == ee)
+                break;
+            lt_parse_client(b, (size_t)(ee - b), rec);
+            seen = 1;
+            if (f->trusted == NULL || !is_trusted(f, rec))
+                return;
+            e = b;
+        }
+    }
+    if (!seen)
+        lt_parse_client(cs, (size_t)(ce - cs), rec);
 }
 
 /* ------------------------------------------------------------------------
@@ -652,15 +1368,85 @@ static const char *token_end(const char *s, const char *e)
     return sp != NULL ? sp : e;
 }
 
+/* RFC 9110's tchar: the bytes of a method token. */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+static int is_method(const char *s, const char *e)
+{
+    if (s == e)
+        return 0;
+    for (; s < e; s++)
+        if (!tchar[(unsigned char)*s])
+            return 0;
+    return 1;
+}
+
+/* is_method() for the fast path, where the byte at e (a space or the
+ * closing quote) may be read: GET, POST and HEAD, nearly every request,
+ * cost one word compare each; anything else goes to is_method(). */
+static int is_method_fast(const char *s, const char *e)
+{
+    if (e - s == 3 || e - s == 4) {
+        uint32_t w, get, post, head;
+        memcpy(&w, s, 4);    /* s[3] is the byte at e for GET */
+        memcpy(&get, "GET ", 4);
+        memcpy(&post, "POST", 4);
+        memcpy(&head, "HEAD", 4);
+        if (w == get || (e - s == 4 && (w == post || w == head)))
+            return 1;
+    }
+    return is_method(s, e);
+}
+
+/* Whether [s, e) (non-empty) is a request target HTTP allows: a path
+ * ("/..."), "*", or an absolute URI or authority ("scheme:...",
+ * "host:port" for CONNECT: a letter, then letters, digits, '+', '-' or
+ * '.', then ':'). */
+static int is_target(const char *s, const char *e)
+{
+    if (*s == '/' || (e - s == 1 && *s == '*'))
+        return 1;
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return 0;
+    for (const char *p = s + 1; p < e; p++) {
+        if (*p == ':')
+            return 1;
+        if (!(tchar[(unsigned char)*p] && *p != '!' && *p != '#' && *p != '$' && *p != '%' &&
+              *p != '&' && *p != '\'' && *p != '*' && *p != '^' && *p != '_' && *p != '`' &&
+              *p != '|' && *p != '~'))
+            return 0;
+    }
+    return 0;
+}
+
 /* Splits the request field [s, e) into METHOD TARGET [PROTOCOL] (tokens
  * separated by runs of spaces, which may also lead and trail) and stores
- * TARGET in rec->url, or leaves rec->url NULL for any other shape. */
+ * TARGET in rec->url, or leaves rec->url NULL for any other shape.  A
+ * request whose first token is not a method, or whose target is not one
+ * (is_target()), is not HTTP: rec->non_http, and no URL. */
 static void split_request(const char *s, const char *e, lt_record *rec)
 {
     s = skip_spaces(s, e);
     if (s == e)
         return;                              /* no token */
     const char *method = s, *method_end = token_end(s, e);
+    if (!is_method(method, method_end)) {
+        rec->non_http = 1;
+        return;
+    }
     s = skip_spaces(method_end, e);          /* past METHOD */
     if (s == e)
         return;                              /* one token */
@@ -668,6 +1454,10 @@ static void split_request(const char *s, const char *e, lt_record *rec)
     s = skip_spaces(target_end, e);
     if (s != e && skip_spaces(token_end(s, e), e) != e)
         return;                              /* a fourth token */
+    if (!is_target(target, target_end)) {
+        rec->non_http = 1;
+        return;
+    }
     rec->url = target;
     rec->url_len = (size_t)(target_end - target);
     rec->method = method;
@@ -679,18 +1469,87 @@ static int field_error(item_kind k)
     switch (k) {
     case ITEM_CLIENT: return LT_PARSE_CLIENT;
     case ITEM_TIME: return LT_PARSE_TIME;
-    case ITEM_REQUEST: return LT_PARSE_REQUEST;
+    case ITEM_REQUEST: case ITEM_URI: case ITEM_METHOD: return LT_PARSE_REQUEST;
     case ITEM_STATUS: return LT_PARSE_STATUS;
     case ITEM_SIZE: return LT_PARSE_SIZE;
     default: return LT_PARSE_FIELD;
     }
 }
 
-/* The plan walker: any format, any spacing.  [p, end) is a non-empty line
- * without its '\r'. */
-static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *rec)
+/* The end of an unquoted list field starting at p: tokens joined by ","
+ * and, when colons is set, by " : " too ("0.004, 0.012 : -"), each ending
+ * at stop or a space. */
+static const char *list_end(const char *p, const char *end, char stop, int colons)
+{
+    while (1) {
+        const char *token = p;
+        while (p < end && *p != stop && *p != ' ')
+            p++;
+        const char *q = skip_spaces(p, end);
+        if (p == end || q == end || p == token)
+            return p;
+        if (p[-1] == ',' && *q != stop) {
+            p = q;
+            continue;
+        }
+        if (colons && *q == ':' && q + 1 < end && q[1] == ' ') {
+            p = skip_spaces(q + 1, end);
+            if (p == end)
+                return q + 1;
+            continue;
+        }
+        return p;
+    }
+}
+
+/* A response time of [s, e) in unit u into *us; "-" is none.  Returns 0,
+ * or -1 when it is not a number. */
+static int read_duration(const char *s, const char *e, int unit, int list, uint64_t *us)
+{
+    if (list) {
+        const char *b = e;
+        while (b > s && b[-1] != ' ' && b[-1] != ',')
+            b--;
+        s = b;
+    }
+    if (e - s == 1 && *s == '-') {
+        *us = LT_NO_DURATION;
+        return 0;
+    }
+    static const int scale[] = {[DU_MICRO] = 0, [DU_MILLI] = 3, [DU_SECONDS] = 6};
+    if (unit != DU_SECONDS && memchr(s, '.', (size_t)(e - s)) != NULL)
+        return -1;
+    return parse_decimal(s, (size_t)(e - s), scale[unit], us);
+}
+
+/* A timestamp of the style of it, at [fs, fe). */
+static int read_time(lt_parser *ps, int style, const char *fs, const char *fe, int64_t *ts)
+{
+    switch (style) {
+    case TS_CLF:
+        return fe - fs == 26 ? cached_time(ps, fs, ts) : LT_PARSE_TIME;
+    case TS_ISO8601:
+        return parse_iso8601(fs, (size_t)(fe - fs), ts);
+    case TS_EPOCH: {
+        uint64_t v;
+        if (parse_decimal(fs, (size_t)(fe - fs), 0, &v) < 0 || v > (uint64_t)253402300799)
+            return LT_PARSE_TIME;
+        *ts = (int64_t)v;
+        return 0;
+    }
+    default:
+        return fe - fs == 28 && fs[0] == '[' && fs[27] == ']' ? cached_time(ps, fs + 1, ts)
+                                                              : LT_PARSE_TIME;
+    }
+}
+
+/* The plan walker: any format, any spacing, its first n items.  [p, end)
+ * is a non-empty line without its '\r'. */
+static int walk_items(lt_parser *ps, const char *p, const char *end, lt_record *rec, size_t n)
 {
     const lt_format *f = ps->f;
+    const char *cs = NULL, *ce = NULL, *xs = NULL, *xe = NULL, *ms = NULL, *me = NULL;
+    int client_list = 0;
 
     rec->url = NULL;
     rec->url_len = 0;
@@ -699,8 +1558,10 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
     rec->vhost = NULL;
     rec->vhost_len = 0;
     rec->bytes = 0;
+    rec->duration_us = LT_NO_DURATION;
+    rec->non_http = 0;
 
-    for (size_t i = 0; i < f->n_plan; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct item *it = &f->items[i];
         const char *fs, *fe;    /* the field's bytes, quotes excluded */
 
@@ -716,11 +1577,13 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
             }
             continue;
         }
-        if (it->kind == ITEM_TIME) {
-            /* "[dd/Mon/yyyy:HH:MM:SS +hhmm]" is 28 bytes. */
-            if (end - p < 28 || p[0] != '[' || p[27] != ']' || cached_time(ps, p + 1, &rec->ts) < 0)
+        if (it->kind == ITEM_TIME && !it->quoted && (it->style == TS_BRACKETED || it->style == TS_CLF)) {
+            /* Fixed width: "[dd/Mon/yyyy:HH:MM:SS +hhmm]" is 28 bytes, and
+             * holds a space. */
+            size_t w = it->style == TS_BRACKETED ? 28 : 26;
+            if ((size_t)(end - p) < w || read_time(ps, it->style, p, p + w, &rec->ts) < 0)
                 return LT_PARSE_TIME;
-            p += 28;
+            p += w;
             continue;
         }
         if (it->quoted) {
@@ -732,8 +1595,15 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
             p = q + 1;
         } else {
             fs = p;
-            while (p < end && *p != it->stop && *p != ' ')
-                p++;
+            if (it->kind == ITEM_CLIENT || it->list || it->kind == ITEM_XFF) {
+                /* "a, b, c" in an unquoted field: X-Forwarded-For lists and
+                 * $upstream_response_time. */
+                p = list_end(p, end, it->stop, it->kind == ITEM_DURATION);
+                client_list |= it->kind == ITEM_CLIENT && memchr(fs, ',', (size_t)(p - fs)) != NULL;
+            } else {
+                while (p < end && *p != it->stop && *p != ' ')
+                    p++;
+            }
             fe = p;
             if (fs == fe)
                 return field_error(it->kind);
@@ -742,10 +1612,29 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
         size_t flen = (size_t)(fe - fs);
         switch (it->kind) {
         case ITEM_CLIENT:
-            lt_parse_client(fs, flen, rec);
+            cs = fs;
+            ce = fe;
+            if (it->quoted)
+                client_list |= memchr(fs, ',', flen) != NULL;
+            break;
+        case ITEM_XFF:
+            xs = fs;
+            xe = fe;
+            break;
+        case ITEM_TIME:
+            if (read_time(ps, it->style, fs, fe, &rec->ts) < 0)
+                return LT_PARSE_TIME;
             break;
         case ITEM_REQUEST:
             split_request(fs, fe, rec);
+            break;
+        case ITEM_METHOD:
+            ms = fs;
+            me = fe;
+            break;
+        case ITEM_URI:
+            rec->url = fs;
+            rec->url_len = flen;
             break;
         case ITEM_STATUS:
             if (flen != 3 || digit(fs[0]) < 0 || digit(fs[1]) < 0 || digit(fs[2]) < 0)
@@ -768,11 +1657,40 @@ static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *r
             rec->vhost = fs;
             rec->vhost_len = flen;
             break;
+        case ITEM_DURATION:
+            if (read_duration(fs, fe, it->style, it->list, &rec->duration_us) < 0)
+                return LT_PARSE_FIELD;
+            break;
         default:
             break;
         }
     }
+    if (cs == NULL)
+        return LT_PARSE_CLIENT;    /* only when n stops before the client */
+    if (client_list || xs != NULL || f->trusted != NULL)
+        resolve_client(f, cs, ce, xs, xe, rec);
+    else
+        lt_parse_client(cs, (size_t)(ce - cs), rec);
+    /* $request_method and $request_uri: the same rule as a request line. */
+    if (rec->url != NULL && rec->url_len == 0)
+        rec->url = NULL;
+    if (rec->url != NULL && ((ms != NULL && !is_method(ms, me)) ||
+                             !is_target(rec->url, rec->url + rec->url_len) ||
+                             memchr(rec->url, ' ', rec->url_len) != NULL)) {
+        rec->url = NULL;
+        rec->url_len = 0;
+        rec->non_http = 1;
+    }
+    if (rec->url != NULL && ms != NULL) {
+        rec->method = ms;
+        rec->method_len = (size_t)(me - ms);
+    }
     return LT_PARSE_OK;
+}
+
+static int walk_plan(lt_parser *ps, const char *p, const char *end, lt_record *rec)
+{
+    return walk_items(ps, p, end, rec, ps->f->n_plan);
 }
 
 /* The first byte in [s, e) equal to a or b, or e.  Sixteen bytes at a
@@ -865,10 +1783,12 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
     const char *sp;
 
     /* %h: up to the first space. */
-    if ((sp = find_either(p, end, ' ', ' ')) == end || sp == p)
-        return FAST_UNSURE;
+    if ((sp = find_either(p, end, ' ', ' ')) == end || sp == p || sp[-1] == ',')
+        return FAST_UNSURE;    /* a list "a, b" is the walker's */
     if (end - p >= 16 && parse_ipv4_wide(p, (size_t)(sp - p), &rec->ipv4))
         rec->client = LT_CLIENT_IPV4;
+    else if (memchr(p, ',', (size_t)(sp - p)) != NULL)
+        return FAST_UNSURE;    /* "a,b" is a list too */
     else
         lt_parse_client(p, (size_t)(sp - p), rec);
     p = sp + 1;
@@ -898,12 +1818,13 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
     rec->url_len = 0;
     rec->method = NULL;
     rec->method_len = 0;
-    if (q == end || q == method || q[-1] == '\\')
+    if (q == end || q == method || q[-1] == '\\' || !is_method_fast(method, q))
         return FAST_UNSURE;
     if (*q == ' ') {
         const char *target = q + 1, *target_end = find_either(target, end, ' ', '"');
-        if (target_end == end || target_end == target || target_end[-1] == '\\')
-            return FAST_UNSURE;
+        if (target_end == end || target_end == target || target_end[-1] == '\\' ||
+            *target != '/')
+            return FAST_UNSURE;    /* "*", absolute URIs and non-HTTP are the walker's */
         q = target_end;
         if (*q == ' ') {
             const char *proto = q + 1;
@@ -943,7 +1864,146 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
     rec->bytes = bytes;
     rec->vhost = NULL;
     rec->vhost_len = 0;
+    rec->duration_us = LT_NO_DURATION;
+    rec->non_http = 0;
     return LT_PARSE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * JSON lines
+ * ---------------------------------------------------------------------- */
+
+/* A JSON value that is a string of digits or a number: its bytes. */
+static int json_scalar(const lt_json_value *v, const char **s, size_t *len)
+{
+    if (v->type != LT_JSON_STRING && v->type != LT_JSON_NUMBER)
+        return -1;
+    *s = v->p;
+    *len = v->len;
+    return 0;
+}
+
+/* A JSON time: a number or numeric string of epoch seconds (Caddy's ts,
+ * nginx's $msec), an ISO 8601 string ($time_iso8601), or a CLF string
+ * ($time_local, with or without brackets). */
+static int json_time(lt_parser *ps, const lt_json_value *v, int64_t *ts)
+{
+    const char *s;
+    size_t len;
+    if (json_scalar(v, &s, &len) < 0 || len == 0)
+        return LT_PARSE_TIME;
+    if (v->type == LT_JSON_NUMBER || digit(s[0]) >= 0) {
+        if (len >= 20 && s[4] == '-')
+            return parse_iso8601(s, len, ts);
+        if (len == 26 && s[2] == '/')
+            return cached_time(ps, s, ts);
+        return read_time(ps, TS_EPOCH, s, s + len, ts);
+    }
+    if (len == 28 && s[0] == '[')
+        return read_time(ps, TS_BRACKETED, s, s + len, ts);
+    return LT_PARSE_TIME;
+}
+
+/* A JSON non-negative integer, as a number or a string of digits. */
+static int json_uint(const lt_json_value *v, uint64_t *out)
+{
+    const char *s;
+    size_t len;
+    if (json_scalar(v, &s, &len) < 0 || len == 0 || len > 19)
+        return -1;
+    uint64_t x = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (digit(s[i]) < 0)
+            return -1;
+        x = x * 10 + (uint64_t)digit(s[i]);
+    }
+    *out = x;
+    return 0;
+}
+
+/* One JSON line: see README, "JSON lines".  String values are used as
+ * logged, escapes undecoded, as Apache's \xhh are: a URL "\u0026" counts
+ * as those six bytes, and a client written with escapes is a hostname. */
+static int parse_json(lt_parser *ps, const char *line, const char *end, lt_record *rec)
+{
+    const lt_format *f = ps->f;
+    lt_json_value v[LT_JSONSCAN_MAX_PATHS];
+    static const lt_json_value absent = {LT_JSON_ABSENT, NULL, 0};
+#define FIELD(role) (f->json_path[role] >= 0 ? &v[f->json_path[role]] : &absent)
+
+    rec->url = NULL;
+    rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
+    rec->vhost = NULL;
+    rec->vhost_len = 0;
+    rec->bytes = 0;
+    rec->duration_us = LT_NO_DURATION;
+    rec->non_http = 0;
+    if (lt_jsonscan_line(f->json, line, (size_t)(end - line), v) < 0)
+        return LT_PARSE_JSON;
+
+    const lt_json_value *c = FIELD(JR_CLIENT_RESOLVED);
+    if (c->type != LT_JSON_STRING || c->len == 0)
+        c = FIELD(JR_CLIENT);
+    if (c->type != LT_JSON_STRING || c->len == 0)
+        return LT_PARSE_CLIENT;
+    if (json_time(ps, FIELD(JR_TIME), &rec->ts) < 0)
+        return LT_PARSE_TIME;
+
+    const lt_json_value *req = FIELD(JR_REQUEST), *uri = FIELD(JR_URI), *m = FIELD(JR_METHOD);
+    if (uri->type == LT_JSON_STRING) {
+        if (uri->len > 0) {
+            rec->url = uri->p;
+            rec->url_len = uri->len;
+        }
+        if (rec->url != NULL &&
+            ((m->type == LT_JSON_STRING && !is_method(m->p, m->p + m->len)) ||
+             !is_target(rec->url, rec->url + rec->url_len) ||
+             memchr(rec->url, ' ', rec->url_len) != NULL)) {
+            rec->url = NULL;
+            rec->url_len = 0;
+            rec->non_http = 1;
+        }
+        if (rec->url != NULL && m->type == LT_JSON_STRING && m->len > 0) {
+            rec->method = m->p;
+            rec->method_len = m->len;
+        }
+    } else if (req->type == LT_JSON_STRING) {
+        split_request(req->p, req->p + req->len, rec);
+    } else {
+        return LT_PARSE_REQUEST;
+    }
+
+    uint64_t status;
+    if (json_uint(FIELD(JR_STATUS), &status) < 0 || status < 100 || status > 999)
+        return LT_PARSE_STATUS;
+    rec->status = (unsigned)status;
+    const lt_json_value *size = FIELD(JR_SIZE);
+    if (size->type != LT_JSON_ABSENT && size->type != LT_JSON_NULL &&
+        !(size->type == LT_JSON_STRING && size->len == 1 && size->p[0] == '-') &&
+        json_uint(size, &rec->bytes) < 0)
+        return LT_PARSE_SIZE;
+    const lt_json_value *d = FIELD(JR_DURATION);
+    if (d->type == LT_JSON_NUMBER || (d->type == LT_JSON_STRING && d->len > 0)) {
+        if (read_duration(d->p, d->p + d->len, DU_SECONDS, 1, &rec->duration_us) < 0)
+            return LT_PARSE_FIELD;
+    } else if (d->type != LT_JSON_ABSENT && d->type != LT_JSON_NULL) {
+        return LT_PARSE_FIELD;
+    }
+    const lt_json_value *h = FIELD(JR_VHOST);
+    if (h->type == LT_JSON_STRING && h->len > 0) {
+        rec->vhost = h->p;
+        rec->vhost_len = h->len;
+    }
+    const lt_json_value *x = FIELD(JR_XFF);
+    if (x->type == LT_JSON_STRING || f->trusted != NULL)
+        resolve_client(f, c->p, c->p + c->len, x->type == LT_JSON_STRING ? x->p : NULL,
+                       x->type == LT_JSON_STRING ? x->p + x->len : NULL, rec);
+    else
+        lt_parse_client(c->p, c->len, rec);
+    return LT_PARSE_OK;
+#undef FIELD
 }
 
 int lt_parse_line(lt_parser *ps, const char *line, size_t len, lt_record *rec)
@@ -956,6 +2016,8 @@ int lt_parse_line(lt_parser *ps, const char *line, size_t len, lt_record *rec)
         return LT_PARSE_EMPTY;
     if (ps->f->common_prefix && parse_common(ps, line, end, rec) == LT_PARSE_OK)
         return LT_PARSE_OK;
+    if (ps->f->json != NULL)
+        return parse_json(ps, line, end, rec);
     return walk_plan(ps, line, end, rec);
 }
 
@@ -967,7 +2029,66 @@ int lt_parse_line_generic(lt_parser *ps, const char *line, size_t len, lt_record
         end--;
     if (line == end)
         return LT_PARSE_EMPTY;
+    if (ps->f->json != NULL)
+        return parse_json(ps, line, end, rec);
     return walk_plan(ps, line, end, rec);
+}
+
+int lt_format_detect(const char *text, size_t len, lt_detection *out)
+{
+    static const char *const candidates[] = {"common", "combined", "vhost_combined", "caddy",
+                                             "json"};
+    enum { N = sizeof(candidates) / sizeof(candidates[0]) };
+    size_t valid[N] = {0}, whole[N] = {0}, tried = 0;
+    lt_format *f[N] = {NULL};
+    lt_parser *p[N] = {NULL};
+    lt_record rec;
+    int rc = 0;
+
+    for (size_t k = 0; k < N; k++) {
+        char err[64];
+        if ((f[k] = lt_format_new(candidates[k], err, sizeof(err))) == NULL ||
+            (p[k] = lt_parser_new(f[k])) == NULL) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    const char *s = text, *end = text + len;
+    while (s < end && tried < LT_DETECT_LINES) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *e = nl != NULL ? nl : end;
+        size_t n = (size_t)(e - s);
+        if (n > 0 && !(n == 1 && s[0] == '\r') && n <= LT_LINE_MAX) {
+            tried++;
+            for (size_t k = 0; k < N; k++) {
+                if (lt_parse_line(p[k], s, n, &rec) != LT_PARSE_OK)
+                    continue;
+                valid[k]++;
+                /* Whether the whole format, not only its counted part,
+                 * matches: combined over common when referers follow. */
+                const char *le = s + n - (s[n - 1] == '\r');
+                whole[k] += f[k]->json != NULL ||
+                            walk_items(p[k], s, le, &rec, f[k]->n_items) == LT_PARSE_OK;
+            }
+        }
+        s = nl != NULL ? nl + 1 : end;
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < N; k++)
+        if (valid[k] > valid[best] ||
+            (valid[k] == valid[best] &&
+             (whole[k] > whole[best] ||
+              (whole[k] == whole[best] && f[k]->n_items > f[best]->n_items))))
+            best = k;    /* of two that match whole lines, the one that says more */
+    out->name = valid[best] > 0 ? candidates[best] : NULL;
+    out->valid = valid[best];
+    out->tried = tried;
+out:
+    for (size_t k = 0; k < N; k++) {
+        lt_parser_free(p[k]);
+        lt_format_free(f[k]);
+    }
+    return rc;
 }
 
 const char *lt_parse_strerror(int code)
@@ -983,6 +2104,7 @@ const char *lt_parse_strerror(int code)
     case LT_PARSE_LAYOUT: return "text between fields does not match the format";
     case LT_PARSE_FIELD: return "a field of the format is missing";
     case LT_PARSE_TOO_LONG: return "line longer than 1 MiB";
+    case LT_PARSE_JSON: return "not one JSON object";
     default: return "unknown parse error";
     }
 }

@@ -77,6 +77,14 @@ void lt_report_text(lt_buf *out, const lt_summary *s, const char *const *sources
         lt_buf_printf(out, "Average      %.3f req/s over the span, %.3f req/s over %s active seconds\n",
                 s->avg_rps, s->avg_rps_active, lt_report_group(s->active_seconds, c));
     }
+    if (s->n.non_http_requests > 0)
+        lt_buf_printf(out, "Not HTTP     %s requests (counted, no URL)\n",
+                      lt_report_group(s->n.non_http_requests, a));
+    if (s->durations > 0)
+        lt_buf_printf(out, "Resp. time   p50 %.3f s, p90 %.3f s, p99 %.3f s, max %.3f s (%s timed)\n",
+                      (double)s->duration_p50 / 1e6, (double)s->duration_p90 / 1e6,
+                      (double)s->duration_p99 / 1e6, (double)s->duration_max / 1e6,
+                      lt_report_group(s->durations, a));
     if (cl->exact)
         lt_buf_printf(out, "Clients      %s exact: %s IPv4, %s IPv6, %s other", lt_report_group(cl->total, a),
                 lt_report_group(cl->ipv4, b), lt_report_group(cl->ipv6, c), lt_report_group(cl->other, d));

@@ -15,7 +15,11 @@
  *
  * Sections follow the table in table order, back to back.  Types:
  *
- *   1 counters  u64 lines, valid, malformed, unparsed_requests, bytes
+ *   1 counters  u64 lines, valid, malformed, unparsed_requests, bytes,
+ *               then, only when either is not zero (so absent in files
+ *               of logtally before response times), u64
+ *               non_http_requests and the response time histogram as
+ *               lt_hist_write() lays it out
  *   2 limits    u64 exact_clients_bytes, u64 url_entries, u8 strip_query
  *   3 clients   u8 exact; u64 n, n x u32 IPv4 (ascending); u64 n, n x 16-byte
  *               IPv6 (ascending); u64 n, n x (u32 len, bytes) hostnames
@@ -35,7 +39,10 @@
  *  10 buckets   the time buckets, in the layout of buckets.c   (version 2)
  *
  * Version 1 had sections 1..8 only; it still loads, with empty buckets and
- * class tables (its all-time totals are all there is of its past).
+ * class tables (its all-time totals are all there is of its past).  The
+ * counters' tail may be in a file of either version: it came without a
+ * version bump, and a version-1 file that has it loads its response
+ * times and non-HTTP requests too.
  *
  * Sets and tables are written in sorted order, so two tallies that counted
  * the same lines give the same bytes whatever order or thread counted them.
@@ -61,6 +68,7 @@
 #include <xxhash.h>
 
 #include "buckets.h"
+#include "hist.h"
 #include "hll.h"
 #include "ip4set.h"
 #include "keyset.h"
@@ -323,6 +331,12 @@ static int write_section(lt_buf *b, int type, const lt_tally *t, const lt_snapsh
         put_u64(b, n->malformed);
         put_u64(b, n->unparsed_requests);
         put_u64(b, n->bytes);
+        /* The tail only when it holds something, so that a snapshot of a
+         * log without either writes the bytes it always did. */
+        if (n->non_http_requests > 0 || lt_hist_count(lt_tally_durations(t)) > 0) {
+            put_u64(b, n->non_http_requests);
+            lt_hist_write(b, lt_tally_durations(t));
+        }
         return 0;
     case SEC_LIMITS:
         put_u64(b, l->exact_clients_bytes);
@@ -539,6 +553,7 @@ struct parts {
     lt_snapshot_source *sources;
     size_t n_sources;
     int exact;
+    lt_hist *durations;     /* NULL: none in the file */
 };
 
 static int read_counters(cursor *c, struct parts *P)
@@ -552,6 +567,20 @@ static int read_counters(cursor *c, struct parts *P)
         return bad(c, "lines != valid + malformed");
     if (!c->failed && P->n.unparsed_requests > P->n.valid)
         return bad(c, "more unparsed requests than valid lines");
+    if (!c->failed && c->p != c->end) {
+        P->n.non_http_requests = get_u64(c);
+        if (!c->failed && P->n.non_http_requests > P->n.unparsed_requests)
+            return bad(c, "more requests that are not HTTP than unparsed requests");
+        size_t used = 0;
+        int rc = c->failed ? -EINVAL : lt_hist_read(c->p, (size_t)(c->end - c->p), &used, &P->durations);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc < 0 || lt_hist_count(P->durations) > P->n.valid)
+            return bad(c, "a damaged response time histogram");
+        if (P->n.non_http_requests == 0 && lt_hist_count(P->durations) == 0)
+            return bad(c, "an empty tail after the counters (never written)");
+        c->p += used;
+    }
     return c->failed ? -EINVAL : 0;
 }
 
@@ -836,7 +865,7 @@ static int read_samples(cursor *c, struct parts *P)
         uint32_t len = get_u32(c);
         if (c->failed)
             break;
-        if (s->reason > LT_PARSE_EMPTY || s->reason < LT_PARSE_TOO_LONG || len > LT_SAMPLE_BYTES)
+        if (s->reason > LT_PARSE_EMPTY || s->reason < LT_PARSE_LAST || len > LT_SAMPLE_BYTES)
             return bad(c, "a sample out of range");
         if (need(c, len) < 0)
             break;
@@ -899,6 +928,7 @@ static void free_parts(struct parts *P)
         lt_rps_free(P->class_rps[k]);
     lt_buckets_free(P->buckets);
     lt_snapshot_sources_free(P->sources, P->n_sources);
+    lt_hist_free(P->durations);
 }
 
 int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_tally **out,
@@ -1029,6 +1059,10 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
             *out = NULL;
             goto fail;
         }
+    }
+    if (P.durations != NULL) {
+        lt_tally_set_durations(*out, P.durations);
+        P.durations = NULL;
     }
     if (sources != NULL) {
         *sources = P.sources;

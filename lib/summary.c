@@ -130,6 +130,13 @@ int lt_summary_fill(lt_summary *s, const lt_tally *t, size_t top_n)
     }
     s->n_samples = lt_tally_samples(t, s->samples);
 
+    const lt_hist *d = lt_tally_durations(t);
+    s->durations = lt_hist_count(d);
+    s->duration_p50 = lt_hist_quantile(d, 0.50);
+    s->duration_p90 = lt_hist_quantile(d, 0.90);
+    s->duration_p99 = lt_hist_quantile(d, 0.99);
+    s->duration_max = lt_hist_max(d);
+
     const lt_buckets *b = lt_tally_buckets(t);
     memcpy(s->status_codes, lt_buckets_codes(b), sizeof(s->status_codes));
     memcpy(s->methods, lt_buckets_methods(b), sizeof(s->methods));
@@ -324,6 +331,27 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
                   s->distinct_urls, s->urls_exact ? "true" : "false",
                   (unsigned long long)s->url_error_bound);
 
+    /* The time buckets keep neither of these, so a window says null (not
+     * known) rather than a zero or the all-time figure. */
+    if (s->has_window)
+        lt_buf_puts(b, "\"non_http_requests\":null,");
+    else
+        lt_buf_printf(b, "\"non_http_requests\":%llu,",
+                      (unsigned long long)s->n.non_http_requests);
+    if (s->durations == 0)
+        lt_buf_puts(b, "\"response_time\":null,");
+    else
+        lt_buf_printf(b,
+                      "\"response_time\":{\"count\":%llu,\"p50\":%.6f,\"p90\":%.6f,"
+                      "\"p99\":%.6f,\"max\":%.6f,\"relative_error\":%.4f},",
+                      (unsigned long long)s->durations, (double)s->duration_p50 / 1e6,
+                      (double)s->duration_p90 / 1e6, (double)s->duration_p99 / 1e6,
+                      (double)s->duration_max / 1e6, LT_HIST_REL_ERROR);
+    if (s->client_rule != NULL) {
+        lt_buf_puts(b, "\"client_rule\":");
+        lt_buf_json_string(b, s->client_rule, strlen(s->client_rule));
+        lt_buf_puts(b, ",");
+    }
     lt_buf_puts(b, "\"top\":[");
     for (size_t i = 0; i < s->n_top; i++) {
         lt_buf_puts(b, i ? ",{\"url\":" : "{\"url\":");

@@ -46,6 +46,12 @@ typedef struct lt_summary {
     /* Set by lt_summary_fill_window(): the range asked and what answered. */
     int has_window;
     lt_window window;                    /* its tables back top and vhosts */
+    /* Response times (microseconds) of the requests that logged one. */
+    uint64_t durations, duration_p50, duration_p90, duration_p99, duration_max;
+    /* How clients were counted ("client field", or the header and the
+     * trusted proxies), set by the caller after lt_summary_fill(); NULL is
+     * left out of the JSON. */
+    const char *client_rule;
 } lt_summary;
 
 /* Fills s from t with the top_n URLs.  The summary borrows URL bytes from

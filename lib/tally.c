@@ -10,6 +10,7 @@
  *                                    +--> class rps (per second, non-2xx)
  *                                    +--> buckets (codes, methods, clients,
  *                                                  URLs, vhosts per bucket)
+ *                                    +--> durations (response times, when logged)
  *
  * lt_tally_lines() is the same path for a batch of lines in two passes
  * (parse and prefetch every line, then count every line), which lets the
@@ -35,6 +36,7 @@ struct lt_tally {
     lt_rps *rps;
     lt_rps *class_rps[LT_CLASSES];
     lt_buckets *buckets;
+    lt_hist *durations;
     lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
 };
 
@@ -78,7 +80,9 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     t->clients = lt_clients_new(limits->exact_clients_bytes);
     t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
     t->rps = lt_rps_new();
-    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || windows_new(t) < 0) {
+    t->durations = lt_hist_new();
+    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || t->durations == NULL ||
+        windows_new(t) < 0) {
         lt_tally_free(t);
         return NULL;
     }
@@ -90,8 +94,11 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
                               size_t n_samples)
 {
     lt_tally *t = calloc(1, sizeof(*t));
-    if (t == NULL || clients == NULL || urls == NULL || rps == NULL || n_samples > LT_SAMPLES) {
+    lt_hist *durations = lt_hist_new();
+    if (t == NULL || clients == NULL || urls == NULL || rps == NULL || durations == NULL ||
+        n_samples > LT_SAMPLES) {
         free(t);
+        lt_hist_free(durations);
         lt_clients_free(clients);
         lt_urls_free(urls);
         lt_rps_free(rps);
@@ -101,6 +108,7 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
     t->clients = clients;
     t->urls = urls;
     t->rps = rps;
+    t->durations = durations;
     if (windows_new(t) < 0) {
         lt_tally_free(t);
         return NULL;
@@ -121,6 +129,7 @@ void lt_tally_free(lt_tally *t)
     lt_urls_free(t->urls);
     lt_rps_free(t->rps);
     windows_free(t);
+    lt_hist_free(t->durations);
     free(t);
 }
 
@@ -159,9 +168,12 @@ static int count_record(lt_tally *t, const lt_record *rec, size_t url_len, uint6
             return -ENOMEM;
     } else {
         t->n.unparsed_requests++;
+        t->n.non_http_requests += rec->non_http != 0;
     }
     int c = lt_tally_status_class(rec->status);
     if (c >= 0 && lt_rps_add(t->class_rps[c], rec->ts, 1) < 0)
+        return -ENOMEM;
+    if (rec->duration_us != LT_NO_DURATION && lt_hist_add(t->durations, rec->duration_us, 1) < 0)
         return -ENOMEM;
     if (lt_buckets_add(t->buckets, rec, rec->url, url_len, url_hash) < 0)
         return -ENOMEM;
@@ -249,7 +261,8 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta)
 
 int lt_tally_merge(lt_tally *dst, const lt_tally *src)
 {
-    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0)
+    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0 ||
+        lt_hist_merge(dst->durations, src->durations) < 0)
         return -ENOMEM;
     for (int c = 0; c < LT_CLASSES; c++)
         if (lt_rps_merge(dst->class_rps[c], src->class_rps[c]) < 0)
@@ -271,6 +284,7 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     dst->n.valid += src->n.valid;
     dst->n.malformed += src->n.malformed;
     dst->n.unparsed_requests += src->n.unparsed_requests;
+    dst->n.non_http_requests += src->n.non_http_requests;
     dst->n.bytes += src->n.bytes;
     return 0;
 }
@@ -302,6 +316,14 @@ int lt_tally_set_windows(lt_tally *t, lt_buckets *buckets, lt_rps *class_rps[LT_
     return 0;
 }
 
+const lt_hist *lt_tally_durations(const lt_tally *t) { return t->durations; }
+
+void lt_tally_set_durations(lt_tally *t, lt_hist *h)
+{
+    lt_hist_free(t->durations);
+    t->durations = h;
+}
+
 size_t lt_tally_bytes(const lt_tally *t)
 {
     lt_client_memory m;
@@ -310,7 +332,8 @@ size_t lt_tally_bytes(const lt_tally *t)
     for (int c = 0; c < LT_CLASSES; c++)
         classes += lt_rps_bytes(t->class_rps[c]);
     return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
-           lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL);
+           lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL) +
+           lt_hist_bytes(t->durations);
 }
 
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])

@@ -7,6 +7,7 @@
 
 #include "buckets.h"
 #include "clients.h"
+#include "hist.h"
 #include "parse.h"
 #include "rps.h"
 #include "scan.h"
@@ -40,6 +41,7 @@ typedef struct lt_counters {
     uint64_t malformed;           /* lines == valid + malformed */
     uint64_t unparsed_requests;   /* valid lines with no readable request target */
     uint64_t bytes;               /* sum of response sizes */
+    uint64_t non_http_requests;   /* unparsed requests that are not HTTP (parse.h) */
 } lt_counters;
 
 typedef struct lt_tally lt_tally;
@@ -92,6 +94,11 @@ const lt_clients *lt_tally_clients(const lt_tally *t);
 const lt_urls *lt_tally_urls(const lt_tally *t);
 const lt_rps *lt_tally_rps(const lt_tally *t);
 const lt_limits *lt_tally_limits(const lt_tally *t);
+/* Response times of the valid lines that logged one (microseconds). */
+const lt_hist *lt_tally_durations(const lt_tally *t);
+/* Replaces the tally's response times by h, which it takes (a snapshot
+ * reader's); h may not be NULL. */
+void lt_tally_set_durations(lt_tally *t, lt_hist *h);
 
 /* The time buckets (lib/buckets.h): status codes, methods, clients, URLs
  * and virtual hosts per bucket, and the all-time status, method and vhost

@@ -12,6 +12,10 @@ packages=(
   redis-server         # the HyperLogLog is checked against a real Redis
   systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
   clang libclang-rt-14-dev   # fuzz/run.sh: libFuzzer, ASan, UBSan
+  bash-completion      # the completion's install dir (bash-completion.pc)
+  debhelper dpkg-dev lintian      # scripts/deb.sh: the Debian package, checked
+  debootstrap debian-archive-keyring systemd-container  # tests/e2e_systemd_boot.sh
+  libjansson-dev       # fuzz/fuzz_jsonscan.c holds the JSON field scanner to jansson
 )
 
 missing=()

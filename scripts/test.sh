@@ -2,7 +2,10 @@
 # Runs every test: installs what is missing, builds with warnings as
 # errors, runs the Check suites and the end-to-end tests (CTest), then the
 # whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
-# then every fuzz target for a fixed time (fuzz/run.sh).
+# then every fuzz target for a fixed time (fuzz/run.sh).  The boot test
+# (tests/e2e_systemd_boot.sh: the Debian package on Debian 12 booted with
+# systemd) runs in the first stage only: it builds its own package, so the
+# sanitizer build does not register it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e_systemd.sh PART LOGTALLYD SOURCE_DIR UNIT NOTIFY_LISTEN HAVE_SYSTEMD
+# e2e_systemd.sh PART LOGTALLYD SOURCE_DIR UNIT NOTIFY_LISTEN HAVE_SYSTEMD LOGTALLY
 # The daemon as systemd sees it, without systemd running: the real built
 # logtallyd, with systemd's environment faked.  PART is one of
 #
@@ -17,17 +17,32 @@
 #               sd_watchdog_enabled(3) says.
 #            Skipped (77) when logtallyd was built without libsystemd
 #            (HAVE_SYSTEMD is 0): it then sends nothing.
-#   verify   `systemd-analyze verify` on the unit CMake generated (UNIT).
-#            The generated unit names the installed binary, which need not
-#            exist here, and verify refuses an ExecStart= that is not
-#            executable; so the test copies the unit into a temporary
-#            directory with every Exec*= that runs logtallyd pointed at
-#            LOGTALLYD, and verifies the copy.  The man pages named by
+#   verify   `systemd-analyze verify` on the unit CMake generated (UNIT)
+#            and on systemd/logtallyd.socket, which it requires.  The
+#            generated unit names the installed binaries, which need not
+#            exist here, and verify refuses an Exec*= that is not
+#            executable; so the test copies the units into a temporary
+#            directory with every Exec*= that runs logtallyd or logtally
+#            pointed at LOGTALLYD or LOGTALLY, and verifies the copies.
+#            ExecReload= must not need /bin/kill (a minimal system has
+#            none): it runs `logtally reload`.  The man pages named by
 #            Documentation= are checked too, against docs/man/ through
 #            MANPATH (with --man=no when man(1) is missing).  Any message
 #            about the unit fails the test: verify exits 0 on mere warnings
 #            such as an unknown key.  Skipped (77) without systemd-analyze
 #            (Debian package systemd).
+#   activate socket activation without systemd running, through
+#            systemd-socket-activate(1), which passes a listening socket
+#            as systemd does (LISTEN_FDS, LISTEN_PID):
+#            1. the daemon answers on the socket it was passed, not on the
+#               configured one (which it does not create), and says so;
+#            2. SIGTERM: exit 0, and the passed socket's file is still
+#               there (it is not the daemon's to remove; under systemd,
+#               clients wait in its backlog for the next daemon, which
+#               tests/e2e_systemd_boot.sh checks);
+#            3. LISTEN_FDS naming a descriptor that is not a listening
+#               socket: the daemon refuses to start, saying why.
+#            Skipped (77) without systemd-socket-activate or libsystemd.
 #   journal  the log prefix: with JOURNAL_STREAM naming stderr, every line
 #            starts with "<N>", the syslog priority journald reads (<6>
 #            info, <3> error, ...); without it, with "logtallyd: ".
@@ -38,6 +53,8 @@ srcdir=$3
 unit=$4
 notify_listen=$5
 have_systemd=$6
+logtally=${7:-}
+[ -z "$logtally" ] || logtally=$(cd "$(dirname "$logtally")" && pwd)/$(basename "$logtally")
 
 # Whatever systemd set for the process running the tests must not leak in.
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID JOURNAL_STREAM LISTEN_FDS LISTEN_PID
@@ -110,7 +127,7 @@ part_ready() {
   echo "  READY=1 arrived with the API socket already listening"
   if command -v curl >/dev/null; then
     health=$(curl -sf --unix-socket "$sock" http://localhost/healthz) || fail "GET /healthz failed after READY=1"
-    [ "$health" = '{"status":"ok"}' ] || fail "GET /healthz answered $health"
+    [ "$(echo "$health" | jq -r .status)" = ok ] || fail "GET /healthz answered $health"
     echo "  GET /healthz: $health"
   else
     echo "  (curl is missing: GET /healthz not checked)"
@@ -172,8 +189,12 @@ part_verify() {
   grep -q '^ExecStart=/.*/logtallyd -c /.*/logtally/logtally.yaml$' "$unit" ||
     fail "ExecStart= of $unit does not run logtallyd -c .../logtally/logtally.yaml"
   mkdir "$tmp/unit"
-  sed -E "s#^(Exec[A-Za-z]*=)[^ ]*/logtallyd( |$)#\1$logtallyd\2#" "$unit" >"$tmp/unit/logtallyd.service"
-  echo "verifying a copy of $unit with logtallyd at $logtallyd:"
+  ! grep -q '^Exec.*/kill' "$unit" || fail "$unit runs kill(1), which a minimal system does not have"
+  grep -q '^ExecReload=/.*/logtally reload$' "$unit" || fail "ExecReload= of $unit is not 'logtally reload'"
+  sed -E -e "s#^(Exec[A-Za-z]*=)[^ ]*/logtallyd( |$)#\1$logtallyd\2#" \
+    -e "s#^(Exec[A-Za-z]*=)[^ ]*/logtally( |$)#\1$logtally\2#" "$unit" >"$tmp/unit/logtallyd.service"
+  cp "$srcdir/systemd/logtallyd.socket" "$tmp/unit/"
+  echo "verifying a copy of $unit with logtallyd at $logtallyd, and logtallyd.socket:"
   grep '^Exec' "$tmp/unit/logtallyd.service" | sed 's/^/  /'
   man=--man=no
   if command -v man >/dev/null; then
@@ -184,7 +205,7 @@ part_verify() {
     man=--man=yes
   fi
   rc=0
-  (cd "$tmp/unit" && MANPATH=$tmp/man systemd-analyze verify "$man" ./logtallyd.service) \
+  (cd "$tmp/unit" && MANPATH=$tmp/man systemd-analyze verify "$man" ./logtallyd.service ./logtallyd.socket) \
     >"$tmp/verify.out" 2>&1 || rc=$?
   sed 's/^/  /' "$tmp/verify.out"
   [ "$rc" -eq 0 ] || fail "systemd-analyze verify exited $rc"
@@ -194,6 +215,57 @@ part_verify() {
   if systemd-analyze security --offline=true "$tmp/unit/logtallyd.service" >"$tmp/security.out" 2>&1; then
     grep 'Overall exposure' "$tmp/security.out" | sed 's/^→ */  /'
   fi
+}
+
+part_activate() {
+  command -v systemd-socket-activate >/dev/null ||
+    skip "systemd-socket-activate is missing (Debian package systemd)"
+  [ "$have_systemd" = 1 ] || skip "logtallyd was built without libsystemd: no socket activation"
+  [ -n "$logtally" ] || fail "no LOGTALLY argument"
+  passed=$tmp/passed.sock
+
+  echo "1. the daemon answers on the socket it was passed"
+  # systemd-socket-activate listens on $passed and starts the daemon at the
+  # first connection, handing it the socket as fd 3.
+  systemd-socket-activate -l "$passed" "$logtallyd" -c "$tmp/logtally.yaml" 2>"$tmp/activate.err" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do [ -S "$passed" ] && break; sleep 0.02; done
+  [ -S "$passed" ] || fail "systemd-socket-activate did not listen on $passed"
+  # The first connection starts the daemon, which answers it; the sample is
+  # read soon after.
+  for _ in $(seq 100); do
+    out=$(timeout 10 "$logtally" -s "$passed" summary) || fail "logtally summary on the passed socket failed"
+    echo "$out" | grep -q '^Lines  *3,000 ' && break
+    sleep 0.05
+  done
+  echo "$out" | grep -q '^Lines  *3,000 ' || fail "the daemon did not count the sample: $out"
+  echo "  $(echo "$out" | head -n1)"
+  [ ! -e "$sock" ] || fail "the daemon created the configured socket $sock although it was passed one"
+  grep -q "listening on $passed, the socket systemd passed" "$tmp/activate.err" ||
+    fail "the daemon did not say it listens on the passed socket"
+  echo "  on $passed; the configured $sock was not created"
+
+  echo "2. SIGTERM leaves the passed socket, which still accepts"
+  daemon=$(pgrep -P "$pid" -x logtallyd || true)
+  [ -n "$daemon" ] || daemon=$pid    # systemd-socket-activate execs the daemon in place
+  kill -TERM "$daemon"
+  for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$daemon" 2>/dev/null || fail "the daemon did not exit on SIGTERM"
+  wait "$pid" 2>/dev/null && rc=0 || rc=$?
+  [ "$rc" -eq 0 ] || fail "logtallyd exited $rc after SIGTERM"
+  [ -S "$passed" ] || fail "the daemon removed $passed, the socket it was passed"
+  echo "  exit 0; $passed still there"
+
+  echo "3. LISTEN_FDS on something that is not a listening socket"
+  rc=0
+  sh -c 'LISTEN_PID=$$ LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@" 3</dev/null' \
+    "$logtallyd" -c "$tmp/logtally.yaml" >"$tmp/notsock.out" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "the daemon started on a passed descriptor that is not a socket"
+  grep -q 'not a listening Unix stream socket' "$tmp/notsock.out" ||
+    fail "no message naming the bad passed descriptor: $(cat "$tmp/notsock.out")"
+  sed 's/^/  /' "$tmp/notsock.out" | grep 'not a listening'
+  [ ! -e "$sock" ] || fail "the daemon bound $sock after refusing the passed descriptor"
 }
 
 part_journal() {
@@ -232,6 +304,7 @@ case $part in
 ready) part_ready ;;
 verify) part_verify ;;
 journal) part_journal ;;
-*) echo "usage: e2e_systemd.sh ready|verify|journal LOGTALLYD SOURCE_DIR UNIT NOTIFY_LISTEN HAVE_SYSTEMD" >&2; exit 2 ;;
+activate) part_activate ;;
+*) echo "usage: e2e_systemd.sh ready|verify|journal|activate LOGTALLYD SOURCE_DIR UNIT NOTIFY_LISTEN HAVE_SYSTEMD LOGTALLY" >&2; exit 2 ;;
 esac
 echo "ok"

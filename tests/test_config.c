@@ -449,13 +449,42 @@ START_TEST(sources)
                      "t.yaml:2:5: sources[0]: a source needs a path:");
     ck_assert_str_eq(bad("sources:\n  - path: /a\n  - path: /b\n    format: ''\n"),
                      "t.yaml:4:13: sources[1].format: expected a format name (common, combined, "
-                     "vhost_combined, nginx) or a LogFormat string, found ''");
+                     "vhost_combined, nginx, caddy, json), a LogFormat string or an nginx "
+                     "log_format string, found ''");
     bad_with("sources:\n  - path: ''\n", "sources[0].path: expected a non-empty path, found ''");
     bad_with("sources:\n  - {}\n", "t.yaml:2:5: sources[0]: a source needs a path:");
     bad_with("sources:\n  - path: /a\n    format:\n", "found nothing (null)");
-    /* Formats are not compiled here: any non-empty text passes. */
-    lt_config *c = good("sources:\n  - path: /a\n    format: no such format\n");
-    ck_assert_str_eq(c->sources[0].format, "no such format");
+    /* Formats are compiled with their options, so a bad one is an error at
+     * its source's line. */
+    ck_assert_str_eq(bad("sources:\n  - path: /a\n  - path: /b\n    format: combine\n"),
+                     "t.yaml:3:5: sources[1]: unknown format 'combine' (did you mean combined?)");
+    bad_with("sources:\n  - path: /a\n    format: no such format\n",
+             "t.yaml:2:5: sources[0]: the format has no client field");
+    bad_with("sources:\n  - path: /a\n    client:\n      trusted_proxies: [10.0.0.0/33]\n",
+             "t.yaml:2:5: sources[0]: trusted proxies: '10.0.0.0/33': prefix length 33 is more than 32");
+    bad_with("sources:\n  - path: /a\n    client:\n      header: X-Real-IP\n",
+             "sources[0]: the client header X-Real-IP is not logged by the format");
+    bad_with("sources:\n  - path: /a\n    client:\n      trusted_proxies: [10.0.0.1, '']\n",
+             "t.yaml:4:35: sources[0].client.trusted_proxies[1]: expected an address or CIDR range");
+    bad_with("sources:\n  - path: /a\n    client:\n      trusted_proxy: [10.0.0.1]\n",
+             "unknown key 'trusted_proxy' in client (did you mean 'trusted_proxies'?)");
+    bad_with("sources:\n  - path: /a\n    json_fields: {time: ts}\n    format: json\n    "
+             "client: {header: xff}\n    client: {}\n", "duplicate key 'client'");
+    lt_config *c = good("sources:\n  - path: /a\n    format: '%h %l %u %t \"%r\" %>s %b \"%{X-Forwarded-For}i\"'\n"
+                        "    client:\n      header: X-Forwarded-For\n"
+                        "      trusted_proxies:\n        - 10.0.0.0/8\n        - 2001:db8::/32\n"
+                        "  - path: /b\n    format: json\n    json_fields:\n      time: '@timestamp'\n"
+                        "      client: client.ip\n");
+    ck_assert_str_eq(c->sources[0].client_header, "X-Forwarded-For");
+    ck_assert_uint_eq(c->sources[0].n_trusted_proxies, 2);
+    ck_assert_str_eq(c->sources[0].trusted_proxies[1], "2001:db8::/32");
+    ck_assert_str_eq(c->sources[1].json_fields[LT_JSON_TIME], "@timestamp");
+    ck_assert_str_eq(c->sources[1].json_fields[LT_JSON_CLIENT], "client.ip");
+    ck_assert_ptr_null(c->sources[1].json_fields[LT_JSON_URI]);
+    lt_format_opts o;
+    lt_source_format_opts(&c->sources[0], &o);
+    ck_assert_uint_eq(o.n_trusted, 2);
+    ck_assert_str_eq(o.client_header, "X-Forwarded-For");
     lt_config_free(c);
 
     /* Many sources grow the array. */
@@ -689,8 +718,10 @@ START_TEST(example_is_the_defaults)
     c = good(un);
     ck_assert_str_eq(c->socket_group, "adm");
     ck_assert_str_eq(c->listen, "127.0.0.1:9369");
-    ck_assert_uint_eq(c->n_sources, 3);
+    ck_assert_uint_eq(c->n_sources, 5);
     ck_assert_ptr_nonnull(strstr(c->sources[2].format, "%D"));
+    ck_assert_ptr_nonnull(strstr(c->sources[3].format, "$http_x_forwarded_for"));
+    ck_assert_str_eq(c->sources[4].format, "caddy");
     lt_config_free(c);
     free(un);
 }

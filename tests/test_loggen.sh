@@ -17,6 +17,12 @@
 #      second (earliest on ties) and the top 10 URLs (count descending, then
 #      bytes ascending, as LC_ALL=C sort orders them).
 #
+#   4. The other forms (--format caddy and json, with --handshakes,
+#      --proxies and --ports): the same arguments give the same bytes;
+#      every line is one JSON object (jq); jq recounts the lines, the
+#      distinct client_ip values, the requests that are not HTTP and the
+#      largest response time of the truth.
+#
 # IPv6 spellings and the validity of malformed lines are beyond awk; they are
 # what the product's own tests and the truth itself are for.
 set -eu
@@ -157,5 +163,24 @@ $(cat "$tmp/top.awk")
 --
 $(cat "$tmp/top.truth")"
 done
+
+if command -v jq >/dev/null 2>&1; then
+    for form in caddy json; do
+        "$LOGGEN" --lines 3000 --seed 9 --malformed 0 --ipv6 0 --hostnames 0 --format "$form" \
+            --handshakes 30 --proxies 3 --ports 100 --out "$tmp/$form.log" --truth "$tmp/$form.truth"
+        "$LOGGEN" --lines 3000 --seed 9 --malformed 0 --ipv6 0 --hostnames 0 --format "$form" \
+            --handshakes 30 --proxies 3 --ports 100 --out "$tmp/$form.2"
+        cmp -s "$tmp/$form.log" "$tmp/$form.2" || fail "$form: two runs differ"
+        jq -c . "$tmp/$form.log" >/dev/null || fail "$form: a line is not JSON"
+        expect "$form: valid" "$(jq -s length "$tmp/$form.log")" "$(jq .valid "$tmp/$form.truth")"
+    done
+    t=$tmp/caddy.truth
+    expect "caddy: clients" "$(jq -r '.request.client_ip | sub(":[0-9]+$"; "")' "$tmp/caddy.log" | sort -u | wc -l | tr -d ' ')" \
+        "$(jq .clients.total "$t")"
+    expect "caddy: not HTTP" "$(jq -r '.request.method' "$tmp/caddy.log" | grep -c '^\\')" "$(jq .non_http_requests "$t")"
+    expect "caddy: timed" "$(jq -s length "$tmp/caddy.log")" "$(jq .response_time.count "$t")"
+    expect "caddy: slowest" "$(jq -s 'map(.duration) | max' "$tmp/caddy.log")" "$(jq .response_time.max "$t")"
+    expect "json: not HTTP" "$(jq -r '.request' "$tmp/json.log" | grep -c '^\\')" "$(jq .non_http_requests "$tmp/json.truth")"
+fi
 
 echo "test_loggen: ok"

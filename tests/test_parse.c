@@ -299,7 +299,8 @@ START_TEST(ipv6_clients)
     ck_assert_int_eq(r.client, LT_CLIENT_IPV6);
     /* Not addresses: hostnames. */
     static const char *hosts[] = {"2001:db8::1::2", "[2001:db8::1", "2001:db8::1]", "fe80::1%",
-                                  "2001:db8::g", ":::", "[::1]:80", "a:b"};
+                                  "2001:db8::g", ":::", "[::1]:", "[::1]:8a", "a:b",
+                                  "1.2.3.4:", "1.2.3.4:80x", "1.2.3.4::80", "01.2.3.4:80"};
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         client_of(hosts[i], &r);
         ck_assert_msg(r.client == LT_CLIENT_HOST, "%s is not a hostname", hosts[i]);
@@ -502,6 +503,8 @@ END_TEST
 
 static const char *const fast_formats[] = {
     "combined", "common", "%h %l %u %t \"%r\" %>s %b %D \"%{User-Agent}i\"",
+    "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+    "\"$http_referer\" \"$http_user_agent\"",
 };
 
 static void assert_records_equal(const lt_record *a, const lt_record *b, const char *line,
@@ -510,7 +513,8 @@ static void assert_records_equal(const lt_record *a, const lt_record *b, const c
     int same = a->client == b->client && a->ts == b->ts && a->url == b->url &&
                a->url_len == b->url_len && a->status == b->status && a->bytes == b->bytes &&
                a->vhost == b->vhost && a->vhost_len == b->vhost_len &&
-               a->method == b->method && a->method_len == b->method_len;
+               a->method == b->method && a->method_len == b->method_len &&
+               a->duration_us == b->duration_us && a->non_http == b->non_http;
     if (same && a->client == LT_CLIENT_IPV4)
         same = a->ipv4 == b->ipv4;
     if (same && a->client == LT_CLIENT_IPV6)
@@ -797,6 +801,436 @@ START_TEST(fast_path_ipv4_clients)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------
+ * The logs people have: ports, proxies, nginx and JSON formats, response
+ * times, requests that are not HTTP
+ * ---------------------------------------------------------------------- */
+
+static void use_format_with(const char *spec, const lt_format_opts *o)
+{
+    char err[256];
+    lt_parser_free(ps);
+    lt_format_free(fmt);
+    fmt = lt_format_new_with(spec, o, err, sizeof(err));
+    ck_assert_msg(fmt != NULL, "format '%s': %s", spec, err);
+    ps = lt_parser_new(fmt);
+    ck_assert_ptr_nonnull(ps);
+}
+
+static void assert_ipv4(uint32_t want)
+{
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV4);
+    ck_assert_msg(rec.ipv4 == want, "client %08x != %08x", rec.ipv4, want);
+}
+
+START_TEST(clients_with_ports)
+{
+    lt_record r;
+    client_of("1.2.3.4:5678", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0x01020304u);
+    client_of("[2001:db8::1]:5678", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV6);
+    ck_assert_int_eq(r.ipv6[0], 0x20);
+    ck_assert_int_eq(r.ipv6[15], 1);
+    client_of("[::ffff:192.0.2.1]:443", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV4);
+    ck_assert_uint_eq(r.ipv4, 0xc0000201u);
+    /* A bare IPv6 address keeps its last group: it is no port. */
+    client_of("2001:db8::1:80", &r);
+    ck_assert_int_eq(r.client, LT_CLIENT_IPV6);
+    ck_assert_int_eq(r.ipv6[15], 0x80);
+    ck_assert_int_eq(parse("1.2.3.4:5678 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5"),
+                     LT_PARSE_OK);
+    assert_ipv4(0x01020304u);
+    ck_assert_int_eq(parse("[2001:db8::1]:5678 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5"),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV6);
+}
+END_TEST
+
+#define REST " - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\""
+
+START_TEST(client_lists_and_trusted_proxies)
+{
+    /* A list in the first field is read whole; with no trusted proxy the
+     * client is the address nearest to the server. */
+    ck_assert_int_eq(parse("10.0.0.2, 10.0.0.1, 127.0.0.1" REST), LT_PARSE_OK);
+    assert_ipv4(0x7f000001u);
+    ck_assert_int_eq(rec.status, 200);
+    assert_url("/");
+
+    static const char *const trusted[] = {"127.0.0.1", "10.0.0.0/8", "2001:db8::/32"};
+    lt_format_opts o = {.trusted = trusted, .n_trusted = 3};
+    use_format_with("combined", &o);
+    ck_assert_int_eq(parse("203.0.113.9, 10.0.0.1, 127.0.0.1" REST), LT_PARSE_OK);
+    assert_ipv4(0xcb007109u);
+    /* Every address trusted: the leftmost, as realip does. */
+    ck_assert_int_eq(parse("10.0.0.2, 10.0.0.1, 127.0.0.1" REST), LT_PARSE_OK);
+    assert_ipv4(0x0a000002u);
+    /* An untrusted address in the middle stops the walk there. */
+    ck_assert_int_eq(parse("10.0.0.2, 198.51.100.1, 10.0.0.1" REST), LT_PARSE_OK);
+    assert_ipv4(0xc6336401u);
+    ck_assert_int_eq(parse("198.51.100.7, 2001:db8::5" REST), LT_PARSE_OK);
+    assert_ipv4(0xc6336407u);
+    ck_assert_int_eq(parse("2001:db9::5, [2001:db8::5]:443" REST), LT_PARSE_OK);
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV6);
+    ck_assert_int_eq(rec.ipv6[3], 0xb9);
+    /* A single address is the client, trusted or not. */
+    ck_assert_int_eq(parse("127.0.0.1" REST), LT_PARSE_OK);
+    assert_ipv4(0x7f000001u);
+
+    /* From a logged header: the peer, then the header's list. */
+    lt_format_opts h = {.client_header = "X-Forwarded-For", .trusted = trusted, .n_trusted = 3};
+    use_format_with("%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" \"%{X-Forwarded-For}i\"", &h);
+    ck_assert_int_eq(parse("10.0.0.5" REST " \"198.51.100.7, 10.0.0.3\""), LT_PARSE_OK);
+    assert_ipv4(0xc6336407u);
+    ck_assert_int_eq(parse("192.0.2.1" REST " \"198.51.100.7\""), LT_PARSE_OK);
+    assert_ipv4(0xc0000201u);     /* an untrusted peer is the client */
+    ck_assert_int_eq(parse("10.0.0.5" REST " \"-\""), LT_PARSE_OK);
+    assert_ipv4(0x0a000005u);     /* no header: the peer */
+    ck_assert_int_eq(parse("10.0.0.5" REST), LT_PARSE_FIELD);    /* the header is counted */
+    use_format_with("$remote_addr - $remote_user [$time_local] \"$request\" $status "
+                    "$body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\"", &h);
+    ck_assert_int_eq(parse("10.0.0.5" REST " \"198.51.100.7, 10.0.0.3\""), LT_PARSE_OK);
+    assert_ipv4(0xc6336407u);
+
+    char err[256];
+    lt_format_opts none = {.client_header = "X-Real-IP"};
+    ck_assert_ptr_null(lt_format_new_with("combined", &none, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "X-Real-IP") != NULL, "message '%s'", err);
+    static const char *const bad[] = {"10.0.0.0/33"};
+    lt_format_opts b = {.trusted = bad, .n_trusted = 1};
+    ck_assert_ptr_null(lt_format_new_with("combined", &b, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "more than 32") != NULL, "message '%s'", err);
+}
+END_TEST
+
+START_TEST(requests_that_are_not_http)
+{
+    static const struct {
+        const char *request;
+        const char *url;     /* NULL: none */
+        int non_http;
+    } cases[] = {
+        {"GET /a HTTP/1.1", "/a", 0},
+        {"OPTIONS * HTTP/1.1", "*", 0},
+        {"GET http://example.com/x HTTP/1.1", "http://example.com/x", 0},
+        {"CONNECT example.com:443 HTTP/1.1", "example.com:443", 0},
+        {"M-SEARCH * HTTP/1.1", "*", 0},
+        {"-", NULL, 0},
+        {"GET", NULL, 0},
+        {"SSH-2.0-Go", NULL, 0},
+        {"GET /a b HTTP/1.1", NULL, 0},
+        /* A TLS ClientHello and an RDP connection request on a plain port. */
+        {"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03", NULL, 1},
+        {"\\x03\\x00\\x00/*\\xE0\\x00\\x00\\x00\\x00\\x00Cookie: mstshash=Administr", NULL, 1},
+        {"\\x16\\x03\\x01 \\xC0/\\xC00\\xC0+", NULL, 1},
+        {"GET \\xC0/\\xC00\\xC0+ HTTP/1.1", NULL, 1},
+        {"G(T /a HTTP/1.1", NULL, 1},
+        {"GET a HTTP/1.1", NULL, 1},
+        {"GET :x HTTP/1.1", NULL, 1},
+        {"GET 1http://x HTTP/1.1", NULL, 1},
+    };
+    for (int f = 0; f < 2; f++) {
+        use_format(f == 0 ? "combined" : "%h %l %u %t \"%r\" %>s %b %D");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            char line[512];
+            snprintf(line, sizeof(line), "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"%s\" 400 5 7",
+                     cases[i].request);
+            ck_assert_msg(parse(line) == LT_PARSE_OK, "'%s' is not valid", cases[i].request);
+            ck_assert_msg(rec.non_http == cases[i].non_http, "'%s': non_http %d", cases[i].request,
+                          rec.non_http);
+            if (cases[i].url == NULL)
+                ck_assert_msg(rec.url == NULL, "'%s' gave a URL", cases[i].request);
+            else
+                assert_url(cases[i].url);
+            assert_fast_matches_walker(line, strlen(line));
+        }
+    }
+    use_format("$remote_addr [$time_local] $request_method $request_uri $status");
+    ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] \\x16\\x03 /a 400"), LT_PARSE_OK);
+    ck_assert_ptr_null(rec.url);
+    ck_assert_int_eq(rec.non_http, 1);
+    ck_assert_int_eq(rec.method_len, 0);
+    ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] GET /a?b 200"), LT_PARSE_OK);
+    assert_url("/a?b");
+    ck_assert_int_eq(rec.non_http, 0);
+    /* $request_method logged apart is the record's method too. */
+    ck_assert_ptr_nonnull(rec.method);
+    ck_assert_int_eq(rec.method_len, 3);
+    ck_assert_int_eq(memcmp(rec.method, "GET", 3), 0);
+}
+END_TEST
+
+START_TEST(response_times)
+{
+    static const struct {
+        const char *spec, *value;
+        uint64_t us;
+    } cases[] = {
+        {"%D", "1234", 1234},
+        {"%T", "2", 2000000},
+        {"%{ms}T", "15", 15000},
+        {"%{us}T", "7", 7},
+        {"%{s}T", "3", 3000000},
+        {"%D", "-", LT_NO_DURATION},
+        {"$request_time", "0.123", 123000},
+        {"$request_time", "12", 12000000},
+        {"$upstream_response_time", "0.004, 0.012 : 0.030", 30000},
+        {"$upstream_response_time", "0.004, 0.012 : -", LT_NO_DURATION},
+        {"$upstream_response_time", "0.250", 250000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char spec[160], line[256];
+        int nginx = cases[i].spec[0] == '$';
+        snprintf(spec, sizeof(spec), nginx ? "$remote_addr [$time_local] \"$request\" $status %s ua"
+                                           : "%%h %%t \"%%r\" %%s %%b %s ua", cases[i].spec);
+        use_format(spec);
+        snprintf(line, sizeof(line), nginx ? "1.2.3.4 [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 %s ua"
+                                           : "1.2.3.4 [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 5 %s ua",
+                 cases[i].value);
+        ck_assert_msg(parse(line) == LT_PARSE_OK, "%s: '%s' is not valid", spec, line);
+        ck_assert_msg(rec.duration_us == cases[i].us, "%s %s: %llu us", cases[i].spec, cases[i].value,
+                      (unsigned long long)rec.duration_us);
+    }
+    use_format("%h %t \"%r\" %s %b %D");
+    ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 5 1.5"), LT_PARSE_FIELD);
+    ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 5 x"), LT_PARSE_FIELD);
+    ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] \"GET / H\" 200 5"), LT_PARSE_FIELD);
+    use_format("combined");
+    ck_assert_int_eq(parse(COMBINED_OK), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.duration_us, LT_NO_DURATION);
+}
+END_TEST
+
+START_TEST(nginx_log_format)
+{
+    /* The main format of nginx.conf, pasted as it is. */
+    use_format("log_format  main  '$remote_addr - $remote_user [$time_local] \"$request\" '\n"
+               "                  '$status $body_bytes_sent \"$http_referer\" '\n"
+               "                  '\"$http_user_agent\" \"$http_x_forwarded_for\"';");
+    ck_assert_int_eq(parse(COMBINED_OK " \"-\""), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.ipv4, 0xc0000207u);
+    ck_assert_int_eq(rec.ts, 971211336);
+    assert_url("/apache_pb.gif?x=1");
+    ck_assert_uint_eq(rec.bytes, 2326);
+    assert_fast_matches_walker(COMBINED_OK, strlen(COMBINED_OK));
+
+    use_format("$remote_addr $host $time_iso8601 \"$request\" $status $bytes_sent $request_time");
+    ck_assert_int_eq(parse("::1 example.org 2000-10-10T13:55:36-07:00 \"GET /x HTTP/2.0\" 301 0 0.001"),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+    ck_assert_int_eq(rec.client, LT_CLIENT_IPV6);
+    ck_assert_uint_eq(rec.vhost_len, 11);
+    ck_assert_uint_eq(rec.duration_us, 1000);
+    ck_assert_int_eq(parse("::1 example.org 2000-10-10T20:55:36Z \"GET /x HTTP/2.0\" 301 0 0.001"),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+    ck_assert_int_eq(parse("::1 example.org 2000-10-10T20:55:36.25+0000 \"GET /x\" 301 0 0.001"),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+    ck_assert_int_eq(parse("::1 example.org 2000-13-10T20:55:36Z \"GET /x\" 301 0 0.001"),
+                     LT_PARSE_TIME);
+    use_format("${remote_addr}|$msec|\"$request\"|$status");
+    ck_assert_int_eq(parse("1.2.3.4|971211336.123|\"GET /x HTTP/1.1\"|200"), LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+    ck_assert_uint_eq(rec.bytes, 0);    /* no size logged */
+    use_format("$remote_addr $time_local \"$request\" $status");
+    ck_assert_int_eq(parse("1.2.3.4 10/Oct/2000:13:55:36 -0700 \"GET /x HTTP/1.1\" 200"), LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+
+    /* nginx's escape=json lines read through their log_format. */
+    use_format("log_format j escape=json '{\"t\":\"$time_iso8601\",\"ip\":\"$remote_addr\","
+               "\"r\":\"$request\",\"s\":$status,\"ua\":\"$http_user_agent\"}';");
+    ck_assert_int_eq(parse("{\"t\":\"2000-10-10T13:55:36-07:00\",\"ip\":\"1.2.3.4\",\"r\":\"GET /q\\\"x HTTP/1.1\","
+                           "\"s\":404,\"ua\":\"a\\\"b\"}"), LT_PARSE_OK);
+    assert_url("/q\\\"x");
+    ck_assert_uint_eq(rec.status, 404);
+
+    static const struct {
+        const char *spec, *msg;
+    } bad[] = {
+        {"$remote_addr [$time_local] $request $status", "between double quotes"},
+        {"[$time_local] \"$request\" $status", "$remote_addr"},
+        {"$remote_addr \"$request\" $status", "$time_local"},
+        {"$remote_addr [$time_local] $status", "$request"},
+        {"$remote_addr [$time_local] \"$request\"", "$status"},
+        {"$remote_addr [$time_local] \"$request\" $status ${x", "variable name"},
+        {"log_format main '$remote_addr", "quoted format string"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[256];
+        ck_assert_msg(lt_format_new(bad[i].spec, err, sizeof(err)) == NULL, "'%s' accepted", bad[i].spec);
+        ck_assert_msg(strstr(err, bad[i].msg) != NULL, "'%s': message '%s'", bad[i].spec, err);
+    }
+}
+END_TEST
+
+START_TEST(apache_config_quoting_and_names)
+{
+    /* Debian's apache2.conf writes quotes as \". */
+    use_format("%h %l %u %t \\\"%r\\\" %>s %O \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"");
+    ck_assert_int_eq(parse(COMBINED_OK), LT_PARSE_OK);
+    assert_url("/apache_pb.gif?x=1");
+    use_format("LogFormat \"%v:%p %h %l %u %t \\\"%r\\\" %>s %O \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" vhost_combined");
+    ck_assert_int_eq(parse("www.example.com:443 " COMBINED_OK), LT_PARSE_OK);
+    ck_assert_uint_eq(rec.vhost_len, 15);
+
+    static const struct {
+        const char *name, *msg;
+    } names[] = {
+        {"combine", "unknown format 'combine' (did you mean combined?)"},
+        {"Combined", "unknown format 'Combined' (did you mean combined?)"},
+        {"vhost", "unknown format 'vhost' (did you mean vhost_combined?)"},
+        {"comon", "unknown format 'comon' (did you mean common?)"},
+        {"apache", "unknown format 'apache' (known: common, combined"},
+        {"jsn", "(did you mean json?)"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char err[256];
+        ck_assert_ptr_null(lt_format_new(names[i].name, err, sizeof(err)));
+        ck_assert_msg(strstr(err, names[i].msg) != NULL, "'%s': message '%s'", names[i].name, err);
+    }
+    for (size_t i = 0; lt_format_names[i] != NULL; i++) {
+        char err[256];
+        lt_format *f = lt_format_new(lt_format_names[i], err, sizeof(err));
+        ck_assert_msg(f != NULL, "%s: %s", lt_format_names[i], err);
+        lt_format_free(f);
+    }
+}
+END_TEST
+
+#define CADDY_OK                                                                             \
+    "{\"level\":\"info\",\"ts\":971211336.5241024,\"logger\":\"http.log.access\",\"msg\":" \
+    "\"handled request\",\"request\":{\"remote_ip\":\"10.0.0.9\",\"remote_port\":\"41342\","  \
+    "\"client_ip\":\"192.0.2.7\",\"proto\":\"HTTP/2.0\",\"method\":\"GET\",\"host\":"         \
+    "\"example.com\",\"uri\":\"/a?b=1\",\"headers\":{\"User-Agent\":[\"curl/7.88\"],"         \
+    "\"Accept\":[\"*/*\"]},\"tls\":{\"resumed\":false}},\"bytes_read\":0,\"user_id\":\"\","   \
+    "\"duration\":0.000512,\"size\":5311,\"status\":200,\"resp_headers\":{\"Server\":"        \
+    "[\"Caddy\"]}}"
+
+START_TEST(caddy_json)
+{
+    use_format("caddy");
+    ck_assert_int_eq(parse(CADDY_OK), LT_PARSE_OK);
+    assert_ipv4(0xc0000207u);    /* client_ip, Caddy's own trusted-proxy answer */
+    ck_assert_int_eq(rec.ts, 971211336);
+    assert_url("/a?b=1");
+    ck_assert_uint_eq(rec.status, 200);
+    ck_assert_uint_eq(rec.bytes, 5311);
+    ck_assert_uint_eq(rec.duration_us, 512);
+    ck_assert_uint_eq(rec.vhost_len, 11);
+    /* Older Caddy logs no client_ip: remote_ip. */
+    ck_assert_int_eq(parse("{\"ts\":1.5e9,\"request\":{\"remote_ip\":\"10.0.0.9\",\"method\":\"GET\","
+                           "\"uri\":\"/\"},\"status\":404,\"size\":0,\"duration\":5e-07}"), LT_PARSE_OK);
+    assert_ipv4(0x0a000009u);
+    ck_assert_int_eq(rec.ts, 1500000000);
+    ck_assert_uint_eq(rec.duration_us, 0);
+    /* Untrusted JSON, by the documented rules. */
+    static const struct {
+        const char *line;
+        int rc;
+    } cases[] = {
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200", LT_PARSE_JSON},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200} x", LT_PARSE_JSON},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\\q\"},\"status\":200}", LT_PARSE_JSON},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\\u12\"},\"status\":200}", LT_PARSE_JSON},
+        {"{\"ts\":01,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}", LT_PARSE_JSON},
+        {"[1,2]", LT_PARSE_JSON},
+        {"{\"ts\":1,\"request\":{\"uri\":\"/\"},\"status\":200}", LT_PARSE_CLIENT},
+        {"{\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}", LT_PARSE_TIME},
+        {"{\"ts\":\"x\",\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}", LT_PARSE_TIME},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\"},\"status\":200}", LT_PARSE_REQUEST},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":20}", LT_PARSE_STATUS},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":2.5e2}", LT_PARSE_STATUS},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200,\"size\":-1}", LT_PARSE_SIZE},
+        /* Numbers as strings, duplicates (the last wins), escapes, nesting. */
+        {"{\"ts\":\"1\",\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":\"200\",\"size\":\"7\"}", LT_PARSE_OK},
+        {"{\"ts\":1,\"request\":{\"remote_ip\":\"9.9.9.9\",\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}", LT_PARSE_OK},
+        {"{\"ts\":1,\"x\":[[[{\"a\":\"\\ud83d\\ude00\\u00e9\"}]]],\"request\":{\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}", LT_PARSE_OK},
+        {" {\"ts\":1 , \"request\" : {\"remote_ip\":\"1.2.3.4\",\"uri\":\"/\"},\"status\":200}\r", LT_PARSE_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse(cases[i].line);
+        ck_assert_msg(rc == cases[i].rc, "'%s': %d, not %d", cases[i].line, rc, cases[i].rc);
+        if (rc == LT_PARSE_OK)
+            assert_ipv4(0x01020304u);
+    }
+    /* Nested deeper than the scanner reads: malformed, not a crash. */
+    char deep[400] = "{\"ts\":1,\"x\":";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "[");
+    ck_assert_int_eq(parse(deep), LT_PARSE_JSON);
+}
+END_TEST
+
+START_TEST(json_field_map)
+{
+    use_format("json");
+    ck_assert_int_eq(parse("{\"time\":\"2000-10-10T13:55:36-07:00\",\"remote_addr\":\"1.2.3.4\","
+                           "\"request\":\"GET /x HTTP/1.1\",\"status\":\"200\",\"body_bytes_sent\":\"12\","
+                           "\"request_time\":\"0.020\"}"), LT_PARSE_OK);
+    assert_ipv4(0x01020304u);
+    ck_assert_int_eq(rec.ts, 971211336);
+    assert_url("/x");
+    ck_assert_uint_eq(rec.bytes, 12);
+    ck_assert_uint_eq(rec.duration_us, 20000);
+    lt_format_opts o = {.json = {[LT_JSON_TIME] = "@timestamp", [LT_JSON_CLIENT] = "client.ip",
+                                 [LT_JSON_URI] = "url.path", [LT_JSON_METHOD] = "http.method",
+                                 [LT_JSON_STATUS] = "http.status", [LT_JSON_DURATION] = ""}};
+    use_format_with("json", &o);
+    ck_assert_int_eq(parse("{\"@timestamp\":971211336.999,\"client\":{\"ip\":\"::ffff:1.2.3.4\"},"
+                           "\"url\":{\"path\":\"/y\"},\"http\":{\"method\":\"PUT\",\"status\":201},"
+                           "\"request_time\":\"junk\"}"), LT_PARSE_OK);
+    assert_ipv4(0x01020304u);
+    ck_assert_int_eq(rec.ts, 971211336);
+    assert_url("/y");
+    ck_assert_uint_eq(rec.duration_us, LT_NO_DURATION);
+    ck_assert_msg(rec.method != NULL && rec.method_len == 3 && memcmp(rec.method, "PUT", 3) == 0,
+                  "the JSON method is the record's method");
+    ck_assert_int_eq(parse("{\"@timestamp\":\"10/Oct/2000:13:55:36 -0700\",\"client\":{\"ip\":\"1.2.3.4\"},"
+                           "\"url\":{\"path\":\"/y\"},\"http\":{\"method\":\"\\\\x16\",\"status\":201}}"),
+                     LT_PARSE_OK);
+    ck_assert_int_eq(rec.ts, 971211336);
+    ck_assert_ptr_null(rec.url);
+    ck_assert_ptr_null(rec.method);
+    ck_assert_int_eq(rec.non_http, 1);
+    char err[256];
+    lt_format_opts twice = {.json = {[LT_JSON_TIME] = "status"}};
+    ck_assert_ptr_null(lt_format_new_with("json", &twice, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "mapped twice") != NULL, "message '%s'", err);
+}
+END_TEST
+
+START_TEST(format_detection)
+{
+    static const struct {
+        const char *text, *name;
+        size_t valid;
+    } cases[] = {
+        {"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5\n", "common", 1},
+        {COMBINED_OK "\n" COMBINED_OK "\njunk\n", "combined", 2},
+        {"www.example.com:443 " COMBINED_OK "\n\n", "vhost_combined", 1},
+        {CADDY_OK "\n", "caddy", 1},
+        {"{\"time\":\"2000-10-10T13:55:36-07:00\",\"remote_addr\":\"1.2.3.4\",\"request\":\"GET / H\","
+         "\"status\":200}", "json", 1},
+        {"junk\nmore junk\n", NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lt_detection d;
+        ck_assert_int_eq(lt_format_detect(cases[i].text, strlen(cases[i].text), &d), 0);
+        if (cases[i].name == NULL)
+            ck_assert_ptr_null(d.name);
+        else
+            ck_assert_msg(d.name != NULL && strcmp(d.name, cases[i].name) == 0, "case %zu: %s",
+                          i, d.name ? d.name : "(none)");
+        ck_assert_uint_eq(d.valid, cases[i].valid);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parse");
@@ -821,6 +1255,15 @@ int main(void)
     tcase_add_test(tc, fast_path_matches_walker);
     tcase_add_test(tc, fast_path_edges);
     tcase_add_test(tc, fast_path_ipv4_clients);
+    tcase_add_test(tc, clients_with_ports);
+    tcase_add_test(tc, client_lists_and_trusted_proxies);
+    tcase_add_test(tc, requests_that_are_not_http);
+    tcase_add_test(tc, response_times);
+    tcase_add_test(tc, nginx_log_format);
+    tcase_add_test(tc, apache_config_quoting_and_names);
+    tcase_add_test(tc, caddy_json);
+    tcase_add_test(tc, json_field_map);
+    tcase_add_test(tc, format_detection);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }

@@ -388,6 +388,43 @@ START_TEST(version_1_still_loads)
 }
 END_TEST
 
+/* Requests that are not HTTP and response times survive a round trip. */
+START_TEST(response_times_round_trip)
+{
+    char err[128];
+    lt_format *f = lt_format_new("%h %l %u %t \"%r\" %>s %b %D", err, sizeof(err));
+    lt_parser *p = lt_parser_new(f);
+    lt_limits l = {1 << 20, 1000, 0, {0}};
+    lt_tally *t = lt_tally_new(&l);
+    for (int i = 0; i < 500; i++) {
+        char line[200];
+        snprintf(line, sizeof(line), "10.0.%d.1 - - [01/Jan/2024:00:00:%02d +0000] \"%s\" 200 1 %d",
+                 i % 50, i % 60, i % 10 ? "GET /a HTTP/1.1" : "\\x16\\x03 /", i * 997);
+        ck_assert_int_eq(lt_tally_line(t, p, line, strlen(line), 0, (uint64_t)i + 1), 0);
+    }
+    lt_buf b;
+    lt_buf_init(&b);
+    ck_assert_int_eq(lt_snapshot_write(&b, t, NULL, 0, 1), 0);
+    lt_tally *r = NULL;
+    ck_assert_int_eq(lt_snapshot_read(b.data, b.len, NULL, &r, NULL, NULL, err, sizeof(err)), 0);
+    ck_assert_uint_eq(lt_tally_counters(r)->non_http_requests, 50);
+    const lt_hist *h = lt_tally_durations(t), *g = lt_tally_durations(r);
+    ck_assert_uint_eq(lt_hist_count(g), 500);
+    ck_assert_uint_eq(lt_hist_sum(g), lt_hist_sum(h));
+    ck_assert_uint_eq(lt_hist_quantile(g, 0.99), lt_hist_quantile(h, 0.99));
+    ck_assert_uint_eq(lt_hist_max(g), 499 * 997);
+    /* Forged: more requests that are not HTTP than unparsed ones. */
+    size_t at = section_at(&b, 1) + 40;
+    memset(b.data + at, 0x7f, 8);
+    expect_refusal(&b, "not HTTP than unparsed");
+    lt_buf_free(&b);
+    lt_tally_free(r);
+    lt_tally_free(t);
+    lt_parser_free(p);
+    lt_format_free(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snapshot");
@@ -396,6 +433,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, version_1_still_loads);
     tcase_add_test(tc, exact_round_trip);
+    tcase_add_test(tc, response_times_round_trip);
     tcase_add_test(tc, inexact_round_trip);
     tcase_add_test(tc, sources_round_trip);
     tcase_add_test(tc, merge_of_halves_is_the_whole);

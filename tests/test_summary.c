@@ -35,10 +35,45 @@ START_TEST(empty_tally)
         "\"hll_estimate\":0},\"first_ts\":null,\"first_ts_time\":null,";
     ck_assert_msg(strncmp(j, head, sizeof(head) - 1) == 0, "%s", j);
     ck_assert_ptr_nonnull(strstr(j, "\"peak\":{\"second\":null,\"second_time\":null,\"requests\":0}"));
-    ck_assert_ptr_nonnull(strstr(j, "\"top\":[]"));
+    ck_assert_ptr_nonnull(strstr(j, "\"non_http_requests\":0,\"response_time\":null,\"top\":[]"));
     ck_assert_ptr_nonnull(strstr(j, "\"malformed_samples\":[]}"));
     free(j);
     lt_tally_free(t);
+}
+END_TEST
+
+START_TEST(response_times_and_client_rule)
+{
+    char err[64];
+    lt_format *f = lt_format_new("%h %t \"%r\" %s %b %{ms}T", err, sizeof(err));
+    lt_parser *p = lt_parser_new(f);
+    lt_tally *t = lt_tally_new(&limits);
+    for (int i = 1; i <= 100; i++) {
+        char line[160];
+        snprintf(line, sizeof(line), "1.2.3.4 [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 1 %d", i);
+        ck_assert_int_eq(lt_tally_line(t, p, line, strlen(line), 0, (uint64_t)i), 0);
+    }
+    lt_summary s;
+    ck_assert_int_eq(lt_summary_fill(&s, t, 0), 0);
+    s.client_rule = "the client field";
+    lt_buf b;
+    lt_buf_init(&b);
+    lt_summary_json(&b, &s, NULL, 0);
+    /* The values of ranks 50, 90 and 99 are 50, 90 and 99 ms: each within
+     * 1/128; the maximum is exact. */
+    ck_assert_msg(strstr(b.data, "\"response_time\":{\"count\":100,\"p50\":0.0") != NULL, "%s", b.data);
+    ck_assert_ptr_nonnull(strstr(b.data, "\"max\":0.100000,\"relative_error\":0.0078}"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"client_rule\":\"the client field\","));
+    static const uint64_t want[3] = {50000, 90000, 99000};
+    const uint64_t got[3] = {s.duration_p50, s.duration_p90, s.duration_p99};
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(got[i] + want[i] / 128 >= want[i] && got[i] <= want[i] + want[i] / 128,
+                      "%llu for %llu", (unsigned long long)got[i], (unsigned long long)want[i]);
+    lt_buf_free(&b);
+    lt_summary_release(&s);
+    lt_tally_free(t);
+    lt_parser_free(p);
+    lt_format_free(f);
 }
 END_TEST
 
@@ -156,6 +191,7 @@ int main(void)
     Suite *s = suite_create("summary");
     TCase *tc = tcase_create("summary");
     tcase_add_test(tc, empty_tally);
+    tcase_add_test(tc, response_times_and_client_rule);
     tcase_add_test(tc, values_and_escaping);
     tcase_add_test(tc, utc_format);
     tcase_add_test(tc, window_and_status);

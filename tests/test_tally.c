@@ -67,6 +67,50 @@ START_TEST(counts_of_each_kind)
 }
 END_TEST
 
+/* Requests that are not HTTP, and response times, through lines and
+ * batches and a merge. */
+START_TEST(non_http_and_response_times)
+{
+    char err[128];
+    lt_format *f = lt_format_new("%h %l %u %t \"%r\" %>s %b %D", err, sizeof(err));
+    lt_parser *p = lt_parser_new(f);
+    lt_tally *a = lt_tally_new(&limits), *b = lt_tally_new(&limits), *all = lt_tally_new(&limits);
+    static const char *const lines[] = {
+        "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 1000",
+        "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"\\x16\\x03\\x01 \\xC0/\\xC00\" 400 5 20",
+        "1.2.3.4 - - [17/May/2015:10:05:04 +0000] \"GET /a HTTP/1.1\" 200 5 -",
+        "1.2.3.4 - - [17/May/2015:10:05:04 +0000] \"-\" 408 5 3000000",
+        "1.2.3.4 - - [17/May/2015:10:05:05 +0000] \"GET \\xC0 HTTP/1.1\" 400 5 5000",
+    };
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(lt_tally_line(i < 2 ? a : b, p, lines[i], strlen(lines[i]), 0, i + 1), 0);
+        ck_assert_int_eq(lt_tally_line(all, p, lines[i], strlen(lines[i]), 0, i + 1), 0);
+    }
+    ck_assert_int_eq(lt_tally_merge(a, b), 0);
+    for (int k = 0; k < 2; k++) {
+        const lt_tally *t = k ? a : all;
+        const lt_counters *n = lt_tally_counters(t);
+        ck_assert_uint_eq(n->valid, 5);
+        ck_assert_uint_eq(n->unparsed_requests, 3);
+        ck_assert_uint_eq(n->non_http_requests, 2);
+        ck_assert_uint_eq(lt_urls_total(lt_tally_urls(t)), 2);    /* no binary URL */
+        const lt_hist *h = lt_tally_durations(t);
+        ck_assert_uint_eq(lt_hist_count(h), 4);                  /* "-" logs none */
+        ck_assert_uint_eq(lt_hist_max(h), 3000000);
+        uint64_t p50 = lt_hist_quantile(h, 0.5);    /* 1000, within 1/128 */
+        ck_assert_msg(p50 >= 1000 - 1000 / 128 && p50 <= 1000 + 1000 / 128, "p50 %llu",
+                      (unsigned long long)p50);
+        ck_assert_uint_eq(lt_hist_sum(h), 3006020);
+    }
+    ck_assert_uint_gt(lt_tally_bytes(all), 0);
+    lt_tally_free(a);
+    lt_tally_free(b);
+    lt_tally_free(all);
+    lt_parser_free(p);
+    lt_format_free(f);
+}
+END_TEST
+
 START_TEST(strip_query)
 {
     lt_limits l = limits;
@@ -245,6 +289,7 @@ int main(void)
     TCase *tc = tcase_create("tally");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, counts_of_each_kind);
+    tcase_add_test(tc, non_http_and_response_times);
     tcase_add_test(tc, strip_query);
     tcase_add_test(tc, samples_keep_the_most_recent);
     tcase_add_test(tc, merge_equals_one_pass);

@@ -95,6 +95,24 @@
  * Howard Hinnant's civil_from_days (http://howardhinnant.github.io/
  * date_algorithms.html), with a per-zone cache of the current local day.
  *
+ * Other forms
+ * -----------
+ * --format caddy, json and nginx:'...' write the same requests as Caddy's
+ * JSON access log, JSON lines with nginx escape=json names (time,
+ * remote_addr, request, status, body_bytes_sent, request_time, ...) and any
+ * nginx log_format string with $variables.  Each line is rendered as a
+ * combined line first and then rewritten from its pieces, so the requests,
+ * clients and times are those of the combined log of the same seed.
+ * --ports, --proxies and --handshakes add clients written with a port,
+ * X-Forwarded-For chains through trusted proxies (127.0.0.0/8 and fd00::/8,
+ * which no generated client uses: the truth counts the client behind them)
+ * and TLS/RDP handshakes logged as requests (counted as non_http_requests).
+ * These, and the response times of the new forms, draw from a second
+ * random stream, so that the combined, common and vhost_combined logs of a
+ * seed stay byte for byte what they were.  Response times are kept in an
+ * array and sorted at the end: the truth's p50/p90/p99/max are exact, by
+ * rank ceil(q n).
+ *
  * Errors end the process at once with a message on stderr: exit status 1 for
  * an I/O error (or no memory), 2 for bad usage.
  */
@@ -501,7 +519,24 @@ static const char month_names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
  * Options
  * ---------------------------------------------------------------------- */
 
-typedef enum log_format { FMT_COMBINED, FMT_COMMON, FMT_VHOST } log_format;
+typedef enum log_format { FMT_COMBINED, FMT_COMMON, FMT_VHOST, FMT_CADDY, FMT_JSON, FMT_NGINX } log_format;
+
+/* The nginx variables loggen renders, and what the parser counts them as
+ * (NV_OTHER: an ignored field, rendered "-"). */
+typedef enum nginx_var {
+    NV_OTHER, NV_REMOTE_ADDR, NV_REMOTE_USER, NV_TIME_LOCAL, NV_TIME_ISO, NV_MSEC, NV_REQUEST,
+    NV_METHOD, NV_URI, NV_STATUS, NV_BODY, NV_BYTES, NV_REFERER, NV_AGENT, NV_HOST,
+    NV_REQUEST_TIME, NV_UPSTREAM_TIME, NV_XFF,
+} nginx_var;
+
+#define MAX_PIECES 64
+
+typedef struct nginx_piece {
+    const char *lit;        /* literal text, or NULL for a variable */
+    size_t len;
+    nginx_var var;
+    bool counted;           /* the parser's first field of its kind */
+} nginx_piece;
 
 typedef struct options {
     uint64_t lines;
@@ -520,6 +555,12 @@ typedef struct options {
     int nzones;
     char zone_text[MAX_ZONES][6];   /* "+hhmm" */
     int32_t zone_offset[MAX_ZONES]; /* seconds east of UTC */
+    unsigned ports;         /* per mille of lines whose client has a :port */
+    unsigned proxies;       /* trusted proxies a request may pass (0: none) */
+    unsigned handshakes;    /* per mille of requests that are TLS/RDP handshakes */
+    nginx_piece pieces[MAX_PIECES];   /* FMT_NGINX */
+    size_t n_pieces;
+    bool timed;             /* the format logs a response time */
 } options;
 
 /* ------------------------------------------------------------------------
@@ -551,12 +592,23 @@ typedef struct line {
     int64_t ts;
     uint32_t url;           /* UINT32_MAX: unparsed request */
     int64_t bytes;          /* -1: size "-" */
-    unsigned code;          /* the status written */
-    const char *method;     /* as logtally names it: "none" without a URL */
+    /* For the other forms: where the combined line's pieces are, and what
+     * else the line counts. */
+    size_t client_at, client_end, req_at, req_end, ref_at, ref_end, ua_at, ua_end;
+    int zone;
+    unsigned status_v;
+    const char *method;     /* NULL: the request is not METHOD URL */
+    bool non_http;
+    bool timed;             /* dur_us is the response time the line logs */
+    uint64_t dur_us;
+    unsigned ms;            /* milliseconds of $msec and Caddy's ts */
+    size_t cut;             /* other forms: a line cut below this is malformed */
 } line;
 
 typedef struct truth {
-    uint64_t lines, valid, malformed, unparsed, bytes;
+    uint64_t lines, valid, malformed, unparsed, bytes, non_http;
+    uint64_t *durs;         /* response times of the valid lines, microseconds */
+    size_t n_durs, cap_durs;
     uint64_t *seen;         /* bitmap over client indices */
     uint64_t *url_count;
     int64_t first_ts, last_ts;
@@ -570,6 +622,8 @@ typedef struct truth {
 typedef struct gen {
     options opt;
     rng r;
+    rng x;                  /* ports, proxies, handshakes, other forms */
+    char alt[LINE_CAP];     /* a line rewritten in another form */
     uint64_t attr_key;
     uint32_t k_ipv4[3], k_ipv6[3], k_host[3];
     uint8_t first_octet[256];
@@ -1294,6 +1348,16 @@ static void truth_count(truth *t, const line *L)
         t->unparsed++;
     else
         t->url_count[L->url]++;
+    t->non_http += L->non_http;
+    if (L->timed) {
+        if (t->n_durs == t->cap_durs) {
+            t->cap_durs = t->cap_durs ? t->cap_durs * 2 : 1 << 16;
+            t->durs = realloc(t->durs, t->cap_durs * sizeof *t->durs);
+            if (t->durs == NULL)
+                die(EXIT_IO, "out of memory");
+        }
+        t->durs[t->n_durs++] = L->dur_us;
+    }
     if (L->bytes > 0)
         t->bytes += (uint64_t)L->bytes;
     t->seen[L->client >> 6] |= 1ull << (L->client & 63);
@@ -1333,6 +1397,20 @@ static void json_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The response time of rank ceil(q n) among the sorted n, in seconds. */
+static double dur_rank(const truth *t, double q)
+{
+    double r = ceil(q * (double)t->n_durs);
+    size_t rank = r < 1 ? 1 : (size_t)r;
+    return (double)t->durs[rank - 1] / 1e6;
 }
 
 /* Writes the answers to f, which it closes; path names f in messages.
@@ -1379,6 +1457,16 @@ static void write_truth(gen *g, FILE *f, const char *path)
                "\"requests\": %llu},\n",
             (long long)(t->valid ? t->first_ts : 0), (long long)(t->valid ? t->last_ts : 0),
             (long long)(t->valid ? t->peak_second : 0), (unsigned long long)t->peak_count);
+    fprintf(f, " \"non_http_requests\": %llu,\n", (unsigned long long)t->non_http);
+    if (t->n_durs == 0) {
+        fputs(" \"response_time\": null,\n", f);
+    } else {
+        qsort(t->durs, t->n_durs, sizeof *t->durs, cmp_u64);
+        fprintf(f, " \"response_time\": {\"count\": %zu, \"p50\": %.6f, \"p90\": %.6f, "
+                   "\"p99\": %.6f, \"max\": %.6f},\n",
+                t->n_durs, dur_rank(t, 0.5), dur_rank(t, 0.9), dur_rank(t, 0.99),
+                (double)t->durs[t->n_durs - 1] / 1e6);
+    }
     fputs(" \"top\": [", f);
     for (int k = 0; k < ntop; k++) {
         size_t n;
@@ -1469,6 +1557,406 @@ static char *put_referer(gen *g, char *p, session *s)
     return p;
 }
 
+
+/* ------------------------------------------------------------------------
+ * Ports, proxies, handshakes, response times and the other forms
+ * ---------------------------------------------------------------------- */
+
+/* The client as written at [c, e), now and then with a :port (dotted quads
+ * and bracketed IPv6 only: a port after a bare IPv6 address or a hostname
+ * would change the address), and, in the Apache forms, with the proxies
+ * the request passed appended: "client, 127.0.0.3, fd00::7".  Returns the
+ * new end. */
+static char *decorate_client(gen *g, char *c, char *e)
+{
+    if (g->opt.ports > 0 && rng_ppm(&g->x, g->opt.ports * 1000) &&
+        ((c[0] >= '0' && c[0] <= '9' && memchr(c, ':', (size_t)(e - c)) == NULL) ||
+         (c[0] == '[' && e[-1] == ']'))) {
+        *e++ = ':';
+        e = put_u64(e, 1024 + rng_below(&g->x, 64512));
+    }
+    if (g->opt.proxies > 0 && g->opt.format < FMT_CADDY) {
+        for (uint32_t k = rng_below(&g->x, 3); k > 0; k--) {
+            e = put_str(e, ", ");
+            uint32_t which = 1 + rng_below(&g->x, g->opt.proxies);
+            if (rng_below(&g->x, 4) == 0) {
+                e = put_str(e, "fd00::");
+                e = put_hex16(e, which, false, false);
+            } else {
+                e = put_str(e, "127.0.0.");
+                e = put_u64(e, which);
+            }
+        }
+    }
+    return e;
+}
+
+/* A TLS ClientHello or an RDP connection request on a plain-HTTP port, as
+ * nginx logs them: bytes escaped \xHH, split into tokens at its spaces. */
+static char *put_handshake(gen *g, char *p)
+{
+    static const char *const forms[] = {
+        "\\x16\\x03\\x01\\x00\\xA5\\x01\\x00\\x00\\xA1\\x03\\x03 \\xC0/\\xC00\\xC0+\\xC0,\\xC0\\x13 HTTP/1.1",
+        "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03",
+        "\\x03\\x00\\x00/*\\xE0\\x00\\x00\\x00\\x00\\x00Cookie: mstshash=Administr",
+        "\\x05\\x01\\x00",
+    };
+    return put_str(p, forms[rng_below(&g->x, 4)]);
+}
+
+/* The response time of a request to a URL of kind k: log-normal around a
+ * median per kind, with a tail; microseconds, rounded to milliseconds for
+ * the forms that log milliseconds ($request_time).  Sets L->timed,
+ * L->dur_us and the upstream list's shape. */
+static void pick_duration(gen *g, url_kind k)
+{
+    line *L = &g->ln;
+    static const double median_ms[] = {[U_PAGE] = 40, [U_STATIC] = 2, [U_API] = 15,
+                                       [U_DOWNLOAD] = 300, [U_MISSING] = 3, [U_REDIRECT] = 1};
+    double u1 = rng_unit(&g->x), u2 = rng_unit(&g->x);
+    double z = sqrt(-2.0 * log(u1)) * cos(TWO_PI * u2);
+    double ms = median_ms[k] * exp(1.1 * z);
+    if (rng_below(&g->x, 100) == 0)
+        ms *= 20;    /* the slow tail */
+    if (ms > 60000)
+        ms = 60000;
+    uint64_t us = (uint64_t)(ms * 1000.0);
+    if (g->opt.format != FMT_CADDY)
+        us = us / 1000 * 1000;
+    L->dur_us = us;
+    L->timed = true;
+}
+
+/* "s.mmm" of a number of microseconds (a multiple of 1000). */
+static char *put_seconds_ms(char *p, uint64_t us)
+{
+    p = put_u64(p, us / 1000000);
+    *p++ = '.';
+    unsigned ms = (unsigned)(us / 1000 % 1000);
+    *p++ = (char)('0' + ms / 100);
+    return put_2d(p, ms % 100);
+}
+
+/* "s.uuuuuu" of a number of microseconds, as Caddy writes a duration. */
+static char *put_seconds_us(char *p, uint64_t us)
+{
+    p = put_u64(p, us / 1000000);
+    *p++ = '.';
+    unsigned f = (unsigned)(us % 1000000);
+    for (unsigned d = 100000; d > 0; d /= 10)
+        *p++ = (char)('0' + f / d % 10);
+    return p;
+}
+
+/* n bytes of a combined line's piece as a JSON string's contents: the
+ * pieces are printable ASCII, so only '"' and '\' need escaping. */
+static char *put_json_text(char *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            *p++ = '\\';
+        *p++ = s[i];
+    }
+    return p;
+}
+
+/* The proxies a request of the other forms passed, nearest last, into
+ * list (at most 2), as text in buf; returns how many. */
+static int pick_proxies(gen *g, char buf[2][48])
+{
+    if (g->opt.proxies == 0)
+        return 0;
+    int n = (int)rng_below(&g->x, 3);
+    for (int k = 0; k < n; k++) {
+        uint32_t which = 1 + rng_below(&g->x, g->opt.proxies);
+        char *e = rng_below(&g->x, 4) == 0 ? put_hex16(put_str(buf[k], "fd00::"), which, false, false)
+                                           : put_u64(put_str(buf[k], "127.0.0."), which);
+        *e = '\0';
+    }
+    return n;
+}
+
+/* The local time of L as ISO 8601 with its zone, "2024-01-01T05:30:00+05:30". */
+static char *put_iso_time(gen *g, char *p, const line *L)
+{
+    int32_t off = g->opt.zone_offset[L->zone];
+    int64_t local = L->ts + off;
+    int64_t day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    unsigned sod = (unsigned)(local - day * 86400);
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(day, &y, &m, &d);
+    p = put_2d(p, (unsigned)(y / 100));
+    p = put_2d(p, (unsigned)(y % 100));
+    *p++ = '-';
+    p = put_2d(p, m);
+    *p++ = '-';
+    p = put_2d(p, d);
+    *p++ = 'T';
+    p = put_2d(p, sod / 3600);
+    *p++ = ':';
+    p = put_2d(p, sod / 60 % 60);
+    *p++ = ':';
+    p = put_2d(p, sod % 60);
+    const char *z = g->opt.zone_text[L->zone];
+    *p++ = z[0];
+    p = put_mem(p, z + 1, 2);
+    *p++ = ':';
+    return put_mem(p, z + 3, 2);
+}
+
+/* Rewrites the combined line in g->ln into the form of --format and sets
+ * L->cut. */
+static void render_other(gen *g)
+{
+    line *L = &g->ln;
+    char *q = g->alt, proxy[2][48], tbuf[40];
+    const char *b = L->buf;
+    int np = pick_proxies(g, proxy);
+    L->ms = rng_below(&g->x, 1000);
+    const char *client = b + L->client_at;
+    size_t client_len = L->client_end - L->client_at;
+    /* The peer: the nearest proxy, or the client. */
+    const char *peer = np > 0 ? proxy[np - 1] : client;
+    size_t peer_len = np > 0 ? strlen(proxy[np - 1]) : client_len;
+    uint64_t body = L->bytes < 0 ? 0 : (uint64_t)L->bytes;
+
+    if (g->opt.format == FMT_CADDY) {
+        q = put_str(q, "{\"level\":\"info\",\"ts\":");
+        q = put_u64(q, (uint64_t)L->ts);
+        *q++ = '.';
+        q = put_2d(q, L->ms / 10);
+        q = put_str(q, "41024,\"logger\":\"http.log.access.log0\",\"msg\":\"handled request\","
+                       "\"request\":{\"remote_ip\":\"");
+        q = put_mem(q, peer, peer_len);
+        q = put_str(q, "\",\"remote_port\":\"");
+        q = put_u64(q, 1024 + L->ms * 60);
+        q = put_str(q, "\",\"client_ip\":\"");
+        q = put_mem(q, client, client_len);
+        q = put_str(q, "\",\"proto\":\"HTTP/1.1\",\"method\":\"");
+        /* A request that is not METHOD URL has no URI; a handshake keeps
+         * its bytes as the method. */
+        if (L->method != NULL)
+            q = put_str(q, L->method);
+        else if (L->non_http)
+            q = put_json_text(q, b + L->req_at, L->req_end - L->req_at);
+        else
+            q = put_str(q, "GET");
+        q = put_str(q, "\",\"host\":\"www.example.com\",\"uri\":\"");
+        if (L->url != UINT32_MAX) {
+            size_t n;
+            const char *u = url_text(g, L->url, &n);
+            q = put_json_text(q, u, n);
+        } else if (L->non_http) {
+            *q++ = '/';
+        }
+        q = put_str(q, "\",\"headers\":{\"User-Agent\":[\"");
+        q = put_json_text(q, b + L->ua_at, L->ua_end - L->ua_at);
+        q = put_str(q, "\"],\"Referer\":[\"");
+        q = put_json_text(q, b + L->ref_at, L->ref_end - L->ref_at);
+        q = put_str(q, "\"]}},\"bytes_read\":0,\"user_id\":\"\",\"duration\":");
+        q = put_seconds_us(q, L->dur_us);
+        q = put_str(q, ",\"size\":");
+        q = put_u64(q, body);
+        q = put_str(q, ",\"status\":");
+        q = put_u64(q, L->status_v);
+        q = put_str(q, ",\"resp_headers\":{\"Server\":[\"Caddy\"]}}");
+        L->cut = (size_t)(q - g->alt);
+    } else if (g->opt.format == FMT_JSON) {
+        q = put_str(q, "{\"time\":\"");
+        q = put_iso_time(g, q, L);
+        q = put_str(q, "\",\"remote_addr\":\"");
+        q = put_mem(q, peer, peer_len);
+        q = put_str(q, "\",\"request\":\"");
+        q = put_json_text(q, b + L->req_at, L->req_end - L->req_at);
+        q = put_str(q, "\",\"status\":");
+        q = put_u64(q, L->status_v);
+        q = put_str(q, ",\"body_bytes_sent\":");
+        q = put_u64(q, body);
+        q = put_str(q, ",\"request_time\":\"");
+        q = put_seconds_ms(q, L->dur_us);
+        q = put_str(q, "\",\"http_referer\":\"");
+        q = put_json_text(q, b + L->ref_at, L->ref_end - L->ref_at);
+        q = put_str(q, "\",\"http_user_agent\":\"");
+        q = put_json_text(q, b + L->ua_at, L->ua_end - L->ua_at);
+        q = put_str(q, "\",\"http_x_forwarded_for\":\"");
+        if (np == 0) {
+            *q++ = '-';
+        } else {
+            q = put_mem(q, client, client_len);
+            if (np == 2)
+                q = put_str(put_str(q, ", "), proxy[0]);
+        }
+        q = put_str(q, "\"}");
+        L->cut = (size_t)(q - g->alt);
+    } else {
+        /* $upstream_response_time: one to three upstreams tried, the last
+         * value the one counted; now and then "-" (no response), and then
+         * the line logs no response time. */
+        bool upstream_none = rng_below(&g->x, 50) == 0;
+        L->cut = 0;
+        bool duration_seen = false;
+        for (size_t i = 0; i < g->opt.n_pieces; i++) {
+            const nginx_piece *pc = &g->opt.pieces[i];
+            if (pc->lit != NULL) {
+                q = put_mem(q, pc->lit, pc->len);
+                continue;
+            }
+            if (pc->counted)
+                L->cut = (size_t)(q - g->alt);
+            switch (pc->var) {
+            case NV_REMOTE_ADDR: q = put_mem(q, peer, peer_len); break;
+            case NV_TIME_LOCAL: {
+                char *e = put_time(g, tbuf, L->ts, L->zone);
+                q = put_mem(q, tbuf + 1, (size_t)(e - tbuf) - 2);
+                break;
+            }
+            case NV_TIME_ISO: q = put_iso_time(g, q, L); break;
+            case NV_MSEC:
+                q = put_u64(q, (uint64_t)L->ts);
+                *q++ = '.';
+                *q++ = (char)('0' + L->ms / 100);
+                q = put_2d(q, L->ms % 100);
+                break;
+            case NV_REQUEST: q = put_mem(q, b + L->req_at, L->req_end - L->req_at); break;
+            case NV_METHOD: q = put_str(q, L->method != NULL ? L->method : "-"); break;
+            case NV_URI:
+                if (L->url != UINT32_MAX) {
+                    size_t n;
+                    const char *u = url_text(g, L->url, &n);
+                    q = put_mem(q, u, n);
+                } else {
+                    *q++ = '-';
+                }
+                break;
+            case NV_STATUS: q = put_u64(q, L->status_v); break;
+            case NV_BODY: q = put_u64(q, body); break;
+            case NV_BYTES:
+                /* Headers included; when it is the size counted, so is the truth. */
+                q = put_u64(q, body + 180);
+                if (pc->counted)
+                    L->bytes = (int64_t)body + 180;
+                break;
+            case NV_REFERER: q = put_mem(q, b + L->ref_at, L->ref_end - L->ref_at); break;
+            case NV_AGENT: q = put_mem(q, b + L->ua_at, L->ua_end - L->ua_at); break;
+            case NV_HOST: q = put_str(q, "www.example.com"); break;
+            case NV_REQUEST_TIME:
+                q = put_seconds_ms(q, L->dur_us);
+                duration_seen = true;
+                break;
+            case NV_UPSTREAM_TIME:
+                if (L->ms % 7 == 0)
+                    q = put_str(q, "0.002, ");
+                if (L->ms % 11 == 0)
+                    q = put_str(q, "- : ");
+                if (upstream_none && !duration_seen)
+                    *q++ = '-';
+                else
+                    q = put_seconds_ms(q, L->dur_us);
+                duration_seen = true;
+                break;
+            case NV_XFF:
+                if (np == 0) {
+                    *q++ = '-';
+                } else {
+                    q = put_mem(q, client, client_len);
+                    if (np == 2)
+                        q = put_str(put_str(q, ", "), proxy[0]);
+                }
+                break;
+            default: *q++ = '-'; break;
+            }
+        }
+        /* Only the first time field counts; "-" there logs none. */
+        for (size_t i = 0; i < g->opt.n_pieces; i++) {
+            nginx_var v = g->opt.pieces[i].var;
+            if (g->opt.pieces[i].lit == NULL && (v == NV_REQUEST_TIME || v == NV_UPSTREAM_TIME)) {
+                if (v == NV_UPSTREAM_TIME && upstream_none)
+                    L->timed = false;
+                break;
+            }
+        }
+    }
+    *q++ = '\n';
+    memcpy(L->buf, g->alt, (size_t)(q - g->alt));
+    L->len = (size_t)(q - g->alt);
+    if (L->cut == 0)
+        L->cut = 1;
+}
+
+/* Reads an nginx log_format string into opt->pieces; refuses what loggen
+ * could not write a truth for. */
+static void parse_nginx(options *o, const char *spec)
+{
+    static const struct {
+        const char *name;
+        nginx_var var;
+    } vars[] = {
+        {"remote_addr", NV_REMOTE_ADDR}, {"remote_user", NV_REMOTE_USER},
+        {"time_local", NV_TIME_LOCAL}, {"time_iso8601", NV_TIME_ISO}, {"msec", NV_MSEC},
+        {"request", NV_REQUEST}, {"request_method", NV_METHOD}, {"request_uri", NV_URI},
+        {"status", NV_STATUS}, {"body_bytes_sent", NV_BODY}, {"bytes_sent", NV_BYTES},
+        {"http_referer", NV_REFERER}, {"http_user_agent", NV_AGENT}, {"host", NV_HOST},
+        {"server_name", NV_HOST}, {"http_host", NV_HOST}, {"request_time", NV_REQUEST_TIME},
+        {"upstream_response_time", NV_UPSTREAM_TIME}, {"http_x_forwarded_for", NV_XFF},
+    };
+    /* The parser's kinds: the first field of each counts. */
+    enum { K_NONE, K_CLIENT, K_TIME, K_REQUEST, K_STATUS, K_SIZE, K_HOST, K_DURATION, K_N };
+    bool seen[K_N] = {false};
+    const char *p = spec;
+    o->n_pieces = 0;
+    while (*p) {
+        if (o->n_pieces == MAX_PIECES)
+            die(EXIT_USAGE, "--format nginx: more than %d pieces", MAX_PIECES);
+        nginx_piece *pc = &o->pieces[o->n_pieces++];
+        memset(pc, 0, sizeof *pc);
+        if (*p != '$') {
+            pc->lit = p;
+            while (*p && *p != '$')
+                p++;
+            pc->len = (size_t)(p - pc->lit);
+            continue;
+        }
+        p++;
+        bool braced = *p == '{';
+        if (braced)
+            p++;
+        const char *name = p;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               *p == '_')
+            p++;
+        size_t n = (size_t)(p - name);
+        if (n == 0 || (braced && *p++ != '}'))
+            die(EXIT_USAGE, "--format nginx: a '$' without a variable name");
+        pc->var = NV_OTHER;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+            if (strlen(vars[i].name) == n && memcmp(vars[i].name, name, n) == 0)
+                pc->var = vars[i].var;
+        int k = K_NONE;
+        switch (pc->var) {
+        case NV_REMOTE_ADDR: k = K_CLIENT; break;
+        case NV_TIME_LOCAL: case NV_TIME_ISO: case NV_MSEC: k = K_TIME; break;
+        case NV_REQUEST: k = K_REQUEST; break;
+        case NV_STATUS: k = K_STATUS; break;
+        case NV_BODY: case NV_BYTES: k = K_SIZE; break;
+        case NV_HOST: k = K_HOST; break;
+        case NV_REQUEST_TIME: case NV_UPSTREAM_TIME: k = K_DURATION; break;
+        case NV_METHOD: case NV_URI:
+            die(EXIT_USAGE, "--format nginx: loggen writes \"$request\", not $request_method "
+                            "or $request_uri");
+        default: break;
+        }
+        if (k != K_NONE && !seen[k]) {
+            seen[k] = true;
+            pc->counted = true;
+        }
+    }
+    if (!seen[K_CLIENT] || !seen[K_TIME] || !seen[K_REQUEST] || !seen[K_STATUS])
+        die(EXIT_USAGE, "--format nginx: the format needs $remote_addr, a time ($time_local, "
+                        "$time_iso8601 or $msec), \"$request\" and $status");
+    o->timed = seen[K_DURATION];
+}
+
 /* Renders one valid line for clock second t into g->ln and records what it
  * counts.  The line is not yet written: a malformed line is made from it. */
 static void render_valid(gen *g, int64_t t)
@@ -1506,6 +1994,7 @@ static void render_valid(gen *g, int64_t t)
             p = put_str(p, rng_below(r, 10) ? "www.example.com:443 " : "www.example.com:80 ");
     }
 
+    L->client_at = (size_t)(p - L->buf);
     if (kind == C_IPV4) {
         uint32_t a = client_ipv4(g, ci);
         bool dual = g->opt.ipv6 > 0 && ((h >> 52) & 63) == 0;
@@ -1517,6 +2006,8 @@ static void render_valid(gen *g, int64_t t)
     } else {
         p = put_hostname(g, p, ci, h);
     }
+    p = decorate_client(g, L->buf + L->client_at, p);
+    L->client_end = (size_t)(p - L->buf);
     p = put_str(p, " - ");
     p = ((h >> 32) & 255) < 2 ? put_str(p, user_names[(h >> 40) % NUSERS]) : put_str(p, "-");
     *p++ = ' ';
@@ -1528,6 +2019,7 @@ static void render_valid(gen *g, int64_t t)
     if (rng_below(r, 100) < 3)
         zone = (int)rng_below(r, (uint32_t)g->opt.nzones);
     L->ts = t - lag;
+    L->zone = zone;
     L->lbracket = (size_t)(p - L->buf);
     p = put_time(g, p, L->ts, zone);
     L->rbracket = (size_t)(p - L->buf) - 1;
@@ -1546,6 +2038,9 @@ static void render_valid(gen *g, int64_t t)
     const char *u = url_text(g, url, &n);
 
     L->url = UINT32_MAX;
+    L->req_at = (size_t)(p - L->buf);
+    L->method = NULL;
+    L->non_http = false;
     if (shape < 300) {                      /* "-" */
         *p++ = '-';
         status = rng_below(r, 4) ? 408 : 400;
@@ -1558,6 +2053,7 @@ static void render_valid(gen *g, int64_t t)
         uint32_t w = rng_below(r, 3);
         if (w == 0) {
             /* A TLS ClientHello sent to a plain-HTTP port, as Apache logs it. */
+            L->non_http = true;
             p = put_str(p, "\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03");
             for (uint32_t k = 8 + rng_below(r, 24); k > 0; k--) {
                 uint32_t byte = rng_below(r, 256);
@@ -1585,16 +2081,25 @@ static void render_valid(gen *g, int64_t t)
             p = put_str(p, v < 7 ? "HTTP/1.1" : v < 9 ? "HTTP/2.0" : "HTTP/1.0");
         }
         L->url = url;
+        L->method = method;
         status = pick_status(r, ukind, method);
         body = pick_body(r, ukind, g->url_size[url], status, head);
         if (ukind == U_PAGE && status == 200)
             s->page = url;
     }
+    if (g->opt.handshakes > 0 && rng_ppm(&g->x, g->opt.handshakes * 1000)) {
+        p = put_handshake(g, L->buf + L->req_at);
+        L->url = UINT32_MAX;
+        L->method = NULL;
+        L->non_http = true;
+        status = 400;
+        body = 150;
+    }
+    L->req_end = (size_t)(p - L->buf);
     *p++ = '"';
     *p++ = ' ';
-    L->code = status;
-    L->method = L->url == UINT32_MAX ? "none" : method;
     L->status = (size_t)(p - L->buf);
+    L->status_v = status;
     p = put_u64(p, status);
     *p++ = ' ';
     L->size = (size_t)(p - L->buf);
@@ -1609,16 +2114,25 @@ static void render_valid(gen *g, int64_t t)
 
     if (g->opt.format != FMT_COMMON) {
         *p++ = ' ';
+        L->ref_at = (size_t)(p - L->buf) + 1;
         p = put_referer(g, p, s);
+        L->ref_end = (size_t)(p - L->buf) - 1;
         *p++ = ' ';
         *p++ = '"';
+        L->ua_at = (size_t)(p - L->buf);
         p = put_str(p, rng_ppm(r, 2000) ? escaped_agents[rng_below(r, NESC_AGENTS)]
                                         : s->agent);
+        L->ua_end = (size_t)(p - L->buf);
         *p++ = '"';
     }
     *p++ = '\n';
     L->len = (size_t)(p - L->buf);
     L->client = ci;
+    L->timed = false;
+    if (g->opt.timed)
+        pick_duration(g, ukind);
+    if (g->opt.format >= FMT_CADDY)
+        render_other(g);
 }
 
 /* Removes n bytes at off from the line; positions after it are not used. */
@@ -1677,6 +2191,14 @@ static void emit_malformed(gen *g, int64_t t)
         return;
     }
     render_valid(g, t);
+    if (g->opt.format >= FMT_CADDY) {
+        /* Cut before the last field the parser counts (JSON: before the
+         * closing brace): no format reads the rest as a valid line. */
+        L->len = L->cut <= 1 ? 0 : 1 + rng_below(r, (uint32_t)L->cut - 1);
+        L->buf[L->len++] = '\n';
+        out_write(g, L->buf, L->len);
+        return;
+    }
     if (kind < 4790) {                          /* truncated before its size */
         L->len = 1 + rng_below(r, (uint32_t)L->status + 3);
         L->buf[L->len++] = '\n';
@@ -1735,13 +2257,13 @@ static uint64_t second_load(gen *g, int64_t t)
  * ("-" for none), tab-separated.  Generated URLs hold no tab or newline. */
 static void truth_line(gen *g, const line *L)
 {
-    const char *m = L->method;
+    const char *m = L->method != NULL ? L->method : "none";
     static const char *const named[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
                                         "OPTIONS", "CONNECT", "TRACE", "none"};
     int known = 0;
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
         known |= strcmp(m, named[i]) == 0;
-    fprintf(g->truth_lines, "%lld\t%u\t%s\t%lld\t%u\t", (long long)L->ts, L->code,
+    fprintf(g->truth_lines, "%lld\t%u\t%s\t%lld\t%u\t", (long long)L->ts, L->status_v,
             known ? m : "other", (long long)(L->bytes > 0 ? L->bytes : 0), L->client);
     if (L->url == UINT32_MAX) {
         fputs("-\n", g->truth_lines);
@@ -1806,7 +2328,12 @@ static void usage(FILE *f)
         "  --urls N             URL population (max(100, lines/50))\n"
         "  --ipv6 PERMILLE      share of IPv6 clients; 0 also drops ::ffff: forms (30)\n"
         "  --hostnames PERMILLE share of hostname clients (50)\n"
-        "  --format F           combined, common or vhost_combined (combined)\n"
+        "  --format F           combined, common, vhost_combined, caddy, json, or\n"
+        "                       nginx:'LOG_FORMAT' with $variables (combined)\n"
+        "  --ports PERMILLE     share of lines whose IP client has a :port (0)\n"
+        "  --proxies N          requests pass up to 2 of N trusted proxies, 127.0.0.x and\n"
+        "                       fd00::x, logged as X-Forwarded-For lists (0)\n"
+        "  --handshakes PERMILLE share of requests that are TLS/RDP handshakes (0)\n"
         "  --help               this text\n"
         "\n"
         "Exit status: 0 ok, 1 I/O error, 2 bad usage.\n",
@@ -1854,8 +2381,9 @@ static void parse_zones(options *o, const char *list)
 
 static void parse_options(options *o, int argc, char **argv)
 {
-    enum { O_LINES = 256, O_SEED, O_OUT, O_TRUTH, O_TRUTH_LINES, O_START, O_RPS, O_MALFORMED, O_ZONES,
-           O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_HELP };
+    enum { O_LINES = 256, O_SEED, O_OUT, O_TRUTH, O_TRUTH_LINES, O_START, O_RPS, O_MALFORMED,
+           O_ZONES, O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_HELP, O_PORTS, O_PROXIES,
+           O_HANDSHAKES };
     static const struct option longopts[] = {
         {"lines", required_argument, NULL, O_LINES},
         {"seed", required_argument, NULL, O_SEED},
@@ -1871,6 +2399,9 @@ static void parse_options(options *o, int argc, char **argv)
         {"ipv6", required_argument, NULL, O_IPV6},
         {"hostnames", required_argument, NULL, O_HOSTNAMES},
         {"format", required_argument, NULL, O_FORMAT},
+        {"ports", required_argument, NULL, O_PORTS},
+        {"proxies", required_argument, NULL, O_PROXIES},
+        {"handshakes", required_argument, NULL, O_HANDSHAKES},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -1924,8 +2455,20 @@ static void parse_options(options *o, int argc, char **argv)
                 o->format = FMT_COMMON;
             else if (strcmp(optarg, "vhost_combined") == 0)
                 o->format = FMT_VHOST;
+            else if (strcmp(optarg, "caddy") == 0)
+                o->format = FMT_CADDY, o->timed = true;
+            else if (strcmp(optarg, "json") == 0)
+                o->format = FMT_JSON, o->timed = true;
+            else if (strncmp(optarg, "nginx:", 6) == 0)
+                o->format = FMT_NGINX, parse_nginx(o, optarg + 6);
             else
-                die(EXIT_USAGE, "--format: '%s' is not combined, common or vhost_combined", optarg);
+                die(EXIT_USAGE, "--format: '%s' is not combined, common, vhost_combined, caddy, "
+                                "json or nginx:'LOG_FORMAT'", optarg);
+            break;
+        case O_PORTS: o->ports = (unsigned)parse_uint("--ports", optarg, 0, 1000); break;
+        case O_PROXIES: o->proxies = (unsigned)parse_uint("--proxies", optarg, 0, 250); break;
+        case O_HANDSHAKES:
+            o->handshakes = (unsigned)parse_uint("--handshakes", optarg, 0, 1000);
             break;
         case O_HELP:
             usage(stdout);
@@ -1940,6 +2483,13 @@ static void parse_options(options *o, int argc, char **argv)
         die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
     if (o->ipv6 + o->hostnames > 1000)
         die(EXIT_USAGE, "--ipv6 and --hostnames add up to more than 1000 per mille");
+    if (o->format == FMT_NGINX && o->proxies > 0) {
+        bool xff = false;
+        for (size_t i = 0; i < o->n_pieces; i++)
+            xff |= o->pieces[i].lit == NULL && o->pieces[i].var == NV_XFF;
+        if (!xff)
+            die(EXIT_USAGE, "--proxies: the nginx format must log $http_x_forwarded_for");
+    }
     if (clients == 0) {
         clients = o->lines / 20 > 1000 ? o->lines / 20 : 1000;
         if (clients > MAX_CLIENTS)
@@ -1975,6 +2525,10 @@ int main(int argc, char **argv)
         g.k_ipv6[k] = (uint32_t)splitmix64(&sm);
         g.k_host[k] = (uint32_t)splitmix64(&sm);
     }
+    /* The second stream comes after every draw of the first's seeding, so
+     * the combined log of a seed is what it was before this stream. */
+    for (int k = 0; k < 4; k++)
+        g.x.s[k] = splitmix64(&sm);
     for (unsigned k = 0, octet = 1; k < IPV4_FIRST_OCTETS; k++, octet++) {
         if (octet == 127)
             octet++;
@@ -2023,6 +2577,7 @@ int main(int argc, char **argv)
     free(g.url_size);
     free(g.t.seen);
     free(g.t.url_count);
+    free(g.t.durs);
     free(g.obuf);
     return 0;
 }
