@@ -243,6 +243,8 @@ struct sources {
 static void schedule(tracked *t);
 static void request_scan(struct sources *s, uint64_t delay_ms);
 static void balance(struct sources *s);
+static int64_t wall_ms(void);
+static void add_family(struct sources *s, const char *path, int64_t since_ms);
 
 /* --- names of files, for malformed samples ------------------------------ */
 
@@ -682,6 +684,8 @@ static void after_job(tracked *t, int more)
         t->again = 0;
         schedule(t);
     }
+    if (!t->busy)
+        free_readers(t);    /* idle: a few hundred bytes and a descriptor */
     if (s->queue != NULL)
         balance(s);
 }
@@ -736,6 +740,7 @@ static void job_done(uv_work_t *w, int status)
     t->plain_next = 0;
     s->jobs--;
     d->generation++;
+    uint64_t read_before_ms = t->active_ms;
     t->active_ms = now;
     if (t->gz) {
         t->delta = delta;
@@ -767,9 +772,17 @@ static void job_done(uv_work_t *w, int status)
     uint64_t truncations = t->info.truncations;
     lt_follow_info_get(t->follow, &t->info);
     sync_entry(t, truncations);
-    if (t->info.truncations > truncations)
+    if (t->info.truncations > truncations) {
         daemon_log(LOG_INFO_, "%s: truncated (copytruncate); reading it again from the start",
                    t->path);
+        /* Lines written just before the copy was taken are only in the
+         * copy now: it continues the content that was cut off (a ghost in
+         * the registry), whether or not a pattern names it. */
+        if (t->pat < s->n_pats && strpbrk(s->pats[t->pat].spec, "*?[") == NULL) {
+            add_family(s, s->pats[t->pat].spec, wall_ms() - (int64_t)(now - read_before_ms) - 1000);
+            request_scan(s, RESCAN_SOON_MS);
+        }
+    }
     merge_delta(t, delta);
     if (rc < 0 && rc != -ECANCELED && !t->logged_error) {
         daemon_log(LOG_WARNING_, "%s", err);

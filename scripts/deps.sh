@@ -10,6 +10,7 @@ packages=(
   libyaml-dev libuv1-dev libhttp-parser-dev zlib1g-dev libsystemd-dev  # the daemon
   jq gawk curl         # end-to-end tests read JSON, compute truths, talk HTTP
   redis-server         # the HyperLogLog is checked against a real Redis
+  logrotate            # tests/e2e_logrotate.sh rotates with the real one
   systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
   clang libclang-rt-14-dev   # fuzz/run.sh: libFuzzer, ASan, UBSan
   bash-completion      # the completion's install dir (bash-completion.pc)
