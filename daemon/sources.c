@@ -1824,6 +1824,8 @@ static const char *state_of(const tracked *t)
 static void describe_one(lt_buf *b, int text, int first, const char *path, const char *state,
                          const char *reason, const lt_reg_entry *e, const tracked *t)
 {
+    const struct sources *s = t ? t->src : NULL;
+    const char *pattern = s && t->pat < s->n_pats ? s->pats[t->pat].spec : NULL;
     char a[32], c[32];
     uint64_t offset = t ? t->info.offset : e ? e->offset : 0;
     uint64_t size = t ? t->info.size : e ? e->size : 0;
@@ -1848,6 +1850,11 @@ static void describe_one(lt_buf *b, int text, int first, const char *path, const
     } else {
         lt_buf_puts(b, first ? "{\"path\":" : ",{\"path\":");
         lt_buf_json_string(b, path, strlen(path));
+        lt_buf_puts(b, ",\"pattern\":");
+        if (pattern != NULL)
+            lt_buf_json_string(b, pattern, strlen(pattern));
+        else
+            lt_buf_puts(b, "null");
         lt_buf_printf(b, ",\"state\":\"%s\"", state);
         if (reason != NULL) {
             lt_buf_puts(b, ",\"reason\":");

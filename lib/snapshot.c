@@ -32,7 +32,8 @@
  *   7 samples   u32 n, n x (u32 source, u64 line, i32 reason, u32 len, bytes)
  *   8 sources   u32 n, n x (u32 len, path, u64 dev, ino, offset, size, lines,
  *               malformed, truncations, rotations, u32 fp_len, u64 fp_hash,
- *               u8 done)                       (checkpoints only)
+ *               u8 state: 0 being read, 1 done, 2 an earlier content, a ghost)
+ *                                              (checkpoints only)
  *   9 windows   u64 bucket width, retention, clients_bytes, urls, vhosts (the
  *               bucket limits); then 5 x the rps layout: the per-second
  *               tables of 1xx, 3xx, 4xx, 5xx and other statuses (version 2)
@@ -402,7 +403,7 @@ static int write_section(lt_buf *b, int type, const lt_tally *t, const lt_snapsh
             put_u64(b, src[i].rotations);
             put_u32(b, src[i].fp_len);
             put_u64(b, src[i].fp_hash);
-            put_u8(b, src[i].done != 0);
+            put_u8(b, (uint8_t)src[i].done);
         }
         return 0;
     }
@@ -908,7 +909,7 @@ static int read_sources(cursor *c, struct parts *P)
         unsigned done = get_u8(c);
         if (c->failed)
             return -EINVAL;
-        if (s->offset > s->size || s->malformed > s->lines || s->fp_len > 256 || done > 1)
+        if (s->offset > s->size || s->malformed > s->lines || s->fp_len > 256 || done > 2)
             return bad(c, "a source position out of range");
         s->done = (int)done;
     }

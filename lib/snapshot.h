@@ -23,7 +23,8 @@ typedef struct lt_snapshot_source {
     uint64_t lines, malformed, truncations, rotations;
     uint32_t fp_len;          /* fingerprint of the file's start (lib/follow.h) */
     uint64_t fp_hash;
-    int done;                 /* a .gz source already read whole */
+    int done;                 /* 0 being read, 1 done (finished, or a .gz read whole),
+                                 2 a ghost: an earlier content (lib/registry.h) */
 } lt_snapshot_source;
 
 /* Appends the snapshot of t (and of n_sources positions, 0 for none) to

@@ -132,16 +132,20 @@ START_TEST(sources_round_trip)
     lt_limits l = {1 << 20, 1000, 0, {0}};
     lt_tally *t = lt_tally_new(&l);
     feed(t, 0, 100);
-    lt_snapshot_source src[2] = {
+    lt_snapshot_source src[3] = {
         {"/var/log/a.log", 2049, 12345, 100, 200, 7, 1, 2, 3, 256, 0xdeadbeefcafef00du, 0},
         {"/var/log/b.log.2.gz", 2049, 99, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+        /* a ghost: the content a copytruncate cut off, kept for its copy */
+        {"/var/log/c.log", 0, 0, 500, 500, 5, 0, 1, 0, 256, 0x1234u, 2},
     };
-    lt_buf a = snap_of(t, src, 2);
+    lt_buf a = snap_of(t, src, 3);
     lt_tally *back;
     lt_snapshot_source *got;
     size_t n;
     ck_assert_int_eq(lt_snapshot_read(a.data, a.len, NULL, &back, &got, &n, err, sizeof(err)), 0);
-    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(got[2].done, 2);
+    ck_assert_uint_eq(got[2].offset, 500);
     ck_assert_str_eq(got[0].path, "/var/log/a.log");
     ck_assert_uint_eq(got[0].ino, 12345);
     ck_assert_uint_eq(got[0].offset, 100);
