@@ -64,7 +64,7 @@ static size_t run_scan(int fd, uint64_t size)
 static size_t run(enum stage st, const char *text, size_t n, const lt_format *f, uint64_t *valid)
 {
     lt_parser *ps = lt_parser_new(f);
-    lt_limits lim = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, 0};
+    lt_limits lim = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}, 0};
     lt_tally *t = st == TALLY ? lt_tally_new(&lim) : NULL;
     lt_record rec;
     size_t lines = 0;

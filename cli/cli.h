@@ -22,6 +22,11 @@ int cmd_merge(int argc, char **argv);
  * client_rule (or NULL) says how clients were counted. */
 int cli_print_report(const char *cmd, const lt_tally *t, size_t top, int json,
                      const char *const *names, size_t n_names, const char *client_rule);
+/* The same for a window: from and to (either may be NULL; both NULL is all
+ * time) as GET /v1/summary reads them (lib/qtime.c). */
+int cli_print_window_report(const char *cmd, const lt_tally *t, size_t top, int json,
+                            const char *const *names, size_t n_names,
+                            const char *client_rule, const char *from, const char *to);
 
 /* `logtally detect FILE...`: names the built-in format of each file. */
 int cmd_detect(int argc, char **argv);

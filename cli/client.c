@@ -1,4 +1,4 @@
-/* client.c -- `logtally summary|top|rps|sources|hll|reload`: ask the daemon.
+/* client.c -- `logtally summary|top|rps|status|vhosts|sources|hll|reload`: ask the daemon.
  *
  * One HTTP/1.1 request over the Unix socket per command; the response is
  * read whole and parsed with http-parser.  The daemon is asked for its
@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "qtime.h"
 
 #define DEFAULT_SOCKET "/run/logtally/logtally.sock"
 #define RESPONSE_TIMEOUT_MS 30000
@@ -251,8 +252,15 @@ static void client_usage(FILE *out)
           "\n"
           "  summary [--wait] [--top N]   the report (--wait: until the daemon has caught up)\n"
           "  top [N]                      the N hottest URLs (default 10)\n"
-          "  rps [--from T] [--to T] [--step 1s|1m|1h|1d]\n"
-          "                               requests per step; T is epoch seconds or ISO 8601\n"
+          "  rps [--step 1s|1m|1h|1d] [--status 5xx|503]\n"
+          "                               requests (of a status class or code) per step\n"
+          "  status                       requests by status class, code and method\n"
+          "  vhosts [--top N]             requests per virtual host\n"
+          "\n"
+          "summary, top, rps, status and vhosts answer for a window:\n"
+          "  --since D                    the last D (90s, 15m, 1h, 2d, 1w), up to now\n"
+          "  --from T, --to T             T is epoch seconds, ISO 8601 (2024-05-17T10:00,\n"
+          "                               2024-05-17T10:00:00+02:00), now, or -15m\n"
           "  sources                      the files followed\n"
           "  hll                          the clients' HyperLogLog, Redis format, to stdout\n"
           "  snapshot                     the daemon's snapshot, to stdout (logtally merge)\n"
@@ -286,6 +294,8 @@ int cmd_client(const char *sock, int argc, char **argv)
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'T'},
         {"step", required_argument, NULL, 'S'},
+        {"since", required_argument, NULL, 'D'},
+        {"status", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -303,6 +313,19 @@ int cmd_client(const char *sock, int argc, char **argv)
         case 'F': add_param(query, sizeof(query), "from", optarg); break;
         case 'T': add_param(query, sizeof(query), "to", optarg); break;
         case 'S': add_param(query, sizeof(query), "step", optarg); break;
+        case 'C': add_param(query, sizeof(query), "status", optarg); break;
+        case 'D': {
+            /* --since D is from=-D: the daemon takes it relative to its clock. */
+            int64_t secs;
+            char err[128], rel[64];
+            if (lt_qtime_duration(optarg, &secs, err, sizeof(err)) < 0) {
+                fprintf(stderr, "logtally %s: --since: %s\n", cmd, err);
+                return EXIT_USAGE;
+            }
+            snprintf(rel, sizeof(rel), "-%llds", (long long)secs);
+            add_param(query, sizeof(query), "from", rel);
+            break;
+        }
         case 'h': client_usage(stdout); return EXIT_OK;
         default: client_usage(stderr); return EXIT_USAGE;
         }
@@ -335,7 +358,8 @@ int cmd_client(const char *sock, int argc, char **argv)
         int rc = request(sock, "POST", target, &r);
         return rc ? rc : finish(&r, stdout);
     }
-    static const char *const gets[] = {"summary", "top", "rps", "sources", "hll", "snapshot"};
+    static const char *const gets[] = {"summary", "top",     "rps", "status",
+                                       "vhosts",  "sources", "hll", "snapshot"};
     for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
         if (strcmp(cmd, gets[i]) != 0)
             continue;

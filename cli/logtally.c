@@ -2,7 +2,7 @@
  *
  *   logtally analyze [OPTIONS] FILE...    count logs once, offline
  *   logtally detect FILE...               which built-in format reads a file
- *   logtally [-s SOCKET] summary|top|rps|sources|hll|reload
+ *   logtally [-s SOCKET] summary|top|rps|status|vhosts|sources|hll|reload
  *                                         ask the running daemon
  *
  * Each subcommand lives in its own file and returns an exit code from
@@ -19,17 +19,20 @@ static void usage(FILE *out)
     fputs("usage: logtally [-s SOCKET] COMMAND [OPTIONS] [ARGS]\n"
           "\n"
           "offline:\n"
-          "  analyze [--format F] [--top N] [--json] [--save SNAP] FILE...\n"
+          "  analyze [--format F] [--top N] [--json] [--save SNAP] [--from T] [--to T] FILE...\n"
           "                                         count access logs once and report\n"
-          "  merge [--json] [--save OUT] [--hll OUT] SNAP...\n"
+          "  merge [--json] [--save OUT] [--hll OUT] [--from T] [--to T] SNAP...\n"
           "                                         one report from snapshots and Redis sketches\n"
           "  detect FILE...                         name the built-in format of each file\n"
           "\n"
           "asking the daemon (on -s SOCKET, $LOGTALLY_SOCKET or /run/logtally/logtally.sock):\n"
           "  summary [--wait] [--top N] [--json]    the report; --wait until it has caught up\n"
           "  top [N] [--json]                       the N hottest URLs\n"
-          "  rps [--from T] [--to T] [--step S] [--json]\n"
-          "                                         requests per 1s, 1m, 1h or 1d\n"
+          "  rps [--step S] [--status 5xx] [--json] requests per 1s, 1m, 1h or 1d\n"
+          "  status [--json]                        requests by status code and method\n"
+          "  vhosts [--top N] [--json]              requests per virtual host\n"
+          "  (summary, top, rps, status and vhosts take --since 1h, or --from T and --to T:\n"
+          "   epoch seconds, ISO 8601, now, or -15m)\n"
           "  sources [--json]                       the files followed\n"
           "  hll > FILE                             the clients' HyperLogLog (Redis format)\n"
           "  snapshot > FILE                        the daemon's snapshot (for logtally merge)\n"
@@ -75,8 +78,8 @@ int main(int argc, char **argv)
         return cmd_merge(argc - 1, argv + 1);
     if (strcmp(cmd, "detect") == 0)
         return cmd_detect(argc - 1, argv + 1);
-    static const char *const daemon_cmds[] = {"summary", "top",  "rps",     "sources",
-                                               "hll",     "snapshot", "reload"};
+    static const char *const daemon_cmds[] = {"summary", "top",  "rps",     "status", "vhosts",
+                                               "sources", "hll", "snapshot", "reload"};
     for (size_t i = 0; i < sizeof(daemon_cmds) / sizeof(daemon_cmds[0]); i++)
         if (strcmp(cmd, daemon_cmds[i]) == 0)
             return cmd_client(sock, argc - 1, argv + 1);

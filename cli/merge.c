@@ -37,6 +37,7 @@ static void merge_usage(FILE *out)
           "  -n, --top N         URLs in the top list (default 10)\n"
           "      --save OUT      write the merged snapshot\n"
           "      --hll OUT       write the merged clients' HyperLogLog in Redis's format\n"
+          "      --from T, --to T  report the window from T to T (inclusive), as analyze\n"
           "  -h, --help\n",
           out);
 }
@@ -64,10 +65,12 @@ int cmd_merge(int argc, char **argv)
         {"top", required_argument, NULL, 'n'},
         {"save", required_argument, NULL, 'S'},
         {"hll", required_argument, NULL, 'H'},
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *save = NULL, *hll_out = NULL;
+    const char *save = NULL, *hll_out = NULL, *from = NULL, *to = NULL;
     size_t top = 10;
     int json = 0, c;
 
@@ -77,6 +80,8 @@ int cmd_merge(int argc, char **argv)
         case 'j': json = 1; break;
         case 'S': save = optarg; break;
         case 'H': hll_out = optarg; break;
+        case 'F': from = optarg; break;
+        case 'T': to = optarg; break;
         case 'n': {
             char *end;
             unsigned long v = strtoul(optarg, &end, 10);
@@ -114,7 +119,7 @@ int cmd_merge(int argc, char **argv)
         const lt_limits *limits = acc ? lt_tally_limits(acc) : NULL;
         if (len >= 4 && memcmp(data, "HYLL", 4) == 0) {
             lt_hll *h = lt_hll_new();
-            lt_limits def = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, LT_DEFAULT_RPS_BYTES};
+            lt_limits def = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}, LT_DEFAULT_RPS_BYTES};
             if (h == NULL || lt_hll_import(h, data, len, err, sizeof(err)) < 0 ||
                 (t = tally_of_sketch(h, limits ? limits : &def)) == NULL) {
                 fprintf(stderr, "logtally merge: %s: %s\n", argv[i],
@@ -169,7 +174,7 @@ int cmd_merge(int argc, char **argv)
             goto out;
         }
     }
-    rc = cli_print_report("merge", acc, top, json, NULL, 0, NULL);
+    rc = cli_print_window_report("merge", acc, top, json, NULL, 0, NULL, from, to);
 out:
     lt_tally_free(acc);
     return rc;

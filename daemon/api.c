@@ -1,9 +1,12 @@
 /* api.c -- where a query is answered: the /v1 endpoints.
  *
  *   GET  /healthz                       liveness
- *   GET  /v1/summary                    the report of `logtally analyze --json`, plus "ingest"
- *   GET  /v1/top?n=10                   the top URLs
- *   GET  /v1/rps?from=&to=&step=        requests per second, minute, hour or day
+ *   GET  /v1/summary?from=&to=&n=       the report of `logtally analyze --json`, plus "ingest"
+ *   GET  /v1/top?from=&to=&n=10         the top URLs
+ *   GET  /v1/rps?from=&to=&step=&status= requests (of a status class) per second, minute,
+ *                                       hour or day
+ *   GET  /v1/status?from=&to=           requests by status class, code and method
+ *   GET  /v1/vhosts?from=&to=&n=        requests per virtual host
  *   GET  /v1/sources                    the files followed
  *   GET  /v1/hll                        the clients' HyperLogLog in Redis's format
  *   GET  /v1/snapshot                   the tally and positions (lib/snapshot.c)
@@ -17,6 +20,15 @@
  * a 400 that says which.  Every answer is computed on the loop thread from
  * the live tally, so it is a consistent snapshot: read jobs merge into it
  * between requests, never during one.
+ *
+ * Windows: from and to (inclusive) are read by lib/qtime.c (epoch, strict
+ * ISO 8601, now, -15m).  A missing from is the first second with a
+ * request; a missing to is the last one, or now when from is relative to
+ * now (so `from=-1h` is the last hour by the clock, lines arriving or not).
+ * With neither, summary, top, status and vhosts answer for all time; with
+ * either, for the window (lt_summary_fill_window(): exact counts at any
+ * edge from the per-second tables, the rest from the time buckets, which
+ * the answer's "window" names).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +40,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "hll.h"
+#include "qtime.h"
 #include "report.h"
 #include "snapshot.h"
 #include "rps.h"
@@ -159,69 +172,18 @@ static int param_count(request *r, const char *key, size_t def, size_t min, size
     return 0;
 }
 
-static int parse_time_text(const char *s, int64_t *out);
-
-/* Seconds of 0000-01-01 and 9999-12-31T23:59:59: bounds beyond them are
- * refused, so no bucket arithmetic can overflow. */
-#define TIME_MIN (-62167219200LL)
-#define TIME_MAX 253402300799LL
-
-/* Epoch seconds, or ISO 8601: 2024-01-31, 2024-01-31T10:00, 2024-01-31T10:00:05
- * with an optional Z or +hh:mm / +hhmm offset (UTC when absent).  Times
- * outside years 0..9999 are refused. */
-static int parse_time(const char *s, int64_t *out)
+/* The window of a request (see the top of the file).  *windowed is 0 when
+ * neither from nor to was given.  Returns 0 or a 400. */
+static int param_window(request *r, int64_t *from, int64_t *to, int *windowed)
 {
-    int rc = parse_time_text(s, out);
-    return rc < 0 || *out < TIME_MIN || *out > TIME_MAX ? -1 : 0;
-}
-
-static int parse_time_text(const char *s, int64_t *out)
-{
-    char *end;
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (*s == '\0')
-        return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end == '\0') {
-        if (errno == ERANGE)
-            return -1;
-        *out = v;
-        return 0;
-    }
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-        return -1;
-    s += n;
-    if (*s == 'T' || *s == ' ') {
-        int m = 0;
-        if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
-            return -1;
-        s += 1 + m;
-        if (*s == ':') {
-            if (sscanf(s + 1, "%2d%n", &sec, &m) != 1 || m != 2)
-                return -1;
-            s += 3;
-        }
-    }
-    int64_t offset = 0;
-    if (*s == 'Z') {
-        s++;
-    } else if (*s == '+' || *s == '-') {
-        int oh, om, m = 0;
-        if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &m) == 2 && m == 5)
-            ;
-        else if (sscanf(s + 1, "%2d%2d%n", &oh, &om, &m) == 2 && m == 4)
-            ;
-        else
-            return -1;
-        offset = (*s == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-        s += 1 + m;
-    }
-    if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = sec};
-    *out = (int64_t)timegm(&tm) - offset;
+    const char *fs = param(r, "from"), *ts = param(r, "to");
+    int64_t first = 0, last = 0;
+    int any = lt_rps_span(lt_tally_rps(r->d->tally), &first, &last);
+    char why[300];
+    if (lt_qtime_window(fs, ts, (int64_t)time(NULL), any, first, last, from, to, why,
+                        sizeof(why)) < 0)
+        return fail(r, 400, "%s", why);
+    *windowed = fs != NULL || ts != NULL;
     return 0;
 }
 
@@ -242,14 +204,28 @@ static void ingest_json(lt_daemon *d, lt_buf *b)
                   (unsigned long long)((uv_now(d->loop) - d->started_ms) / 1000));
 }
 
+
+/* The summary for all time or for [from, to].  Returns 0 or -ENOMEM. */
+static int fill_summary(request *r, lt_summary *s, int windowed, int64_t from, int64_t to,
+                        size_t top_n, size_t top_vhosts)
+{
+    if (!windowed)
+        return lt_summary_fill(s, r->d->tally, top_n) < 0 ? -ENOMEM : 0;
+    return lt_summary_fill_window(s, r->d->tally, from, to, top_n, top_vhosts) < 0 ? -ENOMEM : 0;
+}
+
 static int get_summary(request *r)
 {
     size_t n;
+    int64_t from, to;
+    int windowed;
     int rc = param_count(r, "n", 10, 0, MAX_TOP, &n);
+    if (rc == 0)
+        rc = param_window(r, &from, &to, &windowed);
     if (rc)
         return rc;
     lt_summary s;
-    if (lt_summary_fill(&s, r->d->tally, n) < 0)
+    if (fill_summary(r, &s, windowed, from, to, n, 10) < 0)
         return fail(r, 500, "out of memory");
     size_t n_names;
     const char *const *names = sources_names(r->d, &n_names);
@@ -285,29 +261,40 @@ static int get_summary(request *r)
 static int get_top(request *r)
 {
     size_t n;
+    int64_t from, to;
+    int windowed;
     int rc = param_count(r, "n", 10, 1, MAX_TOP, &n);
+    if (rc == 0)
+        rc = param_window(r, &from, &to, &windowed);
     if (rc)
         return rc;
-    const lt_urls *u = lt_tally_urls(r->d->tally);
-    lt_url_count *top = calloc(n, sizeof(*top));
-    if (top == NULL)
+    lt_summary s;
+    if (fill_summary(r, &s, windowed, from, to, n, 0) < 0)
         return fail(r, 500, "out of memory");
-    size_t got = lt_urls_top(u, n, top);
-    int exact = lt_urls_exact(u);
+    const lt_url_count *top = s.top;
+    size_t got = s.n_top;
+    int exact = s.urls_exact;
     char a[32];
     if (r->text) {
+        if (windowed)
+            lt_report_window(r->out, &s);
         if (!exact)
             lt_buf_printf(r->out, "(top-k counts: each may exceed the truth by up to %s)\n",
-                          lt_report_group(lt_urls_error_bound(u), a));
+                          lt_report_group(s.url_error_bound, a));
         for (size_t i = 0; i < got; i++) {
             lt_buf_printf(r->out, "%12s  ", lt_report_group(top[i].count, a));
             lt_buf_text_escaped(r->out, top[i].url, top[i].len);
             lt_buf_puts(r->out, "\n");
         }
     } else {
-        lt_buf_printf(r->out, "{\"exact\":%s,\"error_bound\":%llu,\"distinct\":%zu,\"top\":[",
-                      exact ? "true" : "false", (unsigned long long)lt_urls_error_bound(u),
-                      lt_urls_size(u));
+        lt_buf_puts(r->out, "{");
+        if (windowed) {
+            lt_summary_json_window(r->out, &s);
+            lt_buf_puts(r->out, ",");
+        }
+        lt_buf_printf(r->out, "\"exact\":%s,\"error_bound\":%llu,\"distinct\":%zu,\"top\":[",
+                      exact ? "true" : "false", (unsigned long long)s.url_error_bound,
+                      s.distinct_urls);
         for (size_t i = 0; i < got; i++) {
             lt_buf_puts(r->out, i ? ",{\"url\":" : "{\"url\":");
             lt_buf_json_string(r->out, top[i].url, top[i].len);
@@ -318,7 +305,7 @@ static int get_top(request *r)
         }
         lt_buf_puts(r->out, "]}\n");
     }
-    free(top);
+    lt_summary_release(&s);
     return 200;
 }
 
@@ -344,6 +331,28 @@ static int emit_bucket(int64_t start, uint64_t count, void *arg)
     return 0;
 }
 
+/* Collects a series into counts[], one per bucket from the first; with
+ * subtract, takes it away from what is there. */
+struct series_into {
+    uint64_t *counts;
+    size_t n, cap;
+    int subtract;
+};
+
+static int collect_bucket(int64_t start, uint64_t count, void *arg)
+{
+    struct series_into *c = arg;
+    (void)start;
+    if (c->n < c->cap) {
+        if (c->subtract)
+            c->counts[c->n] -= count;
+        else
+            c->counts[c->n] = count;
+    }
+    c->n++;
+    return 0;
+}
+
 static int get_rps(request *r)
 {
     static const struct {
@@ -351,20 +360,27 @@ static int get_rps(request *r)
         lt_rps_step step;
     } steps[] = {{"1s", LT_RPS_STEP_SECOND}, {"1m", LT_RPS_STEP_MINUTE},
                  {"1h", LT_RPS_STEP_HOUR}, {"1d", LT_RPS_STEP_DAY}};
+    static const char *const classes[LT_CLASSES] = {"1xx", "3xx", "4xx", "5xx", "other"};
     const lt_rps *t = lt_tally_rps(r->d->tally);
     int64_t first = 0, last = 0, from, to;
-    int any = lt_rps_span(t, &first, &last);
-    const char *fs = param(r, "from"), *ts = param(r, "to"), *ss = param(r, "step");
-    if (fs != NULL && parse_time(fs, &from) < 0)
-        return fail(r, 400, "from: '%s' is not epoch seconds or ISO 8601 in years 0..9999", fs);
-    if (ts != NULL && parse_time(ts, &to) < 0)
-        return fail(r, 400, "to: '%s' is not epoch seconds or ISO 8601 in years 0..9999", ts);
-    if (fs == NULL)
-        from = first;
-    if (ts == NULL)
-        to = any ? last : from;
-    if (from > to)
-        return fail(r, 400, "from is after to");
+    int any = lt_rps_span(t, &first, &last), windowed;
+    int rc = param_window(r, &from, &to, &windowed);
+    if (rc)
+        return rc;
+    const char *ss = param(r, "step"), *cs = param(r, "status");
+    /* -1: every request; LT_CLASSES: 2xx (the total less the others). */
+    int cls = -1;
+    if (cs != NULL) {
+        for (cls = 0; cls < LT_CLASSES && strcmp(cs, classes[cls]) != 0; cls++)
+            ;
+        if (cls == LT_CLASSES && strcmp(cs, "2xx") != 0) {
+            /* A code: from the time buckets, at steps of whole buckets. */
+            if (strlen(cs) != 3 || strspn(cs, "0123456789") != 3)
+                return fail(r, 400, "status must be 1xx, 2xx, 3xx, 4xx, 5xx, other or a "
+                            "3-digit code, not '%s'", cs);
+            cls = LT_CLASSES + 1;
+        }
+    }
     size_t si = 0;
     if (ss != NULL) {
         for (si = 0; si < 4 && strcmp(ss, steps[si].name) != 0; si++)
@@ -372,22 +388,165 @@ static int get_rps(request *r)
         if (si == 4)
             return fail(r, 400, "step must be 1s, 1m, 1h or 1d, not '%s'", ss);
     } else {
-        /* The finest step that gives at most 1440 buckets. */
-        while (si < 3 && (uint64_t)(to - from) / (uint64_t)steps[si].step >= 1440)
+        /* The finest step that gives at most 1440 buckets (for a code, of
+         * whole time buckets). */
+        int64_t width = lt_buckets_get_conf(lt_tally_buckets(r->d->tally))->width;
+        while (si < 3 && ((uint64_t)(to - from) / (uint64_t)steps[si].step >= 1440 ||
+                          (cls == LT_CLASSES + 1 && (int64_t)steps[si].step % width != 0)))
             si++;
     }
-    uint64_t buckets = (uint64_t)(to - from) / (uint64_t)steps[si].step + 1;
+    if (cls == LT_CLASSES + 1 &&
+        (int64_t)steps[si].step % lt_buckets_get_conf(lt_tally_buckets(r->d->tally))->width != 0)
+        return fail(r, 400, "a status code is counted per time bucket (%llds): the step must "
+                    "be a multiple of it", (long long)lt_buckets_get_conf(
+                        lt_tally_buckets(r->d->tally))->width);
+    int64_t step = (int64_t)steps[si].step;
+    int64_t start = from - ((from % step) + step) % step;
+    uint64_t buckets = (uint64_t)(to - start) / (uint64_t)step + 1;
     if (buckets > MAX_BUCKETS)
         return fail(r, 400, "%llu buckets is more than %d; use a larger step or a shorter range",
                     (unsigned long long)buckets, MAX_BUCKETS);
     struct series_out o = {r, 0, 0};
-    if (!r->text)
-        lt_buf_printf(r->out, "{\"from\":%lld,\"to\":%lld,\"step\":\"%s\",\"series\":[",
-                      (long long)from, (long long)to, steps[si].name);
-    if (any)
+    if (!r->text) {
+        lt_buf_printf(r->out, "{\"from\":%lld,\"to\":%lld,\"step\":\"%s\",", (long long)from,
+                      (long long)to, steps[si].name);
+        if (cs != NULL)
+            lt_buf_printf(r->out, "\"status\":\"%s\",", cs);
+        lt_buf_puts(r->out, "\"series\":[");
+    }
+    if (any && cls == LT_CLASSES + 1) {
+        lt_buckets_code_series(lt_tally_buckets(r->d->tally), (unsigned)atoi(cs), from, to,
+                               step, emit_bucket, &o);
+    } else if (any && cls >= 0 && cls < LT_CLASSES) {
+        lt_rps_series(lt_tally_class_rps(r->d->tally, cls), from, to, steps[si].step,
+                      emit_bucket, &o);
+    } else if (any && cls == LT_CLASSES) {
+        struct series_into c = {calloc((size_t)buckets, sizeof(uint64_t)), 0, (size_t)buckets, 0};
+        if (c.counts == NULL)
+            return fail(r, 500, "out of memory");
+        lt_rps_series(t, from, to, steps[si].step, collect_bucket, &c);
+        c.subtract = 1;
+        for (int k = 0; k < LT_CLASSES; k++) {
+            c.n = 0;
+            lt_rps_series(lt_tally_class_rps(r->d->tally, k), from, to, steps[si].step,
+                          collect_bucket, &c);
+        }
+        for (size_t i = 0; i < (size_t)buckets; i++)
+            emit_bucket(start + (int64_t)i * step, c.counts[i], &o);
+        free(c.counts);
+    } else if (any) {
         lt_rps_series(t, from, to, steps[si].step, emit_bucket, &o);
+    }
     if (!r->text)
         lt_buf_printf(r->out, "],\"total\":%llu}\n", (unsigned long long)o.total);
+    return 200;
+}
+
+static void text_counts(lt_buf *b, const char *label, const char *name, uint64_t n,
+                        uint64_t total)
+{
+    char a[32];
+    lt_buf_printf(b, "%-8s %-8s %12s  %5.1f%%\n", label, name, lt_report_group(n, a),
+                  total ? 100.0 * (double)n / (double)total : 0.0);
+}
+
+static int get_status(request *r)
+{
+    int64_t from, to;
+    int windowed;
+    int rc = param_window(r, &from, &to, &windowed);
+    if (rc)
+        return rc;
+    lt_summary s;
+    if (fill_summary(r, &s, windowed, from, to, 0, 0) < 0)
+        return fail(r, 500, "out of memory");
+    static const char *const names[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    if (r->text) {
+        if (windowed)
+            lt_report_window(r->out, &s);
+        uint64_t codes = 0;
+        for (unsigned c = 0; c < LT_STATUS_CODES; c++)
+            codes += s.status_codes[c];
+        for (int c = 0; c < 6; c++)
+            text_counts(r->out, c ? "" : "class", names[c], s.status_classes[c], s.n.valid);
+        int any = 0;
+        for (unsigned c = 0; c < LT_STATUS_CODES; c++) {
+            if (s.status_codes[c] == 0)
+                continue;
+            char code[8];
+            snprintf(code, sizeof(code), "%03u", c);
+            text_counts(r->out, any ? "" : "code", code, s.status_codes[c], codes);
+            any = 1;
+        }
+        any = 0;
+        for (unsigned m = 0; m < LT_METHODS; m++)
+            if (s.methods[m]) {
+                text_counts(r->out, any ? "" : "method", lt_buckets_method_name(m), s.methods[m],
+                            codes);
+                any = 1;
+            }
+    } else {
+        lt_buf_puts(r->out, "{");
+        if (windowed) {
+            lt_summary_json_window(r->out, &s);
+            lt_buf_puts(r->out, ",");
+        }
+        lt_buf_printf(r->out, "\"requests\":%llu,", (unsigned long long)s.n.valid);
+        lt_summary_json_status(r->out, &s);
+        lt_buf_puts(r->out, "}\n");
+    }
+    lt_summary_release(&s);
+    return 200;
+}
+
+static int get_vhosts(request *r)
+{
+    size_t n;
+    int64_t from, to;
+    int windowed;
+    int rc = param_count(r, "n", 10, 1, MAX_TOP, &n);
+    if (rc == 0)
+        rc = param_window(r, &from, &to, &windowed);
+    if (rc)
+        return rc;
+    lt_summary s;
+    if (fill_summary(r, &s, windowed, from, to, 0, n) < 0)
+        return fail(r, 500, "out of memory");
+    if (!windowed) {
+        /* All time, the summary keeps its own short list: ask for n. */
+        free(s.vhosts);
+        s.vhosts = NULL;
+        s.n_vhosts = 0;
+        if (s.distinct_vhosts > 0) {
+            if ((s.vhosts = calloc(n, sizeof(*s.vhosts))) == NULL) {
+                lt_summary_release(&s);
+                return fail(r, 500, "out of memory");
+            }
+            s.n_vhosts = lt_urls_top(lt_buckets_vhosts(lt_tally_buckets(r->d->tally)), n, s.vhosts);
+        }
+    }
+    char a[32];
+    if (r->text) {
+        if (windowed)
+            lt_report_window(r->out, &s);
+        if (!s.vhosts_exact)
+            lt_buf_printf(r->out, "(top-k counts: each may exceed the truth by up to %s)\n",
+                          lt_report_group(s.vhost_error_bound, a));
+        for (size_t i = 0; i < s.n_vhosts; i++) {
+            lt_buf_printf(r->out, "%12s  ", lt_report_group(s.vhosts[i].count, a));
+            lt_buf_text_escaped(r->out, s.vhosts[i].url, s.vhosts[i].len);
+            lt_buf_puts(r->out, "\n");
+        }
+    } else {
+        lt_buf_puts(r->out, "{");
+        if (windowed) {
+            lt_summary_json_window(r->out, &s);
+            lt_buf_puts(r->out, ",");
+        }
+        lt_summary_json_vhosts(r->out, &s);
+        lt_buf_puts(r->out, "}\n");
+    }
+    lt_summary_release(&s);
     return 200;
 }
 
@@ -426,6 +585,64 @@ static void metric_head(lt_buf *b, const char *name, const char *type, const cha
     lt_buf_printf(b, "# TYPE %s %s\n# HELP %s %s\n", name, type, name, help);
 }
 
+/* logtally_requests_total{status_class, method}: the non-zero pairs of the
+ * all-time totals, and the requests restored from a version-1 snapshot
+ * (which kept neither) as "unknown", so the series always sum to every
+ * request. */
+static void requests_by_class_method(lt_buf *b, const lt_tally *t, uint64_t valid)
+{
+    static const char *const classes[LT_STATUS_CLASSES] = {"1xx", "2xx", "3xx",
+                                                            "4xx", "5xx", "other"};
+    const lt_buckets *bk = lt_tally_buckets(t);
+    uint64_t sum = 0;
+    char labels[96];
+    for (unsigned c = 0; c < LT_STATUS_CLASSES; c++)
+        for (unsigned m = 0; m < LT_METHODS; m++) {
+            uint64_t n = lt_buckets_class_method(bk, c, m);
+            if (n == 0)
+                continue;
+            snprintf(labels, sizeof(labels), "{status_class=\"%s\",method=\"%s\"}", classes[c],
+                     lt_buckets_method_name(m));
+            metric(b, "logtally_requests_total", labels, (double)n);
+            sum += n;
+        }
+    if (sum < valid || sum == 0)
+        metric(b, "logtally_requests_total", "{status_class=\"unknown\",method=\"unknown\"}",
+               (double)(valid - sum));
+}
+
+/* A label value: printable ASCII as is (\\ and \" escaped), any other byte
+ * as '_', so a virtual host of any bytes keeps the text valid. */
+static void label_value(lt_buf *b, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\' || c == '"')
+            lt_buf_printf(b, "\\%c", c);
+        else
+            lt_buf_printf(b, "%c", c >= 0x20 && c < 0x7f ? c : '_');
+    }
+}
+
+/* Requests per virtual host: the summary's top ten, and the rest as
+ * vhost="" so that they sum to every request with a virtual host. */
+static void vhost_metrics(lt_buf *b, const lt_summary *s)
+{
+    if (s->distinct_vhosts == 0)
+        return;
+    metric_head(b, "logtally_vhost_requests", "counter",
+                "Requests per virtual host: the busiest ten, the rest under vhost=\"\".");
+    uint64_t listed = 0;
+    for (size_t i = 0; i < s->n_vhosts; i++) {
+        lt_buf_puts(b, "logtally_vhost_requests_total{vhost=\"");
+        label_value(b, s->vhosts[i].url, s->vhosts[i].len);
+        lt_buf_printf(b, "\"} %llu\n", (unsigned long long)s->vhosts[i].count);
+        listed += s->vhosts[i].count;
+    }
+    lt_buf_printf(b, "logtally_vhost_requests_total{vhost=\"\"} %llu\n",
+                  (unsigned long long)(s->vhost_total > listed ? s->vhost_total - listed : 0));
+}
+
 /* The response times as an OpenMetrics histogram with Prometheus' default
  * buckets, taken from the tally's log-linear one (lib/hist.h: a bucket
  * counts within one fine bucket's width of its bound). */
@@ -462,8 +679,9 @@ static int get_metrics(request *r)
     metric(b, "logtally_lines_total", "", (double)s.n.lines);
     metric_head(b, "logtally_malformed_lines", "counter", "Lines that did not parse.");
     metric(b, "logtally_malformed_lines_total", "", (double)s.n.malformed);
-    metric_head(b, "logtally_requests", "counter", "Valid lines: requests.");
-    metric(b, "logtally_requests_total", "", (double)s.n.valid);
+    metric_head(b, "logtally_requests", "counter",
+                "Valid lines: requests, by status class and method (they sum to all requests).");
+    requests_by_class_method(b, r->d->tally, s.n.valid);
     metric_head(b, "logtally_unparsed_requests", "counter", "Requests without a readable URL.");
     metric(b, "logtally_unparsed_requests_total", "", (double)s.n.unparsed_requests);
     metric_head(b, "logtally_non_http_requests", "counter",
@@ -472,11 +690,10 @@ static int get_metrics(request *r)
     metric_durations(b, lt_tally_durations(r->d->tally));
     metric_head(b, "logtally_response_bytes", "counter", "Sum of response sizes.");
     metric(b, "logtally_response_bytes_total", "", (double)s.n.bytes);
-    metric_head(b, "logtally_clients", "gauge", "Distinct clients by kind.");
+    metric_head(b, "logtally_clients", "gauge", "Distinct clients by kind (they sum to all clients).");
     metric(b, "logtally_clients", "{kind=\"ipv4\"}", (double)s.clients.ipv4);
     metric(b, "logtally_clients", "{kind=\"ipv6\"}", (double)s.clients.ipv6);
     metric(b, "logtally_clients", "{kind=\"other\"}", (double)s.clients.other);
-    metric(b, "logtally_clients", "{kind=\"total\"}", (double)s.clients.total);
     metric_head(b, "logtally_clients_exact", "gauge", "1 while client counts are exact.");
     metric(b, "logtally_clients_exact", "", s.clients.exact);
     metric_head(b, "logtally_peak_second_requests", "gauge", "Requests in the busiest second.");
@@ -490,9 +707,12 @@ static int get_metrics(request *r)
     metric(b, "logtally_memory_bytes", "{structure=\"hll\"}", (double)s.memory.hll);
     metric(b, "logtally_memory_bytes", "{structure=\"urls\"}", (double)s.url_bytes);
     metric(b, "logtally_memory_bytes", "{structure=\"rps\"}", (double)s.rps_bytes);
-    metric_head(b, "logtally_ingest_bytes", "gauge", "Bytes counted and bytes in the followed files.");
-    metric(b, "logtally_ingest_bytes", "{of=\"done\"}", (double)p.done);
-    metric(b, "logtally_ingest_bytes", "{of=\"total\"}", (double)p.total);
+    metric(b, "logtally_memory_bytes", "{structure=\"buckets\"}", (double)s.bucket_bytes);
+    vhost_metrics(b, &s);
+    metric_head(b, "logtally_ingest_read_bytes", "gauge", "Bytes of the followed files counted.");
+    metric(b, "logtally_ingest_read_bytes", "", (double)p.done);
+    metric_head(b, "logtally_ingest_size_bytes", "gauge", "Bytes in the followed files.");
+    metric(b, "logtally_ingest_size_bytes", "", (double)p.total);
     metric_head(b, "logtally_ingest_parts", "counter",
                 "Backlog parts read in parallel by the reader threads.");
     metric(b, "logtally_ingest_parts_total", "", (double)p.parts);
@@ -610,8 +830,10 @@ static void cache_store(lt_daemon *d, const char *key, int status, const char *t
     snprintf(c->key, sizeof(c->key), "%s", key);
 }
 
-static const char *const no_params[] = {NULL}, *const n_param[] = {"n", NULL},
-                         *const rps_params[] = {"from", "to", "step", NULL};
+static const char *const no_params[] = {NULL},
+                         *const rps_params[] = {"from", "to", "step", "status", NULL},
+                         *const window_params[] = {"from", "to", NULL},
+                         *const window_n_params[] = {"from", "to", "n", NULL};
 
 static const struct route {
     const char *path;
@@ -620,9 +842,11 @@ static const struct route {
     int (*fn)(request *r);
 } routes[] = {
     {"/healthz", "GET", no_params, get_health},
-    {"/v1/summary", "GET", n_param, get_summary},
-    {"/v1/top", "GET", n_param, get_top},
+    {"/v1/summary", "GET", window_n_params, get_summary},
+    {"/v1/top", "GET", window_n_params, get_top},
     {"/v1/rps", "GET", rps_params, get_rps},
+    {"/v1/status", "GET", window_params, get_status},
+    {"/v1/vhosts", "GET", window_n_params, get_vhosts},
     {"/v1/sources", "GET", no_params, get_sources},
     {"/v1/hll", "GET", no_params, get_hll},
     {"/v1/snapshot", "GET", no_params, get_snapshot},
@@ -634,7 +858,8 @@ static const struct route {
 static int cacheable(const char *path)
 {
     return strcmp(path, "/v1/summary") == 0 || strcmp(path, "/v1/top") == 0 ||
-           strcmp(path, "/v1/rps") == 0 || strcmp(path, "/metrics") == 0;
+           strcmp(path, "/v1/rps") == 0 || strcmp(path, "/v1/status") == 0 ||
+           strcmp(path, "/v1/vhosts") == 0 || strcmp(path, "/metrics") == 0;
 }
 
 int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,

@@ -252,7 +252,7 @@ static void check_gz(const uint8_t *p, size_t n)
         abort();
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 
-    lt_limits limits = {1u << 20, 1000, 0, 0};
+    lt_limits limits = {1u << 20, 1000, 0, {0}, 0};
     lt_tally *t = lt_tally_new(&limits);
     lt_format *f = lt_format_new("combined", err, sizeof err);
     lt_parser *ps = f ? lt_parser_new(f) : NULL;

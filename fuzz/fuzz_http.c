@@ -383,6 +383,7 @@ static const char *const routes[][2] = {
     {"/healthz", "GET"},       {"/v1/summary", "GET"}, {"/v1/top", "GET"},
     {"/v1/rps", "GET"},        {"/v1/sources", "GET"}, {"/v1/hll", "GET"},
     {"/v1/snapshot", "GET"},   {"/v1/reload", "POST"}, {"/metrics", "GET"},
+    {"/v1/status", "GET"},     {"/v1/vhosts", "GET"},
 };
 
 static const char *const T_JSON = "application/json";
@@ -610,8 +611,8 @@ static void setup(void)
     lt_parser *p = f ? lt_parser_new(f) : NULL;
     if (p == NULL)
         abort();
-    lt_limits exact = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, 0};
-    lt_limits inexact = {0, 5, 1, 0};
+    lt_limits exact = {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}, 0};
+    lt_limits inexact = {0, 5, 1, {0}, 0};
     tallies[0] = build_tally(&exact, p, 0);
     tallies[1] = build_tally(&exact, p, 60);
     tallies[2] = build_tally(&inexact, p, 200);

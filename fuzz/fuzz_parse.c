@@ -100,8 +100,9 @@ static bool same_record(const lt_record *a, const lt_record *b)
 {
     if (a->client != b->client || a->ts != b->ts || a->url != b->url ||
         a->url_len != b->url_len || a->status != b->status || a->bytes != b->bytes ||
-        a->vhost != b->vhost || a->vhost_len != b->vhost_len ||
-        a->duration_us != b->duration_us || a->non_http != b->non_http)
+        a->vhost != b->vhost || a->vhost_len != b->vhost_len || a->method != b->method ||
+        a->method_len != b->method_len || a->duration_us != b->duration_us ||
+        a->non_http != b->non_http)
         return false;
     switch (a->client) {
     case LT_CLIENT_IPV4: return a->ipv4 == b->ipv4;

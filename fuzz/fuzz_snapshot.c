@@ -211,10 +211,10 @@ static bool known_exactness_loss(const unsigned char *d, size_t len, const lt_ta
 }
 
 static const lt_limits overrides[4] = {
-    {0, 0, 0, 0},    /* unused: no override */
-    {0, 1, 0, 0},
-    {4096, 3, 1, 0},
-    {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, LT_DEFAULT_RPS_BYTES},
+    {0, 0, 0, {0}, 0},    /* unused: no override */
+    {0, 1, 0, {0}, 0},
+    {4096, 3, 1, {0}, 0},
+    {LT_DEFAULT_EXACT_CLIENTS_BYTES, LT_DEFAULT_URL_ENTRIES, 0, {0}, LT_DEFAULT_RPS_BYTES},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -279,7 +279,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lt_buf out;
         lt_buf_init(&out);
         FUZZ_CHECK(lt_snapshot_write(&out, c, csrc, n_csrc, created) == 0, "write failed");
-        bool same = out.len == len && memcmp(out.data, snap, len) == 0;
+        /* A version-1 snapshot is written back as version 2 (with empty
+         * buckets): the byte-for-byte check is for the current version,
+         * the read-back below for both. */
+        bool same = (out.len == len && memcmp(out.data, snap, len) == 0) ||
+                    (len > 8 && snap[8] == 1);
         if (!same && !(skip_known && known_exactness_loss(snap, len, c))) {
             size_t at = 0;
             while (at < len && at < out.len && (unsigned char)out.data[at] == snap[at])

@@ -10,8 +10,10 @@
  * sequence of mappings (sources):
  *
  *     root ── socket, socket_mode, socket_group, listen, state_dir,
- *      │      checkpoint_interval, threads, strip_query     (scalars)
- *      ├── limits:  exact_clients_bytes, url_entries, rps_bytes (scalars)
+ *      │      checkpoint_interval, threads, strip_query,    (scalars)
+ *      │      bucket_width, retention
+ *      ├── limits:  exact_clients_bytes, url_entries, rps_bytes, (scalars)
+ *      │            bucket_clients_bytes, bucket_urls, vhosts
  *      ├── http:    max_connections, max_header_bytes,
  *      │            request_timeout                         (scalars)
  *      └── sources: - path, format                          (scalars)
@@ -149,6 +151,11 @@ static const cfg_key top_keys[] = {
     {"threads", CFG_UINT, CFG_OFF(threads), 0, 64,
      "expected 0 (one per online CPU) to 64"},
     {"strip_query", CFG_BOOL, CFG_OFF(limits.strip_query), 0, 0, NULL},
+    {"bucket_width", CFG_DURATION, CFG_OFF(bucket_width_ms), 60 * 1000, 24 * 60 * 60 * 1000,
+     "expected whole seconds from 1m to 1d that divide a day (1m, 5m, 10m, 15m, 30m, 1h, 2h, "
+     "... 1d), so that buckets fall on UTC hours and days"},
+    {"retention", CFG_DURATION, CFG_OFF(retention_ms), 60 * 1000,
+     (uint64_t)100 * 366 * 24 * 60 * 60 * 1000, "expected 1m to 100 years (and one bucket or more)"},
     {"limits", CFG_LIMITS, 0, 0, 0, NULL},
     {"http", CFG_HTTP, 0, 0, 0, NULL},
     {"sources", CFG_SOURCES, 0, 0, 0, NULL},
@@ -159,6 +166,12 @@ static const cfg_key limits_keys[] = {
     {"url_entries", CFG_SIZE_COUNT, CFG_OFF(limits.url_entries), 1, SIZE_MAX,
      "expected at least 1, since the URL table must hold the URL being counted"},
     {"rps_bytes", CFG_SIZE, CFG_OFF(limits.rps_bytes), 0, SIZE_MAX, NULL},
+    {"bucket_clients_bytes", CFG_SIZE, CFG_OFF(limits.buckets.clients_bytes), 1, SIZE_MAX,
+     "expected at least 1 byte (the buckets then keep HyperLogLogs only)"},
+    {"bucket_urls", CFG_SIZE_COUNT, CFG_OFF(limits.buckets.urls), 1, (uint64_t)1 << 31,
+     "expected 1 to 2^31 URL counters per bucket"},
+    {"vhosts", CFG_SIZE_COUNT, CFG_OFF(limits.buckets.vhosts), 1, (uint64_t)1 << 31,
+     "expected 1 to 2^31 virtual-host counters"},
 };
 
 static const cfg_key http_keys[] = {
@@ -472,8 +485,9 @@ static const char *const size_units[] = {"",  "B",   "K", "KB", "KiB", "M",  "MB
 static const uint64_t size_factors[] = {1,          1,          1 << 10,    1 << 10,   1 << 10,
                                         1 << 20,    1 << 20,    1 << 20,    1 << 30,   1 << 30,
                                         1 << 30,    1ULL << 40, 1ULL << 40, 1ULL << 40};
-static const char *const duration_units[] = {"", "ms", "s", "m", "h", NULL};
-static const uint64_t duration_factors[] = {1000, 1, 1000, 60 * 1000, 60 * 60 * 1000};
+static const char *const duration_units[] = {"", "ms", "s", "m", "h", "d", NULL};
+static const uint64_t duration_factors[] = {1000, 1, 1000, 60 * 1000, 60 * 60 * 1000,
+                                            24 * 60 * 60 * 1000};
 
 int lt_config_parse_size(const char *s, size_t *bytes)
 {
@@ -648,6 +662,10 @@ static int read_scalar(cfg_reader *r, const char *path, const cfg_key *key, char
         if (rc < 0)
             return wrong_value(r, path, key);
         if (v < key->min || v > key->max)
+            return out_of_range(r, path, key, s);
+        /* A bucket width must cut a day into whole seconds. */
+        if (key->offset == CFG_OFF(bucket_width_ms) &&
+            (v % 1000 != 0 || (uint64_t)24 * 60 * 60 * 1000 % v != 0))
             return out_of_range(r, path, key, s);
         *(uint64_t *)field = v;
         return 0;
@@ -969,6 +987,13 @@ lt_config *lt_config_new_default(void)
     c->limits.url_entries = LT_DEFAULT_URL_ENTRIES;
     c->limits.rps_bytes = LT_DEFAULT_RPS_BYTES;
     c->limits.strip_query = 0;
+    c->limits.buckets.clients_bytes = LT_BUCKETS_DEFAULT_CLIENTS_BYTES;
+    c->limits.buckets.urls = LT_BUCKETS_DEFAULT_URLS;
+    c->limits.buckets.vhosts = LT_BUCKETS_DEFAULT_VHOSTS;
+    c->bucket_width_ms = (uint64_t)LT_BUCKETS_DEFAULT_WIDTH * 1000;
+    c->retention_ms = (uint64_t)LT_BUCKETS_DEFAULT_RETENTION * 1000;
+    c->limits.buckets.width = LT_BUCKETS_DEFAULT_WIDTH;
+    c->limits.buckets.retention = LT_BUCKETS_DEFAULT_RETENTION;
     c->http.max_connections = 256;
     c->http.max_header_bytes = 16 << 10;
     c->http.request_timeout_ms = 10 * 1000;
@@ -1067,6 +1092,16 @@ int lt_config_parse(const char *text, size_t len, const char *name, lt_config **
         goto fail;
     if ((rc = read_document(&r, c)) < 0)
         goto fail;
+    c->limits.buckets.width = (int64_t)(c->bucket_width_ms / 1000);
+    c->limits.buckets.retention = (int64_t)(c->retention_ms / 1000);
+    if (c->limits.buckets.retention < c->limits.buckets.width) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: retention (%llus) is shorter than one bucket (%llds)",
+                     r.name, (unsigned long long)(c->retention_ms / 1000),
+                     (long long)c->limits.buckets.width);
+        rc = -EINVAL;
+        goto fail;
+    }
     *out = c;
     c = NULL;
 

@@ -43,7 +43,13 @@ typedef struct lt_config {
     uint64_t checkpoint_interval_ms;  /* default 30 s */
     unsigned threads;         /* reader threads; 0 (default) = online CPUs */
     lt_limits limits;         /* exact_clients_bytes 256 MiB, url_entries 1,000,000,
-                                 strip_query (top-level key `strip_query`) false */
+                                 strip_query (top-level key `strip_query`) false;
+                                 buckets: width and retention from the two keys
+                                 below, clients_bytes (limits.bucket_clients_bytes)
+                                 64 MiB, urls (limits.bucket_urls) 1000, vhosts
+                                 (limits.vhosts) 1000 */
+    uint64_t bucket_width_ms; /* default 1h; 1m..1d, dividing a day */
+    uint64_t retention_ms;    /* default 31d; at least one bucket */
     struct {
         size_t max_connections;        /* default 256 */
         size_t max_header_bytes;       /* default 16 KiB */

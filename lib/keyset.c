@@ -9,7 +9,7 @@
  *
  *   slots:  [h|*]--+   [0|-]   [h|*]--+
  *                  v                  v
- *   chunk:  |len|bytes......|len|bytes....|len|...      (64 KiB chunks)
+ *   chunk:  |len|bytes......|len|bytes....|len|...      (1 KiB doubling to 64 KiB)
  *
  * Invariants: count <= (mask + 1) / 2; a slot is empty iff key == NULL;
  * equal keys have equal XXH3 hashes, and a probe compares the hash before
@@ -29,6 +29,7 @@
 
 #define INITIAL_SLOTS 64
 #define CHUNK_BYTES (64 * 1024)
+#define FIRST_CHUNK_BYTES 1024
 
 struct slot {
     uint64_t hash;
@@ -138,7 +139,12 @@ static unsigned char *store(lt_keyset *s, const void *key, size_t len)
     size_t need = 4 + len;
     struct chunk *c = s->tail;
     if (c == NULL || c->cap - c->used < need) {
-        size_t cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
+        /* Chunks double from FIRST_CHUNK_BYTES up to CHUNK_BYTES, so that a
+         * small set (a time bucket's few IPv6 clients) holds a small arena. */
+        size_t cap = s->chunk_bytes < FIRST_CHUNK_BYTES ? FIRST_CHUNK_BYTES
+                   : s->chunk_bytes < CHUNK_BYTES ? s->chunk_bytes : CHUNK_BYTES;
+        if (need > cap)
+            cap = need;
         if (s->limit != 0 && lt_keyset_bytes(s) + sizeof(*c) + cap > s->limit)
             return NULL;
         c = malloc(sizeof(*c) + cap);

@@ -41,7 +41,7 @@
  * definition of a valid record asks for (client, timestamp, quoted request,
  * 3-digit status, size).  The request field is split into tokens at runs of
  * spaces; "METHOD TARGET" or "METHOD TARGET PROTOCOL" yields the target as
- * the URL, bytes as logged (escapes are not decoded, so the URL is what
+ * the URL (and METHOD as the method), bytes as logged (escapes are not decoded, so the URL is what
  * `awk '{print $7}'` sees); any other shape, `-` included, leaves url NULL
  * and the caller counts an unparsed request.  A request whose first token
  * is not an RFC 9110 method token, or whose target is not a path, `*` or
@@ -1447,7 +1447,7 @@ static void split_request(const char *s, const char *e, lt_record *rec)
         rec->non_http = 1;
         return;
     }
-    s = skip_spaces(method_end, e);
+    s = skip_spaces(method_end, e);          /* past METHOD */
     if (s == e)
         return;                              /* one token */
     const char *target = s, *target_end = token_end(s, e);
@@ -1460,6 +1460,8 @@ static void split_request(const char *s, const char *e, lt_record *rec)
     }
     rec->url = target;
     rec->url_len = (size_t)(target_end - target);
+    rec->method = method;
+    rec->method_len = (size_t)(method_end - method);
 }
 
 static int field_error(item_kind k)
@@ -1551,6 +1553,8 @@ static int walk_items(lt_parser *ps, const char *p, const char *end, lt_record *
 
     rec->url = NULL;
     rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
     rec->vhost = NULL;
     rec->vhost_len = 0;
     rec->bytes = 0;
@@ -1676,6 +1680,10 @@ static int walk_items(lt_parser *ps, const char *p, const char *end, lt_record *
         rec->url = NULL;
         rec->url_len = 0;
         rec->non_http = 1;
+    }
+    if (rec->url != NULL && ms != NULL) {
+        rec->method = ms;
+        rec->method_len = (size_t)(me - ms);
     }
     return LT_PARSE_OK;
 }
@@ -1808,6 +1816,8 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
     const char *method = p + 1, *q = find_either(method, end, ' ', '"');
     rec->url = NULL;
     rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
     if (q == end || q == method || q[-1] == '\\' || !is_method_fast(method, q))
         return FAST_UNSURE;
     if (*q == ' ') {
@@ -1824,6 +1834,8 @@ static int parse_common(lt_parser *ps, const char *p, const char *end, lt_record
         }
         rec->url = target;
         rec->url_len = (size_t)(target_end - target);
+        rec->method = method;
+        rec->method_len = (size_t)(target - 1 - method);
     }
     p = q + 1;
 
@@ -1921,6 +1933,8 @@ static int parse_json(lt_parser *ps, const char *line, const char *end, lt_recor
 
     rec->url = NULL;
     rec->url_len = 0;
+    rec->method = NULL;
+    rec->method_len = 0;
     rec->vhost = NULL;
     rec->vhost_len = 0;
     rec->bytes = 0;
@@ -1950,6 +1964,10 @@ static int parse_json(lt_parser *ps, const char *line, const char *end, lt_recor
             rec->url = NULL;
             rec->url_len = 0;
             rec->non_http = 1;
+        }
+        if (rec->url != NULL && m->type == LT_JSON_STRING && m->len > 0) {
+            rec->method = m->p;
+            rec->method_len = m->len;
         }
     } else if (req->type == LT_JSON_STRING) {
         split_request(req->p, req->p + req->len, rec);

@@ -36,6 +36,8 @@ typedef struct lt_record {
     uint64_t bytes;          /* response size; 0 for `-` */
     const char *vhost;       /* %v when the format has it, else NULL */
     size_t vhost_len;
+    const char *method;      /* METHOD of a request with a url, else NULL */
+    size_t method_len;
     uint64_t duration_us;    /* response time; LT_NO_DURATION when not logged */
     int non_http;            /* url is NULL because the request is not HTTP */
 } lt_record;

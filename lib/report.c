@@ -38,11 +38,31 @@ const char *lt_report_bytes(uint64_t v, char *buf)
     return buf;
 }
 
+void lt_report_window(lt_buf *out, const lt_summary *s)
+{
+    char x[32], y[32];
+    if (!s->has_window)
+        return;
+    lt_format_utc(s->window.from, x, sizeof(x));
+    lt_format_utc(s->window.to, y, sizeof(y));
+    lt_buf_printf(out, "Window       %s .. %s\n", x, y);
+    if (!s->window.aligned) {
+        lt_format_utc(s->window.covered_from, x, sizeof(x));
+        lt_format_utc(s->window.covered_to, y, sizeof(y));
+        lt_buf_printf(out, "             requests and classes exact; bytes, codes, methods, clients\n"
+                           "             and URLs of the buckets %s .. %s\n", x, y);
+    }
+    if (!s->window.complete)
+        lt_buf_puts(out, "             (part of the window is older than the buckets kept)\n");
+}
+
 void lt_report_text(lt_buf *out, const lt_summary *s, const char *const *sources,
                     size_t n_sources)
 {
     char a[32], b[32], c[32], d[32];
     const lt_client_counts *cl = &s->clients;
+
+    lt_report_window(out, s);
 
     lt_buf_printf(out, "Lines        %s (%s valid, %s malformed)\n", lt_report_group(s->n.lines, a),
             lt_report_group(s->n.valid, b), lt_report_group(s->n.malformed, c));
@@ -73,6 +93,19 @@ void lt_report_text(lt_buf *out, const lt_summary *s, const char *const *sources
                 lt_report_group(cl->total, a), cl->std_error * 100, lt_report_group(cl->ipv4, b), lt_report_group(cl->ipv6, c),
                 lt_report_group(cl->other, d));
     lt_buf_printf(out, " (HyperLogLog: %s)\n", lt_report_group(cl->hll_estimate, a));
+    static const char *const classes[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    lt_buf_puts(out, "Status      ");
+    for (int k = 0; k < 6; k++)
+        if (s->status_classes[k] || k == 1)
+            lt_buf_printf(out, " %s %s", classes[k], lt_report_group(s->status_classes[k], a));
+    lt_buf_puts(out, "\nMethods     ");
+    for (unsigned m = 0; m < LT_METHODS; m++)
+        if (s->methods[m])
+            lt_buf_printf(out, " %s %s", lt_buckets_method_name(m), lt_report_group(s->methods[m], a));
+    lt_buf_puts(out, "\n");
+    if (s->distinct_vhosts > 0)
+        lt_buf_printf(out, "Vhosts       %s distinct%s\n", lt_report_group(s->distinct_vhosts, a),
+                      s->vhosts_exact ? "" : " (top-k counts)");
     lt_buf_printf(out, "URLs         %s distinct, %s\n", lt_report_group(s->distinct_urls, a),
             s->urls_exact ? "counted exactly" : "top-k counts");
     if (!s->urls_exact)

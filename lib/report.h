@@ -16,6 +16,10 @@ void lt_report_text(lt_buf *b, const lt_summary *s, const char *const *sources,
 /* Formats v with thousands separators ("1,234,567") into out (>= 32
  * bytes) and returns out. */
 const char *lt_report_group(uint64_t v, char *out);
+
+/* The "Window" lines of a windowed summary (nothing for all time): the
+ * range, and the buckets that answered when they are wider. */
+void lt_report_window(lt_buf *b, const lt_summary *s);
 /* Formats a byte count as "1.5 GiB" into out (>= 32 bytes), returns out. */
 const char *lt_report_bytes(uint64_t v, char *out);
 

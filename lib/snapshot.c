@@ -7,7 +7,7 @@
  *   +--------+------+------+---------+-----------+---------------------+
  *   |LOGTALLY| ver  | n    | created | checksum  | n x section entry   | sections...
  *   +--------+------+------+---------+-----------+---------------------+
- *    magic    u32=1  u32    i64 epoch XXH64 of the header (checksum
+ *    magic    u32=2  u32    i64 epoch XXH64 of the header (checksum
  *                                     zeroed) and the section table
  *
  *   section entry (32 bytes): u32 type, u32 reserved (0), u64 offset,
@@ -34,6 +34,16 @@
  *               malformed, truncations, rotations, u32 fp_len, u64 fp_hash,
  *               u8 state: 0 being read, 1 done, 2 an earlier content, a ghost)
  *                                              (checkpoints only)
+ *   9 windows   u64 bucket width, retention, clients_bytes, urls, vhosts (the
+ *               bucket limits); then 5 x the rps layout: the per-second
+ *               tables of 1xx, 3xx, 4xx, 5xx and other statuses (version 2)
+ *  10 buckets   the time buckets, in the layout of buckets.c   (version 2)
+ *
+ * Version 1 had sections 1..8 only; it still loads, with empty buckets and
+ * class tables (its all-time totals are all there is of its past).  The
+ * counters' tail may be in a file of either version: it came without a
+ * version bump, and a version-1 file that has it loads its response
+ * times and non-HTTP requests too.
  *
  * Sets and tables are written in sorted order, so two tallies that counted
  * the same lines give the same bytes whatever order or thread counted them.
@@ -58,6 +68,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "buckets.h"
 #include "hist.h"
 #include "hll.h"
 #include "ip4set.h"
@@ -75,11 +86,17 @@ enum {
     SEC_RPS,
     SEC_SAMPLES,
     SEC_SOURCES,
-    SEC_MAX = SEC_SOURCES,
+    SEC_WINDOWS,
+    SEC_BUCKETS,
+    SEC_MAX = SEC_BUCKETS,
 };
+
+/* The oldest version read. */
+#define MIN_VERSION 1
 
 static const char *const section_names[] = {
     "?", "counters", "limits", "clients", "hll", "urls", "rps", "samples", "sources",
+    "windows", "buckets",
 };
 
 #define HEADER_BYTES 32
@@ -224,6 +241,15 @@ static int count_second(int64_t second, uint64_t count, void *arg)
     return 0;
 }
 
+static void write_rps(lt_buf *b, const lt_rps *r)
+{
+    uint64_t count = 0;
+    lt_rps_foreach(r, count_second, &count);
+    put_u64(b, count);
+    struct rps_writer w = {b, 0, 0};
+    lt_rps_foreach(r, write_second, &w);
+}
+
 static int write_clients(lt_buf *b, const lt_tally *t)
 {
     lt_clients_parts p;
@@ -332,14 +358,22 @@ static int write_section(lt_buf *b, int type, const lt_tally *t, const lt_snapsh
     }
     case SEC_URLS:
         return write_urls(b, t);
-    case SEC_RPS: {
-        uint64_t count = 0;
-        lt_rps_foreach(lt_tally_rps(t), count_second, &count);
-        put_u64(b, count);
-        struct rps_writer w = {b, 0, 0};
-        lt_rps_foreach(lt_tally_rps(t), write_second, &w);
+    case SEC_RPS:
+        write_rps(b, lt_tally_rps(t));
+        return 0;
+    case SEC_WINDOWS: {
+        const lt_buckets_conf *bc = lt_buckets_get_conf(lt_tally_buckets(t));
+        put_u64(b, (uint64_t)bc->width);
+        put_u64(b, (uint64_t)bc->retention);
+        put_u64(b, bc->clients_bytes);
+        put_u64(b, bc->urls);
+        put_u64(b, bc->vhosts);
+        for (int k = 0; k < LT_CLASSES; k++)
+            write_rps(b, lt_tally_class_rps(t, k));
         return 0;
     }
+    case SEC_BUCKETS:
+        return lt_buckets_write(b, lt_tally_buckets(t));
     case SEC_SAMPLES: {
         lt_sample s[LT_SAMPLES];
         size_t k = lt_tally_samples(t, s);
@@ -380,13 +414,17 @@ int lt_snapshot_write(lt_buf *out, const lt_tally *t, const lt_snapshot_source *
                       size_t n_sources, int64_t created)
 {
     lt_buf sec[SEC_MAX + 1];
-    uint32_t n = sources != NULL ? SEC_MAX : SEC_MAX - 1;
+    uint32_t types[SEC_MAX + 1], n = 0;
     int rc = 0;
 
+    /* Every section but sources, which only checkpoints have. */
+    for (uint32_t ty = 1; ty <= SEC_MAX; ty++)
+        if (ty != SEC_SOURCES || sources != NULL)
+            types[++n] = ty;
     for (uint32_t i = 1; i <= SEC_MAX; i++)
         lt_buf_init(&sec[i]);
     for (uint32_t i = 1; i <= n && rc == 0; i++) {
-        rc = write_section(&sec[i], (int)i, t, sources, n_sources);
+        rc = write_section(&sec[i], (int)types[i], t, sources, n_sources);
         if (rc == 0 && lt_buf_failed(&sec[i]))
             rc = -ENOMEM;
     }
@@ -400,7 +438,7 @@ int lt_snapshot_write(lt_buf *out, const lt_tally *t, const lt_snapshot_source *
         put_u64(&head, 0);    /* checksum, filled below */
         uint64_t off = HEADER_BYTES + (uint64_t)n * ENTRY_BYTES;
         for (uint32_t i = 1; i <= n; i++) {
-            put_u32(&head, i);
+            put_u32(&head, types[i]);
             put_u32(&head, 0);
             put_u64(&head, off);
             put_u64(&head, sec[i].len);
@@ -508,6 +546,9 @@ struct parts {
     lt_hll *hll[3];
     lt_urls *urls;
     lt_rps *rps;
+    lt_rps *class_rps[LT_CLASSES];
+    lt_buckets_conf stored_buckets;   /* the windows section's bucket limits */
+    lt_buckets *buckets;
     lt_sample samples[LT_SAMPLES];
     size_t n_samples;
     lt_snapshot_source *sources;
@@ -705,14 +746,86 @@ static int read_urls(cursor *c, struct parts *P, int overridden)
     return rc;
 }
 
+/* Reads one per-second table into *out, whose counts may add up to at
+ * most max (exactly max when exact). */
+static int read_seconds(cursor *c, lt_rps **out, uint64_t max, int exact);
+
 static int read_rps(cursor *c, struct parts *P)
+{
+    return read_seconds(c, &P->rps, P->n.valid, 1);
+}
+
+static int read_windows(cursor *c, struct parts *P, int overridden)
+{
+    lt_buckets_conf bc;
+    bc.width = (int64_t)get_u64(c);
+    bc.retention = (int64_t)get_u64(c);
+    bc.clients_bytes = (size_t)get_u64(c);
+    bc.urls = (size_t)get_u64(c);
+    bc.vhosts = (size_t)get_u64(c);
+    if (c->failed)
+        return -EINVAL;
+    char why[256];
+    if (bc.width <= 0 || bc.retention <= 0 || bc.urls == 0 || bc.vhosts == 0 ||
+        lt_buckets_conf_check(&bc, why, sizeof(why)) < 0)
+        return bad(c, "bucket limits out of range");
+    /* Buckets of another width than the override's (a configuration that
+     * changed bucket_width) are read with their own, and only their
+     * all-time totals kept (read_buckets()). */
+    P->stored_buckets = bc;
+    if (!overridden)
+        P->limits.buckets = bc;
+    uint64_t sum = 0;
+    for (int k = 0; k < LT_CLASSES; k++) {
+        int rc = read_seconds(c, &P->class_rps[k], P->n.valid - sum, 0);
+        if (rc < 0)
+            return rc;
+        sum += lt_rps_total(P->class_rps[k]);
+    }
+    return 0;
+}
+
+static int read_buckets(cursor *c, struct parts *P)
+{
+    char why[256];
+    size_t len = (size_t)(c->end - c->p);
+    lt_buckets_conf want = P->limits.buckets;
+    if (lt_buckets_conf_check(&want, why, sizeof(why)) < 0)
+        return bad(c, why);
+    lt_buckets_conf stored = want;
+    stored.width = P->stored_buckets.width;
+    int rc = lt_buckets_read(c->p, len, &stored, &P->buckets, why, sizeof(why));
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0)
+        return bad(c, why);
+    if (stored.width != want.width) {
+        lt_buckets *fresh = lt_buckets_new(&want);
+        if (fresh == NULL || lt_buckets_merge_totals(fresh, P->buckets) < 0) {
+            lt_buckets_free(fresh);
+            return -ENOMEM;
+        }
+        lt_buckets_free(P->buckets);
+        P->buckets = fresh;
+    }
+    uint64_t total = 0;
+    for (unsigned k = 0; k < LT_STATUS_CODES; k++)
+        total += lt_buckets_codes(P->buckets)[k];
+    if (total > P->n.valid)
+        return bad(c, "the buckets count more requests than the valid lines");
+    c->p = c->end;
+    return 0;
+}
+
+static int read_seconds(cursor *c, lt_rps **out, uint64_t max, int exact)
 {
     uint64_t n = get_count(c, 2, 1), sum = 0;
     int64_t sec = 0;
     if (c->failed)
         return -EINVAL;
-    if ((P->rps = lt_rps_new()) == NULL)
+    if ((*out = lt_rps_new()) == NULL)
         return -ENOMEM;
+    lt_rps *r = *out;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t d = get_varint(c), count = get_varint(c);
         if (c->failed)
@@ -724,17 +837,17 @@ static int read_rps(cursor *c, struct parts *P)
                 return bad(c, "seconds not in ascending order");
             sec += (int64_t)d;
         }
-        if (count == 0 || count > P->n.valid - sum)
+        if (count == 0 || count > max - sum)
             return bad(c, "per-second counts exceed the valid lines");
         sum += count;
         while (count > 0) {
             uint32_t part = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
-            if (lt_rps_add(P->rps, sec, part) < 0)
+            if (lt_rps_add(r, sec, part) < 0)
                 return -ENOMEM;
             count -= part;
         }
     }
-    if (sum != P->n.valid)
+    if (exact && sum != max)
         return bad(c, "per-second counts do not add up to the valid lines");
     return 0;
 }
@@ -812,6 +925,9 @@ static void free_parts(struct parts *P)
         lt_hll_free(P->hll[k]);
     lt_urls_free(P->urls);
     lt_rps_free(P->rps);
+    for (int k = 0; k < LT_CLASSES; k++)
+        lt_rps_free(P->class_rps[k]);
+    lt_buckets_free(P->buckets);
     lt_snapshot_sources_free(P->sources, P->n_sources);
     lt_hist_free(P->durations);
 }
@@ -838,10 +954,10 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
     uint32_t version = get_u32(&c), n = get_u32(&c);
     (void)get_u64(&c);    /* created */
     uint64_t sum = get_u64(&c);
-    if (version != LT_SNAPSHOT_VERSION) {
+    if (version < MIN_VERSION || version > LT_SNAPSHOT_VERSION) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "version %u; this logtally reads version %d", version,
-                 LT_SNAPSHOT_VERSION);
+        snprintf(msg, sizeof(msg), "version %u; this logtally reads versions %d to %d", version,
+                 MIN_VERSION, LT_SNAPSHOT_VERSION);
         bad(&c, msg);
         goto fail;
     }
@@ -866,7 +982,8 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
     for (uint32_t i = 0; i < n; i++) {
         uint32_t type = get_u32(&c), reserved = get_u32(&c);
         uint64_t off = get_u64(&c), slen = get_u64(&c), ssum = get_u64(&c);
-        if (type < 1 || type > SEC_MAX || present[type] || reserved != 0) {
+        if (type < 1 || type > (version == 1 ? SEC_SOURCES : SEC_MAX) || present[type] ||
+            reserved != 0) {
             bad(&c, "unknown, repeated or malformed section entry");
             goto fail;
         }
@@ -891,8 +1008,8 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
         bad(&c, "bytes after the last section");
         goto fail;
     }
-    for (int t = SEC_COUNTERS; t <= SEC_SAMPLES; t++)
-        if (!present[t]) {
+    for (int t = SEC_COUNTERS; t <= SEC_BUCKETS; t++)
+        if (!present[t] && t != SEC_SOURCES && (version > 1 || t <= SEC_SAMPLES)) {
             char msg[64];
             snprintf(msg, sizeof(msg), "section %s is missing", section_names[t]);
             bad(&c, msg);
@@ -914,6 +1031,8 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
         case SEC_RPS: rc = read_rps(&c, &P); break;
         case SEC_SAMPLES: rc = read_samples(&c, &P); break;
         case SEC_SOURCES: rc = read_sources(&c, &P); break;
+        case SEC_WINDOWS: rc = read_windows(&c, &P, limits != NULL); break;
+        case SEC_BUCKETS: rc = read_buckets(&c, &P); break;
         }
         if (rc == 0 && c.p != c.end)
             rc = bad(&c, "bytes left over in the section");
@@ -931,6 +1050,16 @@ int lt_snapshot_read(const void *data, size_t len, const lt_limits *limits, lt_t
     if (*out == NULL) {
         rc = -ENOMEM;
         goto fail;
+    }
+    if (version > 1) {
+        rc = lt_tally_set_windows(*out, P.buckets, P.class_rps);
+        P.buckets = NULL;
+        memset(P.class_rps, 0, sizeof(P.class_rps));
+        if (rc < 0) {
+            lt_tally_free(*out);
+            *out = NULL;
+            goto fail;
+        }
     }
     if (P.durations != NULL) {
         lt_tally_set_durations(*out, P.durations);

@@ -12,7 +12,7 @@
 #include "tally.h"
 
 #define LT_SNAPSHOT_MAGIC "LOGTALLY"
-#define LT_SNAPSHOT_VERSION 1
+#define LT_SNAPSHOT_VERSION 2   /* 1 (no time buckets) still reads */
 
 /* Where reading stood in one file (checkpoints only). */
 typedef struct lt_snapshot_source {

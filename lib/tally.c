@@ -7,6 +7,9 @@
  *                                    +--> clients (exact sets + HLL)
  *                                    +--> urls    (exact, then top-k)
  *                                    +--> rps     (per UTC second)
+ *                                    +--> class rps (per second, non-2xx)
+ *                                    +--> buckets (codes, methods, clients,
+ *                                                  URLs, vhosts per bucket)
  *                                    +--> durations (response times, when logged)
  *
  * lt_tally_lines() is the same path for a batch of lines in two passes
@@ -31,9 +34,42 @@ struct lt_tally {
     lt_clients *clients;
     lt_urls *urls;
     lt_rps *rps;
+    lt_rps *class_rps[LT_CLASSES];
+    lt_buckets *buckets;
     lt_hist *durations;
     lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
 };
+
+int lt_tally_status_class(unsigned status)
+{
+    switch (status / 100) {
+    case 1: return LT_CLASS_1XX;
+    case 2: return -1;
+    case 3: return LT_CLASS_3XX;
+    case 4: return LT_CLASS_4XX;
+    case 5: return LT_CLASS_5XX;
+    default: return LT_CLASS_OTHER;
+    }
+}
+
+/* Creates the buckets and class tables; returns 0 or -ENOMEM. */
+static int windows_new(lt_tally *t)
+{
+    t->buckets = lt_buckets_new(&t->limits.buckets);
+    if (t->buckets == NULL)
+        return -ENOMEM;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if ((t->class_rps[c] = lt_rps_new()) == NULL)
+            return -ENOMEM;
+    return 0;
+}
+
+static void windows_free(lt_tally *t)
+{
+    lt_buckets_free(t->buckets);
+    for (int c = 0; c < LT_CLASSES; c++)
+        lt_rps_free(t->class_rps[c]);
+}
 
 lt_tally *lt_tally_new(const lt_limits *limits)
 {
@@ -45,7 +81,8 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
     t->rps = lt_rps_new();
     t->durations = lt_hist_new();
-    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || t->durations == NULL) {
+    if (t->clients == NULL || t->urls == NULL || t->rps == NULL || t->durations == NULL ||
+        windows_new(t) < 0) {
         lt_tally_free(t);
         return NULL;
     }
@@ -74,6 +111,10 @@ lt_tally *lt_tally_from_parts(const lt_limits *limits, const lt_counters *n, lt_
     t->rps = rps;
     t->durations = durations;
     lt_rps_set_limit(rps, limits->rps_bytes);
+    if (windows_new(t) < 0) {
+        lt_tally_free(t);
+        return NULL;
+    }
     /* The ring's next slot is n.malformed % LT_SAMPLES: put the kept
      * samples in the slots that precede it, oldest first. */
     t->n = *n;
@@ -89,6 +130,7 @@ void lt_tally_free(lt_tally *t)
     lt_clients_free(t->clients);
     lt_urls_free(t->urls);
     lt_rps_free(t->rps);
+    windows_free(t);
     lt_hist_free(t->durations);
     free(t);
 }
@@ -130,7 +172,12 @@ static int count_record(lt_tally *t, const lt_record *rec, size_t url_len, uint6
         t->n.unparsed_requests++;
         t->n.non_http_requests += rec->non_http != 0;
     }
+    int c = lt_tally_status_class(rec->status);
+    if (c >= 0 && lt_rps_add(t->class_rps[c], rec->ts, 1) < 0)
+        return -ENOMEM;
     if (rec->duration_us != LT_NO_DURATION && lt_hist_add(t->durations, rec->duration_us, 1) < 0)
+        return -ENOMEM;
+    if (lt_buckets_add(t->buckets, rec, rec->url, url_len, url_hash) < 0)
         return -ENOMEM;
     lt_clients_add(t->clients, rec);
     t->n.lines++;
@@ -224,6 +271,12 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0 ||
         lt_hist_merge(dst->durations, src->durations) < 0)
         return -ENOMEM;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if (lt_rps_merge(dst->class_rps[c], src->class_rps[c]) < 0)
+            return -ENOMEM;
+    int brc = lt_buckets_merge(dst->buckets, src->buckets);
+    if (brc < 0)
+        return brc;
     lt_clients_merge(dst->clients, src->clients);
 
     /* src's malformed lines come after dst's: its kept samples take the
@@ -263,6 +316,28 @@ const lt_clients *lt_tally_clients(const lt_tally *t) { return t->clients; }
 const lt_urls *lt_tally_urls(const lt_tally *t) { return t->urls; }
 const lt_rps *lt_tally_rps(const lt_tally *t) { return t->rps; }
 const lt_limits *lt_tally_limits(const lt_tally *t) { return &t->limits; }
+const lt_buckets *lt_tally_buckets(const lt_tally *t) { return t->buckets; }
+const lt_rps *lt_tally_class_rps(const lt_tally *t, int c) { return t->class_rps[c]; }
+
+int lt_tally_set_windows(lt_tally *t, lt_buckets *buckets, lt_rps *class_rps[LT_CLASSES])
+{
+    int rc = 0;
+    for (int c = 0; c < LT_CLASSES; c++)
+        if (class_rps[c] == NULL && (class_rps[c] = lt_rps_new()) == NULL)
+            rc = -ENOMEM;
+    if (buckets == NULL || rc < 0) {
+        lt_buckets_free(buckets);
+        for (int c = 0; c < LT_CLASSES; c++)
+            lt_rps_free(class_rps[c]);
+        return -ENOMEM;
+    }
+    windows_free(t);
+    t->buckets = buckets;
+    for (int c = 0; c < LT_CLASSES; c++)
+        t->class_rps[c] = class_rps[c];
+    return 0;
+}
+
 const lt_hist *lt_tally_durations(const lt_tally *t) { return t->durations; }
 
 void lt_tally_set_durations(lt_tally *t, lt_hist *h)
@@ -275,8 +350,12 @@ size_t lt_tally_bytes(const lt_tally *t)
 {
     lt_client_memory m;
     lt_clients_memory(t->clients, &m);
+    size_t classes = 0;
+    for (int c = 0; c < LT_CLASSES; c++)
+        classes += lt_rps_bytes(t->class_rps[c]);
     return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
-           lt_rps_bytes(t->rps) + lt_hist_bytes(t->durations);
+           lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL) +
+           lt_hist_bytes(t->durations);
 }
 
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buckets.h"
 #include "clients.h"
 #include "hist.h"
 #include "parse.h"
@@ -16,6 +17,7 @@ typedef struct lt_limits {
     size_t exact_clients_bytes;   /* budget of the exact client sets */
     size_t url_entries;           /* URLs counted exactly before top-k */
     int strip_query;              /* count "/a?x=1" as "/a" */
+    lt_buckets_conf buckets;      /* time buckets (zero fields: the defaults) */
     size_t rps_bytes;             /* per-second table, 0 for no cap; past it
                                      the oldest hours count per minute
                                      (lt_rps_set_limit()) */
@@ -111,8 +113,28 @@ const lt_hist *lt_tally_durations(const lt_tally *t);
  * reader's); h may not be NULL. */
 void lt_tally_set_durations(lt_tally *t, lt_hist *h);
 
+/* The time buckets (lib/buckets.h): status codes, methods, clients, URLs
+ * and virtual hosts per bucket, and the all-time status, method and vhost
+ * totals. */
+const lt_buckets *lt_tally_buckets(const lt_tally *t);
+
+/* Status classes with a per-second table of their own: 1xx, 3xx, 4xx, 5xx
+ * and "other" (0xx, 6xx..9xx).  2xx, the bulk of most logs, has none: it
+ * is the total less the others, which saves a second table update on most
+ * lines. */
+enum { LT_CLASS_1XX, LT_CLASS_3XX, LT_CLASS_4XX, LT_CLASS_5XX, LT_CLASS_OTHER, LT_CLASSES };
+/* The class table of a status (-1 for 2xx). */
+int lt_tally_status_class(unsigned status);
+/* The per-second table of class c (an LT_CLASS_ value). */
+const lt_rps *lt_tally_class_rps(const lt_tally *t, int c);
+
+/* Replaces t's buckets and class tables with these (the snapshot reader's),
+ * taking ownership of all of them, also on failure (NULL entries of
+ * class_rps become empty tables).  Returns 0 or -ENOMEM. */
+int lt_tally_set_windows(lt_tally *t, lt_buckets *buckets, lt_rps *class_rps[LT_CLASSES]);
+
 /* Bytes of memory the tally holds: its client sets and sketches, URL
- * table and seconds. */
+ * table, seconds and buckets. */
 size_t lt_tally_bytes(const lt_tally *t);
 
 /* Copies the kept samples into out, oldest first; returns how many. */

@@ -52,7 +52,7 @@ done
 # The client's usage does not print --help, which every command takes.
 client=$(printf '%s\n--help\n' "$(helpopts summary)" | sort -u)
 union=""
-for cmd in summary top rps sources hll snapshot reload; do
+for cmd in summary top rps status vhosts sources hll snapshot reload; do
   got=$(offers "$cmd" --)
   [ -n "$got" ] || bad "logtally $cmd --<TAB> offers nothing"
   extra=$(comm -13 <(echo "$client") <(echo "$got"))
@@ -62,15 +62,22 @@ done
 same "the daemon commands' options together" "$client" "$union"
 
 echo "3. format names"
-# "-f, --format F   common | combined | ..., or an Apache LogFormat string"
-want=$("$logtally" analyze --help | sed -n 's/.*--format F *//p' | cut -d, -f1 | tr -s ' |' '\n' |
-  sed '/^$/d' | sort -u)
+# "-f, --format F   common | combined | ... |\n    json | auto, an Apache LogFormat string":
+# the names run, over as many lines as they take, up to the first comma.
+want=$("$logtally" analyze --help |
+  awk '/--format F/ {on = 1; sub(/.*--format F */, "")} on {s = s " " $0; if (/,/) exit}
+       END {print s}' | cut -d, -f1 | tr -s ' |' '\n' | sed '/^$/d' | sort -u)
+echo "$want" | grep -qx json || bad "no json among the format names of analyze --help: $want"
 [ -n "$want" ] || bad "no format names in logtally analyze --help"
 same "logtally analyze --format <TAB>" "$want" "$(offers analyze --format "")"
 same "logtally analyze -f vh<TAB>" "vhost_combined" "$(offers analyze -f vh)"
 : >"$tmp/empty.log"
+# auto needs a line to name a format from; the others take an empty file.
+echo '192.0.2.1 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"' >"$tmp/one.log"
 for f in $want; do
-  "$logtally" analyze --format "$f" "$tmp/empty.log" >/dev/null 2>&1 ||
+  in=$tmp/empty.log
+  [ "$f" != auto ] || in=$tmp/one.log
+  "$logtally" analyze --format "$f" "$in" >/dev/null 2>&1 ||
     bad "the offered format '$f' is refused by logtally analyze --format"
 done
 

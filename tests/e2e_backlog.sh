@@ -93,7 +93,7 @@ rm -rf "$tmp/state"
 start_daemon 2
 killed=0
 for _ in $(seq 400); do
-  done_bytes=$(api /metrics | awk '$1 == "logtally_ingest_bytes{of=\"done\"}" { print $2 }')
+  done_bytes=$(api /metrics | awk '$1 == "logtally_ingest_read_bytes" { print $2 }')
   if [ -n "$done_bytes" ] && [ "${done_bytes%.*}" -gt $(( size / 4 )) ] && [ -f "$tmp/state/logtally.state" ]; then
     kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=
     killed=1
@@ -115,7 +115,7 @@ head -n 1000 "$log" >"$tmp/head"
 rm -rf "$tmp/state"
 start_daemon 2
 for _ in $(seq 400); do
-  done_bytes=$(api /metrics | awk '$1 == "logtally_ingest_bytes{of=\"done\"}" { print $2 }')
+  done_bytes=$(api /metrics | awk '$1 == "logtally_ingest_read_bytes" { print $2 }')
   [ -n "$done_bytes" ] && [ "${done_bytes%.*}" -gt $(( size / 8 )) ] && break
   sleep 0.01
 done

@@ -151,7 +151,9 @@ YAML
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 [ "$(stat -c %a "$sock")" = 660 ] || fail "socket mode $(stat -c %a "$sock"), not 660"
-curl -sf "http://127.0.0.1:$port/metrics" | grep '^logtally_requests_total 100$' >/dev/null || fail "/metrics over TCP"
+[ "$(curl -sf "http://127.0.0.1:$port/metrics" |
+     awk '/^logtally_requests_total[{]/ { s += $2 } END { print s + 0 }')" = 100 ] ||
+  fail "/metrics over TCP: the requests by status class and method do not sum to 100"
 curl -sf "http://127.0.0.1:$port/v1/summary" | jq -e '.valid == 100' >/dev/null || fail "summary over TCP"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/reload")
 [ "$code" = 403 ] || fail "reload over TCP gave $code, not 403"

@@ -235,6 +235,7 @@ START_TEST(durations)
         {"0", 0},           {"30", 30000},       {"30s", 30000},    {"250ms", 250},
         {"5m", 300000},     {"1h", 3600000},     {"0ms", 0},        {"1ms", 1},
         {"18446744073709551615ms", UINT64_MAX},  {"18446744073709551s", 18446744073709551000u},
+        {"1d", 86400000},   {"31d", 2678400000u},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t v = 12345;
@@ -242,7 +243,7 @@ START_TEST(durations)
         ck_assert_msg(v == ok[i].ms, "%s gave %llu", ok[i].s, (unsigned long long)v);
     }
     static const char *const no[] = {
-        "",    "s",     "-1s",   "+1s",  "1 s",  "1.5s", "1d",  "1S",  "1sec", "1hm",
+        "",    "s",     "-1s",   "+1s",  "1 s",  "1.5s", "1D",  "1S",  "1sec", "1hm",
         "1m30s", "18446744073709552s", "18446744073709551616ms", "99999999999999999999h",
         "5124095576030432h", "1h ",
     };
@@ -870,6 +871,35 @@ START_TEST(huge_inputs_are_safe)
 }
 END_TEST
 
+/* The time buckets: width and retention at the top, their limits in
+ * limits:, each refused with its line and column when out of range. */
+START_TEST(bucket_keys)
+{
+    lt_config *c = NULL;
+    const char *doc = "bucket_width: 15m\nretention: 7d\nlimits:\n  bucket_clients_bytes: 8MiB\n"
+                      "  bucket_urls: 500\n  vhosts: 20\n";
+    ck_assert_msg(lt_config_parse(doc, strlen(doc), "t.yaml", &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(c->limits.buckets.width, 900);
+    ck_assert_int_eq(c->limits.buckets.retention, 7 * 86400);
+    ck_assert_uint_eq(c->limits.buckets.clients_bytes, 8 << 20);
+    ck_assert_uint_eq(c->limits.buckets.urls, 500);
+    ck_assert_uint_eq(c->limits.buckets.vhosts, 20);
+    lt_config_free(c);
+    ck_assert_int_eq(lt_config_parse("", 0, "t.yaml", &c, err, sizeof err), 0);
+    ck_assert_int_eq(c->limits.buckets.width, 3600);
+    ck_assert_int_eq(c->limits.buckets.retention, 31 * 86400);
+    lt_config_free(c);
+    ck_assert_ptr_nonnull(strstr(bad("bucket_width: 7m\n"), "t.yaml:1:15: bucket_width: 7m is out of range"));
+    ck_assert_ptr_nonnull(strstr(bad("bucket_width: 30s\n"), "t.yaml:1:15: bucket_width:"));
+    ck_assert_ptr_nonnull(strstr(bad("bucket_width: 2d\n"), "t.yaml:1:15: bucket_width:"));
+    ck_assert_ptr_nonnull(strstr(bad("bucket_width: 90500ms\n"), "bucket_width:"));
+    ck_assert_ptr_nonnull(strstr(bad("bucket_width: 2h\nretention: 1h\n"),
+                                 "retention (3600s) is shorter than one bucket (7200s)"));
+    ck_assert_ptr_nonnull(strstr(bad("limits:\n  bucket_urls: 0\n"), "t.yaml:2:16: limits.bucket_urls:"));
+    ck_assert_ptr_nonnull(strstr(bad("limits:\n  vhosts: x\n"), "t.yaml:2:11: limits.vhosts:"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -879,6 +909,7 @@ int main(void)
     tcase_add_test(tc, every_key);
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, durations);
+    tcase_add_test(tc, bucket_keys);
     tcase_add_test(tc, unknown_keys);
     tcase_add_test(tc, syntax_errors);
     tcase_add_test(tc, wrong_types);

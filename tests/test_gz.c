@@ -15,7 +15,7 @@
 static char path[64];
 static lt_format *fmt;
 static lt_parser *ps;
-static const lt_limits limits = {1 << 20, 1000, 0, 0};
+static const lt_limits limits = {1 << 20, 1000, 0, {0}, 0};
 
 static void setup(void)
 {

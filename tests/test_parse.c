@@ -56,6 +56,44 @@ static void assert_url(const char *want)
     "192.0.2.7 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif?x=1 HTTP/1.0\" 200 " \
     "2326 \"http://www.example.com/start.html\" \"Mozilla/4.08 [en] (Win98; I ;Nav)\""
 
+/* The method is the request's first token, both through the fast path and
+ * the plan walker, and absent exactly when the URL is. */
+START_TEST(request_method)
+{
+    static const struct {
+        const char *request;
+        const char *method;   /* NULL: none */
+    } cases[] = {
+        {"GET /a HTTP/1.1", "GET"},
+        {"POST /a", "POST"},
+        {"  DELETE   /a   HTTP/1.1  ", "DELETE"},
+        {"BREW /pot HTCPCP/1.0", "BREW"},
+        {"GET", NULL},
+        {"-", NULL},
+        {"GET /a HTTP/1.1 extra", NULL},
+    };
+    char line[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line), "192.0.2.7 - - [10/Oct/2000:13:55:36 -0700] \"%s\" 200 1",
+                 cases[i].request);
+        for (int generic = 0; generic < 2; generic++) {
+            memset(&rec, 0xa5, sizeof(rec));
+            int rc = generic ? lt_parse_line_generic(ps, line, strlen(line), &rec)
+                             : lt_parse_line(ps, line, strlen(line), &rec);
+            ck_assert_int_eq(rc, LT_PARSE_OK);
+            if (cases[i].method == NULL) {
+                ck_assert_msg(rec.method == NULL && rec.url == NULL, "'%s': a method", line);
+                continue;
+            }
+            ck_assert_msg(rec.method != NULL && rec.method_len == strlen(cases[i].method) &&
+                              memcmp(rec.method, cases[i].method, rec.method_len) == 0,
+                          "'%s' (generic %d): method '%.*s'", line, generic,
+                          rec.method ? (int)rec.method_len : 0, rec.method ? rec.method : "");
+        }
+    }
+}
+END_TEST
+
 START_TEST(combined_line)
 {
     ck_assert_int_eq(parse(COMBINED_OK), LT_PARSE_OK);
@@ -475,6 +513,7 @@ static void assert_records_equal(const lt_record *a, const lt_record *b, const c
     int same = a->client == b->client && a->ts == b->ts && a->url == b->url &&
                a->url_len == b->url_len && a->status == b->status && a->bytes == b->bytes &&
                a->vhost == b->vhost && a->vhost_len == b->vhost_len &&
+               a->method == b->method && a->method_len == b->method_len &&
                a->duration_us == b->duration_us && a->non_http == b->non_http;
     if (same && a->client == LT_CLIENT_IPV4)
         same = a->ipv4 == b->ipv4;
@@ -914,9 +953,14 @@ START_TEST(requests_that_are_not_http)
     ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] \\x16\\x03 /a 400"), LT_PARSE_OK);
     ck_assert_ptr_null(rec.url);
     ck_assert_int_eq(rec.non_http, 1);
+    ck_assert_int_eq(rec.method_len, 0);
     ck_assert_int_eq(parse("1.2.3.4 [10/Oct/2000:13:55:36 -0700] GET /a?b 200"), LT_PARSE_OK);
     assert_url("/a?b");
     ck_assert_int_eq(rec.non_http, 0);
+    /* $request_method logged apart is the record's method too. */
+    ck_assert_ptr_nonnull(rec.method);
+    ck_assert_int_eq(rec.method_len, 3);
+    ck_assert_int_eq(memcmp(rec.method, "GET", 3), 0);
 }
 END_TEST
 
@@ -1144,11 +1188,14 @@ START_TEST(json_field_map)
     ck_assert_int_eq(rec.ts, 971211336);
     assert_url("/y");
     ck_assert_uint_eq(rec.duration_us, LT_NO_DURATION);
+    ck_assert_msg(rec.method != NULL && rec.method_len == 3 && memcmp(rec.method, "PUT", 3) == 0,
+                  "the JSON method is the record's method");
     ck_assert_int_eq(parse("{\"@timestamp\":\"10/Oct/2000:13:55:36 -0700\",\"client\":{\"ip\":\"1.2.3.4\"},"
                            "\"url\":{\"path\":\"/y\"},\"http\":{\"method\":\"\\\\x16\",\"status\":201}}"),
                      LT_PARSE_OK);
     ck_assert_int_eq(rec.ts, 971211336);
     ck_assert_ptr_null(rec.url);
+    ck_assert_ptr_null(rec.method);
     ck_assert_int_eq(rec.non_http, 1);
     char err[256];
     lt_format_opts twice = {.json = {[LT_JSON_TIME] = "status"}};
@@ -1190,6 +1237,7 @@ int main(void)
     TCase *tc = tcase_create("parse");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, combined_line);
+    tcase_add_test(tc, request_method);
     tcase_add_test(tc, common_line_and_combined_leniency);
     tcase_add_test(tc, escapes_in_quoted_fields);
     tcase_add_test(tc, request_shapes);

@@ -1,5 +1,6 @@
 /* test_summary.c -- Check suite for lib/summary.c: the JSON report. */
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include "summary.h"
 #include "lt_test.h"
 
-static const lt_limits limits = {1 << 20, 100, 0, 0};
+static const lt_limits limits = {1 << 20, 100, 0, {0}, 0};
 
 static char *report(lt_tally *t, size_t top)
 {
@@ -105,6 +106,76 @@ START_TEST(values_and_escaping)
 }
 END_TEST
 
+/* A window with unaligned edges: requests and status classes over the
+ * window itself (the per-second tables), codes, methods, bytes and clients
+ * over the hour it overlaps (the buckets), and the window said in JSON. */
+START_TEST(window_and_status)
+{
+    char err[64];
+    lt_format *f = lt_format_new("vhost_combined", err, sizeof(err));
+    lt_parser *p = lt_parser_new(f);
+    lt_tally *t = lt_tally_new(&limits);
+    static const struct {
+        int min, code;
+        const char *method, *vhost;
+    } lines[] = {
+        {0, 200, "GET", "a"}, {10, 503, "POST", "a"}, {20, 404, "GET", "b"},
+        {30, 503, "HEAD", "a"}, {59, 200, "BREW", "b"}, {61, 500, "GET", "a"},
+    };
+    char line[256];
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        int n = snprintf(line, sizeof(line),
+                         "%s:80 10.0.0.%zu - - [17/May/2015:%02d:%02d:00 +0000] \"%s /x HTTP/1.1\" "
+                         "%d 100 \"-\" \"ua\"",
+                         lines[i].vhost, i, 10 + lines[i].min / 60, lines[i].min % 60,
+                         lines[i].method, lines[i].code);
+        ck_assert_int_eq(lt_tally_line(t, p, line, (size_t)n, 0, i + 1), LT_PARSE_OK);
+    }
+    /* 10:05 .. 10:35: three requests, two of them 5xx. */
+    int64_t from = 1431857100 + 300, to = 1431857100 + 35 * 60;
+    lt_summary s;
+    ck_assert_int_eq(lt_summary_fill_window(&s, t, from, to, 10, 10), 0);
+    ck_assert_uint_eq(s.n.valid, 3);
+    ck_assert_uint_eq(s.status_classes[4], 2);   /* 5xx */
+    ck_assert_uint_eq(s.status_classes[3], 1);   /* 4xx */
+    ck_assert_uint_eq(s.status_classes[1], 0);   /* 2xx */
+    /* The hour 10:00..10:59 answers the rest: five requests. */
+    ck_assert_int_eq(s.window.covered_from, 1431856800);
+    ck_assert_int_eq(s.window.covered_to, 1431860399);
+    ck_assert_int_eq(s.window.aligned, 0);
+    ck_assert_uint_eq(s.status_codes[503], 2);
+    ck_assert_uint_eq(s.status_codes[200], 2);
+    ck_assert_uint_eq(s.status_codes[500], 0);
+    ck_assert_uint_eq(s.methods[LT_METHOD_GET], 2);
+    ck_assert_uint_eq(s.methods[LT_METHOD_OTHER], 1);
+    ck_assert_uint_eq(s.n.bytes, 500);
+    ck_assert_uint_eq(s.clients.total, 5);
+    ck_assert_uint_eq(s.distinct_vhosts, 2);
+    lt_buf b;
+    lt_buf_init(&b);
+    lt_summary_json(&b, &s, NULL, 0);
+    ck_assert_ptr_nonnull(strstr(b.data, "\"status\":{\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":1,\"5xx\":2,"
+                                         "\"other\":0,\"codes\":{\"200\":2,\"404\":1,\"503\":2}}"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"methods\":{\"GET\":2,\"HEAD\":1,\"POST\":1,"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"vhosts\":{\"distinct\":2,\"exact\":true"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"window\":{\"from\":1431857400,"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"aligned\":false,\"complete\":true,\"buckets\":1}"));
+    lt_buf_free(&b);
+    lt_summary_release(&s);
+    /* All time: six requests; 2xx from the codes. */
+    ck_assert_int_eq(lt_summary_fill(&s, t, 10), 0);
+    ck_assert_uint_eq(s.status_classes[1], 2);
+    ck_assert_uint_eq(s.status_classes[4], 3);
+    ck_assert_uint_eq(s.status_codes[500], 1);
+    ck_assert_int_eq(s.has_window, 0);
+    lt_summary_release(&s);
+    ck_assert_int_eq(lt_summary_fill_window(&s, t, 5, 4, 10, 10), -EINVAL);
+    lt_tally_free(t);
+    lt_parser_free(p);
+    lt_format_free(f);
+}
+END_TEST
+
 START_TEST(utc_format)
 {
     char out[32];
@@ -123,6 +194,7 @@ int main(void)
     tcase_add_test(tc, response_times_and_client_rule);
     tcase_add_test(tc, values_and_escaping);
     tcase_add_test(tc, utc_format);
+    tcase_add_test(tc, window_and_status);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }

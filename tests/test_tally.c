@@ -11,7 +11,7 @@
 
 static lt_format *fmt;
 static lt_parser *ps;
-static const lt_limits limits = {1 << 20, 1000, 0, 0};
+static const lt_limits limits = {1 << 20, 1000, 0, {0}, 0};
 
 static void setup(void)
 {
@@ -247,7 +247,7 @@ static void assert_same_tallies(const lt_tally *x, const lt_tally *y)
 START_TEST(batches_equal_lines)
 {
     for (int strip = 0; strip < 2; strip++) {
-        const lt_limits lim = {1 << 20, 40, strip, 0};
+        const lt_limits lim = {1 << 20, 40, strip, {0}, 0};
         lt_tally *one = lt_tally_new(&lim), *many = lt_tally_new(&lim);
         static char text[3000][160];
         lt_line lines[3000];

@@ -3,7 +3,9 @@
  * logtally's tests and benchmark need logs of any size whose correct summary
  * is known without trusting the code under test.  loggen writes such a log
  * and, with --truth, the exact answers as one JSON object with the keys of
- * the analyzer's report.  The answers are computed by construction while the
+ * the analyzer's report; with --truth-lines, one record per valid line
+ * (second, status, method, bytes, client, URL), from which the answers of
+ * any window follow (every hour, any range) without reading the log.  The answers are computed by construction while the
  * log is written, never by reading the log back, and loggen shares no code
  * with lib/: a bug in the parser cannot hide in the truth.
  *
@@ -541,6 +543,7 @@ typedef struct options {
     uint64_t seed;
     const char *out;        /* NULL: stdout */
     const char *truth;      /* NULL: no truth file */
+    const char *truth_lines;/* NULL: no per-line truth */
     int64_t start;
     double rps;
     unsigned malformed;     /* per mille */
@@ -643,6 +646,7 @@ typedef struct gen {
     size_t olen;
     truth t;
     line ln;
+    FILE *truth_lines;
 } gen;
 
 #define IPV4_FIRST_OCTETS 222u
@@ -2250,6 +2254,29 @@ static uint64_t second_load(gen *g, int64_t t)
     return rng_poisson(&g->r, lambda);
 }
 
+/* One valid line's record for --truth-lines: second, status, method (as
+ * logtally counts it: PROPFIND is "other"), bytes, client index, URL
+ * ("-" for none), tab-separated.  Generated URLs hold no tab or newline. */
+static void truth_line(gen *g, const line *L)
+{
+    const char *m = L->method != NULL ? L->method : "none";
+    static const char *const named[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
+                                        "OPTIONS", "CONNECT", "TRACE", "none"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+        known |= strcmp(m, named[i]) == 0;
+    fprintf(g->truth_lines, "%lld\t%u\t%s\t%lld\t%u\t", (long long)L->ts, L->status_v,
+            known ? m : "other", (long long)(L->bytes > 0 ? L->bytes : 0), L->client);
+    if (L->url == UINT32_MAX) {
+        fputs("-\n", g->truth_lines);
+    } else {
+        size_t n;
+        const char *u = url_text(g, L->url, &n);
+        fwrite(u, 1, n, g->truth_lines);
+        fputc('\n', g->truth_lines);
+    }
+}
+
 static void generate(gen *g)
 {
     truth *t = &g->t;
@@ -2269,6 +2296,8 @@ static void generate(gen *g)
             }
             render_valid(g, clock);
             truth_count(t, &g->ln);
+            if (g->truth_lines != NULL)
+                truth_line(g, &g->ln);
             out_write(g, g->ln.buf, g->ln.len);
         }
     }
@@ -2291,6 +2320,8 @@ static void usage(FILE *f)
         "  --seed S             random seed; same arguments, same bytes (1)\n"
         "  --out FILE           the log (standard output)\n"
         "  --truth FILE         the answers (none)\n"
+        "  --truth-lines FILE   one record per valid line: second, status, method,\n"
+        "                       bytes, client index, URL (tab-separated; none)\n"
         "  --start EPOCH        UTC second of the first request (1704067200)\n"
         "  --rps R              mean requests per second, before bursts (100)\n"
         "  --malformed PERMILLE share of malformed lines (5)\n"
@@ -2354,14 +2385,15 @@ static void parse_zones(options *o, const char *list)
 
 static void parse_options(options *o, int argc, char **argv)
 {
-    enum { O_LINES = 256, O_SEED, O_OUT, O_TRUTH, O_START, O_RPS, O_MALFORMED, O_ZONES,
-           O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_HELP, O_PORTS, O_PROXIES,
+    enum { O_LINES = 256, O_SEED, O_OUT, O_TRUTH, O_TRUTH_LINES, O_START, O_RPS, O_MALFORMED,
+           O_ZONES, O_CLIENTS, O_URLS, O_IPV6, O_HOSTNAMES, O_FORMAT, O_HELP, O_PORTS, O_PROXIES,
            O_HANDSHAKES, O_SKEW, O_VISIT };
     static const struct option longopts[] = {
         {"lines", required_argument, NULL, O_LINES},
         {"seed", required_argument, NULL, O_SEED},
         {"out", required_argument, NULL, O_OUT},
         {"truth", required_argument, NULL, O_TRUTH},
+        {"truth-lines", required_argument, NULL, O_TRUTH_LINES},
         {"start", required_argument, NULL, O_START},
         {"rps", required_argument, NULL, O_RPS},
         {"malformed", required_argument, NULL, O_MALFORMED},
@@ -2402,6 +2434,7 @@ static void parse_options(options *o, int argc, char **argv)
         case O_SEED: o->seed = parse_uint("--seed", optarg, 0, UINT64_MAX); break;
         case O_OUT: o->out = optarg; break;
         case O_TRUTH: o->truth = optarg; break;
+        case O_TRUTH_LINES: o->truth_lines = optarg; break;
         case O_START:
             o->start = (int64_t)parse_uint("--start", optarg, 86400, TIME_LIMIT - 86400);
             break;
@@ -2534,6 +2567,8 @@ int main(int argc, char **argv)
     /* The truth file is opened first so that a bad path fails before a long run. */
     if (g.opt.truth != NULL && (truth_file = fopen(g.opt.truth, "w")) == NULL)
         die(EXIT_IO, "%s: %s", g.opt.truth, strerror(errno));
+    if (g.opt.truth_lines != NULL && (g.truth_lines = fopen(g.opt.truth_lines, "w")) == NULL)
+        die(EXIT_IO, "%s: %s", g.opt.truth_lines, strerror(errno));
     if (g.opt.out != NULL) {
         g.out_name = g.opt.out;
         g.out = fopen(g.opt.out, "wb");
@@ -2549,6 +2584,8 @@ int main(int argc, char **argv)
         die(EXIT_IO, "%s: write error: %s", g.out_name, strerror(errno));
     if (truth_file != NULL)
         write_truth(&g, truth_file, g.opt.truth);
+    if (g.truth_lines != NULL && (ferror(g.truth_lines) | (fclose(g.truth_lines) != 0)))
+        die(EXIT_IO, "%s: write error: %s", g.opt.truth_lines, strerror(errno));
 
     alias_free(&g.clients);
     alias_free(&g.urls);

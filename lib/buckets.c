@@ -1,0 +1,1462 @@
+/* buckets.c -- what happened in each stretch of time: aggregates per bucket.
+ *
+ * Representation
+ * --------------
+ * A bucket covers [start, start + width) with start a multiple of width
+ * counted from the epoch (width divides 86400, so buckets fall on UTC
+ * minutes, hours and days).  The buckets are an array of pointers sorted
+ * by start; only buckets that saw a request exist.  Lines arrive nearly in
+ * time order, so the bucket of the last record is tried first and a
+ * binary search finds the others.
+ *
+ *   bucket: start | requests bytes unparsed | methods[11] | codes (sparse)
+ *           | clients: exact {IPv4 set, tagged key set}  or  {3 HLLs}
+ *           | urls (Space-Saving, conf.urls) | vhosts (Space-Saving, conf.vhosts)
+ *
+ * Status codes are a short array of {code, count} in first-seen order: a
+ * bucket sees a dozen codes, so a scan beats an 8 KB dense table per bucket.
+ * The all-time totals (codes, methods, vhosts) are kept apart, dense, and
+ * are never dropped.
+ *
+ * Distinct clients
+ * ----------------
+ * While exact, a bucket holds IPv4 clients in an lt_ip4set and IPv6 and
+ * hostname clients in one lt_keyset, each key tagged by its kind (0x06 and
+ * 16 bytes, or 'h' and the name), so a hostname of 16 bytes can never equal
+ * an IPv6 address.  The exact sets of all buckets share one budget
+ * (conf.clients_bytes).  Past it, the oldest exact bucket is turned into
+ * HyperLogLogs (one per kind present,
+ * fed with the elements of its sets in the encoding of clients.c, so the
+ * sketch is the one streaming would have built), until the total fits.
+ * Recent buckets, the ones most asked about, stay exact longest.  The union
+ * over a range is exact when every bucket in it is (a union of the sets);
+ * otherwise it is the HLL union (exact buckets' elements added to it), an
+ * estimate with standard error LT_HLL_STD_ERROR.
+ *
+ * Hot URLs
+ * --------
+ * The newest bucket and the one before it are open: their lt_urls tables
+ * hold up to LT_BUCKETS_OPEN_URLS URLs exactly (Space-Saving past that).
+ * When a newer bucket opens, the buckets before those two are closed: each
+ * table is cut to its conf.urls largest counts, kept exactly, and the
+ * largest count cut becomes its error bound (no URL missing from it had
+ * more hits).  Counting into a large open table costs one hash lookup per
+ * line; a small Space-Saving table would evict (and sift its heap) on
+ * almost every hit of a long tail.  A late line for a closed bucket goes to
+ * its Space-Saving table.  A range merges its
+ * buckets' tables with lt_urls_merge() (mergeable summaries): the result's
+ * error bound is the sum of the buckets' bounds plus any count dropped, and
+ * every URL of true count above it is listed.  Virtual hosts use the same
+ * table, bounded by conf.vhosts.
+ *
+ * Retention
+ * ---------
+ * At most retention / width buckets are kept: a new bucket past that count
+ * drops the oldest (its counts remain in the all-time totals and in the
+ * tally's).  Bounding the count rather than the age means that one line
+ * stamped far in the future costs one bucket, not every bucket before it;
+ * with gaps in the logs the buckets kept reach further back than retention.
+ * A record older than every bucket kept when the count is reached is not
+ * bucketed (lt_buckets_dropped() counts it).  Older buckets are dropped,
+ * not folded into coarser ones: the tally's all-time totals already answer
+ * "since the start".
+ *
+ * Section layout (lt_buckets_write; little-endian; u16/u32/u64 fixed)
+ * ----------------------------------------------------------------
+ *   u64 width, i64 dropped_before, u64 dropped,
+ *   totals: 11 x u64 methods, 6 x 11 x u64 (class x method), codes, table (vhosts)
+ *   u32 n, n x bucket, starts ascending
+ *   bucket: i64 start, u64 requests, bytes, unparsed, 11 x u64 methods,
+ *           codes, u8 exact,
+ *           exact: u32 n4, n4 x u32 IPv4 ascending; u32 nk, nk x (u32 len, bytes)
+ *                  ascending bytes (tagged keys)
+ *           else:  3 x (u32 len, Redis HLL blob; len 0 for a kind never seen)
+ *           table (urls), table (vhosts)
+ *   codes:  u16 n, n x (u16 code, u64 count), codes ascending
+ *   table:  u8 exact, u64 bound, u64 total, u32 n, n x (u32 len, bytes, u64 count,
+ *           u64 error), ascending bytes
+ *
+ * Complexity: lt_buckets_add is O(1) expected (O(log buckets) when the time
+ * jumps); a window is O(buckets in range x their sizes).
+ */
+#include "buckets.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hll.h"
+#include "ip4set.h"
+#include "keyset.h"
+
+#define TAG_IPV6 0x06
+#define TAG_HOST 'h'
+
+enum { KIND_IPV4, KIND_IPV6, KIND_HOST, KINDS };
+
+struct code_count {
+    uint16_t code;
+    uint64_t count;
+};
+
+struct bucket {
+    int64_t start;
+    uint64_t requests, bytes, unparsed;
+    uint64_t methods[LT_METHODS];
+    struct code_count *codes;
+    uint16_t n_codes, cap_codes;
+    int exact;
+    int open;                   /* urls may hold LT_BUCKETS_OPEN_URLS, not conf.urls */
+    uint64_t kinds[KINDS];      /* distinct clients per kind while exact */
+    lt_ip4set *v4;              /* exact: IPv4 clients (NULL until one) */
+    lt_keyset *keys;            /* exact: tagged IPv6 and hostname clients */
+    size_t set_bytes;           /* bytes of v4 and keys when last measured */
+    lt_hll *hll[KINDS];         /* not exact: a sketch per kind seen */
+    lt_urls *urls, *vhosts;
+};
+
+struct lt_buckets {
+    lt_buckets_conf conf;
+    size_t max_buckets;
+    struct bucket **b;
+    size_t n, cap;
+    size_t last;                /* index of the bucket of the last record */
+    int64_t newest;             /* start of the newest bucket seen; INT64_MIN: none */
+    size_t exact_bytes;         /* set_bytes summed over the exact buckets */
+    size_t sketch_tried_at;     /* exact_bytes when no bucket could be sketched */
+    int64_t dropped_before;     /* no bucket before this start is kept; INT64_MIN: none dropped */
+    uint64_t dropped;
+    uint64_t codes[LT_STATUS_CODES];
+    uint64_t methods[LT_METHODS];
+    uint64_t class_methods[LT_STATUS_CLASSES][LT_METHODS];
+    lt_urls *vhosts;            /* all time */
+    unsigned char *scratch;     /* a tagged key being built */
+    size_t scratch_cap;
+};
+
+static const char *const method_names[LT_METHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "other", "none",
+};
+
+const char *lt_buckets_method_name(unsigned m)
+{
+    return m < LT_METHODS ? method_names[m] : "?";
+}
+
+/* Up to 8 bytes of s as a little-endian integer, read byte by byte (no
+ * call, no unaligned load). */
+static inline uint64_t method_word(const char *s, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    return v;
+}
+
+#define W3(a, b, c) ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16)
+#define W4(a, b, c, d) (W3(a, b, c) | (uint64_t)(d) << 24)
+#define W5(a, b, c, d, e) (W4(a, b, c, d) | (uint64_t)(e) << 32)
+#define W6(a, b, c, d, e, f) (W5(a, b, c, d, e) | (uint64_t)(f) << 40)
+#define W7(a, b, c, d, e, f, g) (W6(a, b, c, d, e, f) | (uint64_t)(g) << 48)
+
+unsigned lt_buckets_method(const char *s, size_t len)
+{
+    if (s == NULL)
+        return LT_METHOD_NONE;
+    if (len < 3 || len > 7)
+        return LT_METHOD_OTHER;
+    /* Methods are case-sensitive (RFC 9110 9.1): "get" is some other token.
+     * This runs per line, so the token is compared as one integer. */
+    switch (method_word(s, len)) {
+    case W3('G', 'E', 'T'): return LT_METHOD_GET;
+    case W3('P', 'U', 'T'): return LT_METHOD_PUT;
+    case W4('H', 'E', 'A', 'D'): return LT_METHOD_HEAD;
+    case W4('P', 'O', 'S', 'T'): return LT_METHOD_POST;
+    case W5('P', 'A', 'T', 'C', 'H'): return LT_METHOD_PATCH;
+    case W5('T', 'R', 'A', 'C', 'E'): return LT_METHOD_TRACE;
+    case W6('D', 'E', 'L', 'E', 'T', 'E'): return LT_METHOD_DELETE;
+    case W7('O', 'P', 'T', 'I', 'O', 'N', 'S'): return LT_METHOD_OPTIONS;
+    case W7('C', 'O', 'N', 'N', 'E', 'C', 'T'): return LT_METHOD_CONNECT;
+    default: return LT_METHOD_OTHER;
+    }
+}
+
+int lt_buckets_conf_check(lt_buckets_conf *c, char *err, size_t errlen)
+{
+    if (c->width == 0)
+        c->width = LT_BUCKETS_DEFAULT_WIDTH;
+    if (c->retention == 0)
+        c->retention = LT_BUCKETS_DEFAULT_RETENTION;
+    if (c->clients_bytes == 0)
+        c->clients_bytes = LT_BUCKETS_DEFAULT_CLIENTS_BYTES;
+    if (c->urls == 0)
+        c->urls = LT_BUCKETS_DEFAULT_URLS;
+    if (c->vhosts == 0)
+        c->vhosts = LT_BUCKETS_DEFAULT_VHOSTS;
+    if (c->width < 60 || c->width > 86400 || 86400 % c->width != 0) {
+        if (errlen > 0)
+            snprintf(err, errlen, "bucket width %llds must divide a day and be 1m to 1d "
+                     "(60, 120, 300, 600, 900, 1800, 3600, 7200, ... 86400 s)",
+                     (long long)c->width);
+        return -EINVAL;
+    }
+    if (c->retention < c->width || c->retention > 100LL * 366 * 86400) {
+        if (errlen > 0)
+            snprintf(err, errlen, "retention %llds must be at least one bucket (%llds) and at "
+                     "most 100 years", (long long)c->retention, (long long)c->width);
+        return -EINVAL;
+    }
+    if (c->urls > ((size_t)1 << 31) || c->vhosts > ((size_t)1 << 31)) {
+        if (errlen > 0)
+            snprintf(err, errlen, "bucket URL and vhost limits are at most 2^31");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+lt_buckets *lt_buckets_new(const lt_buckets_conf *conf)
+{
+    lt_buckets_conf c = conf ? *conf : (lt_buckets_conf){0};
+    if (lt_buckets_conf_check(&c, NULL, 0) < 0)
+        return NULL;
+    lt_buckets *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->conf = c;
+    b->max_buckets = (size_t)(c.retention / c.width);
+    b->dropped_before = INT64_MIN;
+    b->newest = INT64_MIN;
+    b->vhosts = lt_urls_new(c.vhosts);
+    if (b->vhosts == NULL) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void bucket_free(struct bucket *k)
+{
+    if (k == NULL)
+        return;
+    free(k->codes);
+    lt_ip4set_free(k->v4);
+    lt_keyset_free(k->keys);
+    for (int i = 0; i < KINDS; i++)
+        lt_hll_free(k->hll[i]);
+    lt_urls_free(k->urls);
+    lt_urls_free(k->vhosts);
+    free(k);
+}
+
+void lt_buckets_free(lt_buckets *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        bucket_free(b->b[i]);
+    free(b->b);
+    lt_urls_free(b->vhosts);
+    free(b->scratch);
+    free(b);
+}
+
+const lt_buckets_conf *lt_buckets_get_conf(const lt_buckets *b) { return &b->conf; }
+const uint64_t *lt_buckets_codes(const lt_buckets *b) { return b->codes; }
+const uint64_t *lt_buckets_methods(const lt_buckets *b) { return b->methods; }
+
+/* The class of each hundred: 0xx and 6xx..9xx are "other". */
+static const unsigned char code_class[10] = {5, 0, 1, 2, 3, 4, 5, 5, 5, 5};
+
+unsigned lt_buckets_status_class(unsigned status)
+{
+    return status < LT_STATUS_CODES ? code_class[status / 100] : LT_STATUS_CLASSES - 1;
+}
+
+uint64_t lt_buckets_class_method(const lt_buckets *b, unsigned status_class, unsigned method)
+{
+    return status_class < LT_STATUS_CLASSES && method < LT_METHODS
+               ? b->class_methods[status_class][method] : 0;
+}
+const lt_urls *lt_buckets_vhosts(const lt_buckets *b) { return b->vhosts; }
+uint64_t lt_buckets_dropped(const lt_buckets *b) { return b->dropped; }
+size_t lt_buckets_count(const lt_buckets *b) { return b->n; }
+
+bool lt_buckets_span(const lt_buckets *b, int64_t *first_start, int64_t *last_end)
+{
+    if (b->n == 0)
+        return false;
+    *first_start = b->b[0]->start;
+    *last_end = b->b[b->n - 1]->start + b->conf.width;
+    return true;
+}
+
+static int64_t bucket_start(const lt_buckets *b, int64_t ts)
+{
+    int64_t w = b->conf.width, r = ts % w;
+    return ts - (r < 0 ? r + w : r);
+}
+
+/* Index of the first bucket whose start is >= start. */
+static size_t lower_bound(const lt_buckets *b, int64_t start)
+{
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->b[mid]->start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static struct bucket *bucket_new(const lt_buckets *b, int64_t start, int open)
+{
+    struct bucket *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return NULL;
+    k->start = start;
+    k->exact = 1;
+    k->open = open && b->conf.urls < LT_BUCKETS_OPEN_URLS;
+    k->urls = lt_urls_new(k->open ? LT_BUCKETS_OPEN_URLS : b->conf.urls);
+    k->vhosts = lt_urls_new(b->conf.vhosts);
+    if (k->urls == NULL || k->vhosts == NULL) {
+        bucket_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+static void drop_oldest(lt_buckets *b)
+{
+    struct bucket *k = b->b[0];
+    if (k->exact)
+        b->exact_bytes -= k->set_bytes;
+    b->dropped_before = k->start + b->conf.width;
+    bucket_free(k);
+    memmove(b->b, b->b + 1, (b->n - 1) * sizeof(*b->b));
+    b->n--;
+    b->last = 0;
+}
+
+/* Cuts an open bucket's URL table to its conf.urls largest counts (see
+ * the design comment).  Returns 0 or -ENOMEM (the bucket then stays open,
+ * which costs memory, not truth). */
+static int close_bucket(const lt_buckets *b, struct bucket *k)
+{
+    size_t keep = b->conf.urls;
+    lt_urls *u = k->urls, *c = lt_urls_new(keep);
+    int rc = c == NULL ? -ENOMEM : 0;
+    if (rc == 0 && lt_urls_size(u) <= keep) {
+        rc = lt_urls_merge(c, u);
+    } else if (rc == 0) {
+        lt_url_count *top = malloc((keep + 1) * sizeof(*top));
+        if (top == NULL) {
+            rc = -ENOMEM;
+        } else {
+            size_t n = lt_urls_top(u, keep + 1, top);
+            uint64_t bound = lt_urls_error_bound(u);
+            if (n > keep && top[keep].count > bound)
+                bound = top[keep].count;
+            rc = lt_urls_restore(c, top, n < keep ? n : keep, bound, lt_urls_total(u));
+            free(top);
+        }
+    }
+    if (rc < 0) {
+        lt_urls_free(c);
+        return rc;
+    }
+    lt_urls_free(u);
+    k->urls = c;
+    k->open = 0;
+    return 0;
+}
+
+/* Closes the open buckets that started before the one before the newest.
+ * Open buckets are among the last few: the walk stops at the first closed
+ * bucket that old. */
+/* The start of the bucket before the newest: open buckets start there or
+ * later (INT64_MIN when that would pass the int64_t range). */
+static int64_t open_from(const lt_buckets *b)
+{
+    return b->newest < INT64_MIN + b->conf.width ? INT64_MIN : b->newest - b->conf.width;
+}
+
+static void close_old(lt_buckets *b)
+{
+    int64_t keep_from = open_from(b);
+    for (size_t i = b->n; i-- > 0;) {
+        struct bucket *k = b->b[i];
+        if (k->start >= keep_from)
+            continue;
+        if (!k->open)
+            break;
+        close_bucket(b, k);
+    }
+}
+
+/* The bucket starting at start, created when absent.  Returns NULL with
+ * *rc = 0 when it is too old to keep, or with *rc = -ENOMEM. */
+static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
+{
+    *rc = 0;
+    if (b->last < b->n && b->b[b->last]->start == start)
+        return b->b[b->last];
+    size_t i = lower_bound(b, start);
+    if (i < b->n && b->b[i]->start == start) {
+        b->last = i;
+        return b->b[i];
+    }
+    if (start < b->dropped_before || (b->n >= b->max_buckets && i == 0))
+        return NULL;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        struct bucket **nb = realloc(b->b, cap * sizeof(*nb));
+        if (nb == NULL) {
+            *rc = -ENOMEM;
+            return NULL;
+        }
+        b->b = nb;
+        b->cap = cap;
+    }
+    int advance = start > b->newest;
+    if (advance)
+        b->newest = start;
+    struct bucket *k = bucket_new(b, start, start >= open_from(b));
+    if (k == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    memmove(b->b + i + 1, b->b + i, (b->n - i) * sizeof(*b->b));
+    b->b[i] = k;
+    b->n++;
+    if (b->n > b->max_buckets) {
+        drop_oldest(b);
+        i--;
+    }
+    b->last = i;
+    if (advance)
+        close_old(b);
+    return k;
+}
+
+static int add_code_slow(struct bucket *k, unsigned code, uint64_t count);
+
+/* Most lines have the bucket's first code (200): that case is inline. */
+static inline int add_code(struct bucket *k, unsigned code, uint64_t count)
+{
+    if (k->n_codes > 0 && k->codes[0].code == code) {
+        k->codes[0].count += count;
+        return 0;
+    }
+    return add_code_slow(k, code, count);
+}
+
+static int add_code_slow(struct bucket *k, unsigned code, uint64_t count)
+{
+    for (uint16_t i = 0; i < k->n_codes; i++)
+        if (k->codes[i].code == code) {
+            k->codes[i].count += count;
+            return 0;
+        }
+    if (k->n_codes == k->cap_codes) {
+        uint16_t cap = k->cap_codes ? (uint16_t)(k->cap_codes * 2) : 8;
+        struct code_count *nc = realloc(k->codes, cap * sizeof(*nc));
+        if (nc == NULL)
+            return -ENOMEM;
+        k->codes = nc;
+        k->cap_codes = cap;
+    }
+    k->codes[k->n_codes++] = (struct code_count){(uint16_t)code, count};
+    return 0;
+}
+
+/* --- clients ------------------------------------------------------------ */
+
+static size_t sets_bytes(const struct bucket *k)
+{
+    return (k->v4 ? lt_ip4set_bytes(k->v4) : 0) + (k->keys ? lt_keyset_bytes(k->keys) : 0);
+}
+
+static lt_hll *kind_hll(struct bucket *k, int kind)
+{
+    if (k->hll[kind] == NULL)
+        k->hll[kind] = lt_hll_new();
+    return k->hll[kind];
+}
+
+static void hll_add_ipv4(lt_hll *h, uint32_t a)
+{
+    unsigned char c[4] = {(unsigned char)(a >> 24), (unsigned char)(a >> 16),
+                          (unsigned char)(a >> 8), (unsigned char)a};
+    lt_hll_add(h, c, 4);
+}
+
+struct to_hll {
+    struct bucket *k;
+    int rc;
+};
+
+static int v4_to_hll(uint32_t a, void *arg)
+{
+    struct to_hll *t = arg;
+    lt_hll *h = kind_hll(t->k, KIND_IPV4);
+    if (h == NULL)
+        return t->rc = -ENOMEM;
+    hll_add_ipv4(h, a);
+    return 0;
+}
+
+static int key_to_hll(const void *key, size_t len, void *arg)
+{
+    struct to_hll *t = arg;
+    const unsigned char *p = key;
+    lt_hll *h = kind_hll(t->k, p[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST);
+    if (h == NULL)
+        return t->rc = -ENOMEM;
+    lt_hll_add(h, p + 1, len - 1);
+    return 0;
+}
+
+/* Turns an exact bucket into sketches.  Returns 0 or -ENOMEM (the bucket
+ * is then still exact). */
+static int sketch(lt_buckets *b, struct bucket *k)
+{
+    struct to_hll t = {k, 0};
+    if (k->v4)
+        lt_ip4set_foreach(k->v4, v4_to_hll, &t);
+    if (t.rc == 0 && k->keys)
+        lt_keyset_foreach(k->keys, key_to_hll, &t);
+    if (t.rc < 0) {
+        for (int i = 0; i < KINDS; i++) {
+            lt_hll_free(k->hll[i]);
+            k->hll[i] = NULL;
+        }
+        return t.rc;
+    }
+    b->exact_bytes -= k->set_bytes;
+    lt_ip4set_free(k->v4);
+    lt_keyset_free(k->keys);
+    k->v4 = NULL;
+    k->keys = NULL;
+    k->set_bytes = 0;
+    k->exact = 0;
+    return 0;
+}
+
+/* Sketches the oldest exact buckets until the sets fit their budget (a
+ * small set costs less than its sketches, but the budget is what the
+ * configuration asked for; sketches are bounded by the bucket count).  When none is left to sketch, nothing is tried again
+ * until the sets have grown by another sketch's worth, so a budget full of
+ * small sets costs no scan per line. */
+static void enforce_budget(lt_buckets *b)
+{
+    if (b->exact_bytes <= b->conf.clients_bytes || b->exact_bytes < b->sketch_tried_at)
+        return;
+    for (size_t i = 0; i < b->n && b->exact_bytes > b->conf.clients_bytes; i++) {
+        struct bucket *k = b->b[i];
+        if (k->exact && k->set_bytes > 0)
+            sketch(b, k);
+    }
+    b->sketch_tried_at = b->exact_bytes > b->conf.clients_bytes ? b->exact_bytes + LT_HLL_REGISTERS
+                                                                : 0;
+}
+
+static void remeasure(lt_buckets *b, struct bucket *k)
+{
+    size_t now = sets_bytes(k);
+    b->exact_bytes += now - k->set_bytes;
+    k->set_bytes = now;
+}
+
+/* The tagged key of a non-IPv4 client in b->scratch; returns its length,
+ * or 0 when out of memory. */
+static size_t tagged_key(lt_buckets *b, const lt_record *rec)
+{
+    size_t len = rec->client == LT_CLIENT_IPV6 ? 17 : rec->host_len + 1;
+    if (len > b->scratch_cap) {
+        size_t cap = len < 256 ? 256 : len;
+        unsigned char *s = realloc(b->scratch, cap);
+        if (s == NULL)
+            return 0;
+        b->scratch = s;
+        b->scratch_cap = cap;
+    }
+    if (rec->client == LT_CLIENT_IPV6) {
+        b->scratch[0] = TAG_IPV6;
+        memcpy(b->scratch + 1, rec->ipv6, 16);
+    } else {
+        b->scratch[0] = TAG_HOST;
+        memcpy(b->scratch + 1, rec->host, rec->host_len);
+    }
+    return len;
+}
+
+static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
+{
+    int kind = rec->client == LT_CLIENT_IPV4 ? KIND_IPV4
+             : rec->client == LT_CLIENT_IPV6 ? KIND_IPV6 : KIND_HOST;
+    if (!k->exact) {
+        lt_hll *h = kind_hll(k, kind);
+        if (h == NULL)
+            return -ENOMEM;
+        if (kind == KIND_IPV4)
+            hll_add_ipv4(h, rec->ipv4);
+        else if (kind == KIND_IPV6)
+            lt_hll_add(h, rec->ipv6, 16);
+        else
+            lt_hll_add(h, rec->host, rec->host_len);
+        return 0;
+    }
+    int added;
+    if (kind == KIND_IPV4) {
+        if (k->v4 == NULL && (k->v4 = lt_ip4set_new()) == NULL)
+            return -ENOMEM;
+        added = lt_ip4set_add(k->v4, rec->ipv4);
+    } else {
+        size_t len = tagged_key(b, rec);
+        if (len == 0 || (k->keys == NULL && (k->keys = lt_keyset_new()) == NULL))
+            return -ENOMEM;
+        added = lt_keyset_add(k->keys, b->scratch, len);
+    }
+    if (added < 0)
+        return -ENOMEM;
+    if (added) {
+        k->kinds[kind]++;
+        remeasure(b, k);
+        enforce_budget(b);
+    }
+    return 0;
+}
+
+/* --- counting ----------------------------------------------------------- */
+
+int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
+                   uint64_t url_hash)
+{
+    unsigned method = lt_buckets_method(rec->method, rec->method_len);
+    unsigned code = rec->status < LT_STATUS_CODES ? rec->status : 0;
+    b->codes[code]++;
+    b->methods[method]++;
+    b->class_methods[code_class[code / 100]][method]++;
+    if (rec->vhost != NULL && lt_urls_add(b->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
+        return -ENOMEM;
+    if (b->conf.totals_only)
+        return 0;
+
+    int rc = 0;
+    int64_t start = bucket_start(b, rec->ts);
+    struct bucket *k = b->last < b->n && b->b[b->last]->start == start ? b->b[b->last]
+                                                                     : bucket_at(b, start, &rc);
+    if (k == NULL) {
+        if (rc == 0)
+            b->dropped++;
+        return rc;
+    }
+    k->requests++;
+    k->bytes += rec->bytes;
+    k->methods[method]++;
+    if (url == NULL)
+        k->unparsed++;
+    else if (lt_urls_add_hashed(k->urls, url, url_len, url_hash, 1) < 0)
+        return -ENOMEM;
+    if (rec->vhost != NULL && lt_urls_add(k->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
+        return -ENOMEM;
+    if (add_code(k, code, 1) < 0)
+        return -ENOMEM;
+    return add_client(b, k, rec);
+}
+
+/* --- merging ------------------------------------------------------------ */
+
+struct key_into {
+    lt_keyset *dst;
+    uint64_t *kinds;   /* counts of new keys per kind, or NULL */
+    int rc;
+};
+
+static int key_into(const void *key, size_t len, void *arg)
+{
+    struct key_into *t = arg;
+    int r = lt_keyset_add(t->dst, key, len);
+    if (r < 0)
+        return t->rc = r;
+    if (r && t->kinds)
+        t->kinds[((const unsigned char *)key)[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
+    return 0;
+}
+
+/* Adds the clients of src (a bucket, exact or not) into the sketches of
+ * the sketched bucket k. */
+static int clients_into_sketch(struct bucket *k, const struct bucket *src)
+{
+    if (src->exact) {
+        struct to_hll t = {k, 0};
+        if (src->v4)
+            lt_ip4set_foreach(src->v4, v4_to_hll, &t);
+        if (t.rc == 0 && src->keys)
+            lt_keyset_foreach(src->keys, key_to_hll, &t);
+        return t.rc;
+    }
+    for (int i = 0; i < KINDS; i++) {
+        if (src->hll[i] == NULL)
+            continue;
+        lt_hll *h = kind_hll(k, i);
+        if (h == NULL)
+            return -ENOMEM;
+        lt_hll_merge(h, src->hll[i]);
+    }
+    return 0;
+}
+
+static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *src)
+{
+    if (k->exact && !src->exact && sketch(b, k) < 0)
+        return -ENOMEM;
+    if (!k->exact)
+        return clients_into_sketch(k, src);
+    if (src->v4) {
+        if (k->v4 == NULL && (k->v4 = lt_ip4set_new()) == NULL)
+            return -ENOMEM;
+        if (lt_ip4set_merge(k->v4, src->v4) < 0)
+            return -ENOMEM;
+        k->kinds[KIND_IPV4] = lt_ip4set_size(k->v4);
+    }
+    if (src->keys) {
+        if (k->keys == NULL && (k->keys = lt_keyset_new()) == NULL)
+            return -ENOMEM;
+        struct key_into t = {k->keys, k->kinds, 0};
+        lt_keyset_foreach(src->keys, key_into, &t);
+        if (t.rc < 0)
+            return -ENOMEM;
+    }
+    remeasure(b, k);
+    return 0;
+}
+
+static int merge_totals(lt_buckets *dst, const lt_buckets *src)
+{
+    if (lt_urls_merge(dst->vhosts, src->vhosts) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < LT_STATUS_CODES; i++)
+        dst->codes[i] += src->codes[i];
+    for (size_t i = 0; i < LT_METHODS; i++)
+        dst->methods[i] += src->methods[i];
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t i = 0; i < LT_METHODS; i++)
+            dst->class_methods[c][i] += src->class_methods[c][i];
+    dst->dropped += src->dropped;
+    return 0;
+}
+
+int lt_buckets_merge_totals(lt_buckets *dst, const lt_buckets *src)
+{
+    if (merge_totals(dst, src) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < src->n; i++)
+        dst->dropped += src->b[i]->requests;
+    return 0;
+}
+
+int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
+{
+    if (dst->conf.width != src->conf.width)
+        return -EINVAL;
+    if (merge_totals(dst, src) < 0)
+        return -ENOMEM;
+    if (src->dropped_before > dst->dropped_before)
+        dst->dropped_before = src->dropped_before;
+    while (dst->n > 0 && dst->b[0]->start < dst->dropped_before)
+        drop_oldest(dst);
+    for (size_t i = 0; i < src->n; i++) {
+        const struct bucket *s = src->b[i];
+        int rc;
+        struct bucket *k = bucket_at(dst, s->start, &rc);
+        if (k == NULL) {
+            if (rc < 0)
+                return rc;
+            dst->dropped += s->requests;
+            continue;
+        }
+        k->requests += s->requests;
+        k->bytes += s->bytes;
+        k->unparsed += s->unparsed;
+        for (size_t m = 0; m < LT_METHODS; m++)
+            k->methods[m] += s->methods[m];
+        for (uint16_t c = 0; c < s->n_codes; c++)
+            if (add_code(k, s->codes[c].code, s->codes[c].count) < 0)
+                return -ENOMEM;
+        if (lt_urls_merge(k->urls, s->urls) < 0 || lt_urls_merge(k->vhosts, s->vhosts) < 0)
+            return -ENOMEM;
+        if (merge_clients(dst, k, s) < 0)
+            return -ENOMEM;
+    }
+    dst->sketch_tried_at = 0;
+    enforce_budget(dst);
+    return 0;
+}
+
+/* --- windows ------------------------------------------------------------ */
+
+void lt_window_release(lt_window *w)
+{
+    free(w->codes);
+    lt_urls_free(w->urls);
+    lt_urls_free(w->vhosts);
+    w->codes = NULL;
+    w->urls = w->vhosts = NULL;
+}
+
+struct v4_into {
+    lt_ip4set *dst;
+    int rc;
+};
+
+int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_urls,
+                      lt_window *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (from > to)
+        return -EINVAL;
+    int64_t width = b->conf.width;
+    w->from = from;
+    w->to = to;
+    w->covered_from = bucket_start(b, from);
+    w->covered_to = bucket_start(b, to) + (width - 1);
+    w->aligned = w->covered_from == from && w->covered_to == to;
+    w->complete = b->dropped_before == INT64_MIN || w->covered_from >= b->dropped_before;
+    w->codes = calloc(LT_STATUS_CODES, sizeof(*w->codes));
+    w->urls = lt_urls_new(max_urls);
+    w->vhosts = lt_urls_new(b->conf.vhosts);
+    lt_ip4set *v4 = lt_ip4set_new();
+    lt_keyset *keys = lt_keyset_new();
+    lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
+    struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
+    int exact = 1, rc = -ENOMEM;
+    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || v4 == NULL ||
+        keys == NULL || hll[0] == NULL || hll[1] == NULL || hll[2] == NULL)
+        goto fail;
+    for (int i = 0; i < KINDS; i++)
+        sk.hll[i] = hll[i];
+
+    uint64_t kinds[KINDS] = {0, 0, 0};
+    for (size_t i = lower_bound(b, w->covered_from); i < b->n && b->b[i]->start <= to; i++) {
+        const struct bucket *k = b->b[i];
+        w->buckets++;
+        w->requests += k->requests;
+        w->bytes += k->bytes;
+        w->unparsed += k->unparsed;
+        for (size_t m = 0; m < LT_METHODS; m++)
+            w->methods[m] += k->methods[m];
+        for (uint16_t c = 0; c < k->n_codes; c++)
+            w->codes[k->codes[c].code] += k->codes[c].count;
+        if (lt_urls_merge(w->urls, k->urls) < 0 || lt_urls_merge(w->vhosts, k->vhosts) < 0)
+            goto fail;
+        if (exact && !k->exact) {
+            /* The union so far goes into the sketches, and stays there. */
+            struct bucket sofar = {.exact = 1, .v4 = v4, .keys = keys};
+            if (clients_into_sketch(&sk, &sofar) < 0)
+                goto fail;
+            exact = 0;
+        }
+        if (exact) {
+            if (k->v4 && lt_ip4set_merge(v4, k->v4) < 0)
+                goto fail;
+            struct key_into t = {keys, kinds, 0};
+            if (k->keys)
+                lt_keyset_foreach(k->keys, key_into, &t);
+            if (t.rc < 0)
+                goto fail;
+        } else if (clients_into_sketch(&sk, k) < 0) {
+            goto fail;
+        }
+    }
+    lt_client_counts *c = &w->clients;
+    if (exact) {
+        c->ipv4 = lt_ip4set_size(v4);
+        c->ipv6 = kinds[KIND_IPV6];
+        c->other = kinds[KIND_HOST];
+        c->total = c->ipv4 + c->ipv6 + c->other;
+        c->exact = 1;
+        /* The sketch of the exact union, so that hll_estimate is always
+         * what the HyperLogLog says, as in lt_clients_counts(). */
+        struct bucket sofar = {.exact = 1, .v4 = v4, .keys = keys};
+        if (clients_into_sketch(&sk, &sofar) < 0)
+            goto fail;
+    } else {
+        c->ipv4 = lt_hll_count(hll[KIND_IPV4]);
+        c->ipv6 = lt_hll_count(hll[KIND_IPV6]);
+        c->other = lt_hll_count(hll[KIND_HOST]);
+        c->total = c->ipv4 + c->ipv6 + c->other;
+        c->exact = 0;
+        c->std_error = LT_HLL_STD_ERROR;
+    }
+    c->hll_estimate = lt_hll_count(hll[KIND_IPV4]) + lt_hll_count(hll[KIND_IPV6]) +
+                      lt_hll_count(hll[KIND_HOST]);
+    rc = 0;
+fail:
+    for (int i = 0; i < KINDS; i++)
+        lt_hll_free(hll[i]);
+    lt_keyset_free(keys);
+    lt_ip4set_free(v4);
+    if (rc < 0)
+        lt_window_release(w);
+    return rc;
+}
+
+int lt_buckets_code_series(const lt_buckets *b, unsigned code, int64_t from, int64_t to,
+                           int64_t step, int (*fn)(int64_t start, uint64_t count, void *arg),
+                           void *arg)
+{
+    if (from > to || code >= LT_STATUS_CODES || step <= 0 || step % b->conf.width != 0)
+        return -EINVAL;
+    int64_t start = from - ((from % step) + step) % step;
+    size_t i = lower_bound(b, start);
+    for (int64_t s = start; s <= to; s += step) {
+        uint64_t n = 0;
+        for (; i < b->n && b->b[i]->start < s + step; i++) {
+            const struct bucket *k = b->b[i];
+            for (uint16_t c = 0; c < k->n_codes; c++)
+                if (k->codes[c].code == code)
+                    n += k->codes[c].count;
+        }
+        int rc = fn(s, n, arg);
+        if (rc != 0)
+            return rc;
+        if (s > INT64_MAX - step)
+            break;
+    }
+    return 0;
+}
+
+/* --- memory ------------------------------------------------------------- */
+
+size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)
+{
+    lt_buckets_memory m = {0};
+    m.counters = sizeof(*b) + b->cap * sizeof(*b->b) + b->scratch_cap;
+    m.vhosts = lt_urls_bytes(b->vhosts);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct bucket *k = b->b[i];
+        m.counters += sizeof(*k) + k->cap_codes * sizeof(*k->codes);
+        m.client_sets += sets_bytes(k);
+        for (int j = 0; j < KINDS; j++)
+            m.hll += k->hll[j] ? lt_hll_bytes(k->hll[j]) : 0;
+        m.urls += lt_urls_bytes(k->urls);
+        m.vhosts += lt_urls_bytes(k->vhosts);
+    }
+    if (parts)
+        *parts = m;
+    return m.counters + m.client_sets + m.hll + m.urls + m.vhosts;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+static void put_u16(lt_buf *o, unsigned v)
+{
+    unsigned char c[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+    lt_buf_append(o, c, 2);
+}
+
+static void put_u32(lt_buf *o, uint32_t v)
+{
+    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    lt_buf_append(o, c, 4);
+}
+
+static void put_u64(lt_buf *o, uint64_t v)
+{
+    put_u32(o, (uint32_t)v);
+    put_u32(o, (uint32_t)(v >> 32));
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+    const struct code_count *x = a, *y = b;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+static int put_codes_sparse(lt_buf *o, const struct code_count *codes, size_t n)
+{
+    struct code_count *s = malloc((n ? n : 1) * sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    memcpy(s, codes, n * sizeof(*s));
+    qsort(s, n, sizeof(*s), cmp_code);
+    put_u16(o, (unsigned)n);
+    for (size_t i = 0; i < n; i++) {
+        put_u16(o, s[i].code);
+        put_u64(o, s[i].count);
+    }
+    free(s);
+    return 0;
+}
+
+static int cmp_bytes(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+static int cmp_url(const void *a, const void *b)
+{
+    const lt_url_count *x = a, *y = b;
+    return cmp_bytes(x->url, x->len, y->url, y->len);
+}
+
+struct collect_urls {
+    lt_url_count *e;
+    size_t n;
+};
+
+static int collect_url(const lt_url_count *e, void *arg)
+{
+    struct collect_urls *c = arg;
+    c->e[c->n++] = *e;
+    return 0;
+}
+
+static int put_table(lt_buf *o, const lt_urls *u)
+{
+    size_t n = lt_urls_size(u);
+    struct collect_urls c = {malloc((n ? n : 1) * sizeof(lt_url_count)), 0};
+    if (c.e == NULL)
+        return -ENOMEM;
+    lt_urls_foreach(u, collect_url, &c);
+    qsort(c.e, c.n, sizeof(*c.e), cmp_url);
+    lt_buf_append(o, (unsigned char[]){(unsigned char)lt_urls_exact(u)}, 1);
+    put_u64(o, lt_urls_error_bound(u));
+    put_u64(o, lt_urls_total(u));
+    put_u32(o, (uint32_t)c.n);
+    for (size_t i = 0; i < c.n; i++) {
+        put_u32(o, (uint32_t)c.e[i].len);
+        lt_buf_append(o, c.e[i].url, c.e[i].len);
+        put_u64(o, c.e[i].count);
+        put_u64(o, c.e[i].error);
+    }
+    free(c.e);
+    return 0;
+}
+
+struct collect_v4 {
+    uint32_t *a;
+    size_t n;
+};
+
+static int collect_v4(uint32_t a, void *arg)
+{
+    struct collect_v4 *c = arg;
+    c->a[c->n++] = a;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+struct key_ref {
+    const unsigned char *p;
+    size_t len;
+};
+
+struct collect_keys {
+    struct key_ref *k;
+    size_t n;
+};
+
+static int collect_key(const void *key, size_t len, void *arg)
+{
+    struct collect_keys *c = arg;
+    c->k[c->n++] = (struct key_ref){key, len};
+    return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    return cmp_bytes(x->p, x->len, y->p, y->len);
+}
+
+static int put_clients(lt_buf *o, const struct bucket *k)
+{
+    lt_buf_append(o, (unsigned char[]){(unsigned char)k->exact}, 1);
+    if (!k->exact) {
+        unsigned char blob[LT_HLL_DENSE_BYTES];
+        for (int i = 0; i < KINDS; i++) {
+            size_t n = k->hll[i] ? lt_hll_export(k->hll[i], blob) : 0;
+            put_u32(o, (uint32_t)n);
+            lt_buf_append(o, blob, n);
+        }
+        return 0;
+    }
+    size_t n4 = k->v4 ? (size_t)lt_ip4set_size(k->v4) : 0;
+    size_t nk = k->keys ? (size_t)lt_keyset_size(k->keys) : 0;
+    struct collect_v4 c4 = {malloc((n4 ? n4 : 1) * sizeof(uint32_t)), 0};
+    struct collect_keys ck = {malloc((nk ? nk : 1) * sizeof(struct key_ref)), 0};
+    if (c4.a == NULL || ck.k == NULL) {
+        free(c4.a);
+        free(ck.k);
+        return -ENOMEM;
+    }
+    if (k->v4)
+        lt_ip4set_foreach(k->v4, collect_v4, &c4);
+    if (k->keys)
+        lt_keyset_foreach(k->keys, collect_key, &ck);
+    qsort(c4.a, c4.n, sizeof(*c4.a), cmp_u32);
+    qsort(ck.k, ck.n, sizeof(*ck.k), cmp_key);
+    put_u32(o, (uint32_t)c4.n);
+    for (size_t i = 0; i < c4.n; i++)
+        put_u32(o, c4.a[i]);
+    put_u32(o, (uint32_t)ck.n);
+    for (size_t i = 0; i < ck.n; i++) {
+        put_u32(o, (uint32_t)ck.k[i].len);
+        lt_buf_append(o, ck.k[i].p, ck.k[i].len);
+    }
+    free(c4.a);
+    free(ck.k);
+    return 0;
+}
+
+int lt_buckets_write(lt_buf *o, const lt_buckets *b)
+{
+    put_u64(o, (uint64_t)b->conf.width);
+    put_u64(o, (uint64_t)b->dropped_before);
+    put_u64(o, b->dropped);
+    for (size_t m = 0; m < LT_METHODS; m++)
+        put_u64(o, b->methods[m]);
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t m = 0; m < LT_METHODS; m++)
+            put_u64(o, b->class_methods[c][m]);
+    struct code_count all[LT_STATUS_CODES];
+    size_t n = 0;
+    for (unsigned c = 0; c < LT_STATUS_CODES; c++)
+        if (b->codes[c])
+            all[n++] = (struct code_count){(uint16_t)c, b->codes[c]};
+    if (put_codes_sparse(o, all, n) < 0 || put_table(o, b->vhosts) < 0)
+        return -ENOMEM;
+    put_u32(o, (uint32_t)b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct bucket *k = b->b[i];
+        put_u64(o, (uint64_t)k->start);
+        put_u64(o, k->requests);
+        put_u64(o, k->bytes);
+        put_u64(o, k->unparsed);
+        for (size_t m = 0; m < LT_METHODS; m++)
+            put_u64(o, k->methods[m]);
+        if (put_codes_sparse(o, k->codes, k->n_codes) < 0 || put_clients(o, k) < 0 ||
+            put_table(o, k->urls) < 0 || put_table(o, k->vhosts) < 0)
+            return -ENOMEM;
+    }
+    return lt_buf_failed(o) ? -ENOMEM : 0;
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+typedef struct reader {
+    const unsigned char *p;
+    size_t len, off;
+    char *err;
+    size_t errlen;
+    int failed;
+} reader;
+
+static int bad(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(reader *r, const char *fmt, ...)
+{
+    if (!r->failed && r->errlen > 0) {
+        int n = snprintf(r->err, r->errlen, "byte %zu: ", r->off);
+        if (n >= 0 && (size_t)n < r->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    r->failed = 1;
+    return -EINVAL;
+}
+
+static int need(reader *r, size_t n)
+{
+    if (r->failed)
+        return -EINVAL;
+    return r->len - r->off < n ? bad(r, "buckets section cut short") : 0;
+}
+
+static uint64_t get_n(reader *r, int bytes)
+{
+    if (need(r, (size_t)bytes) < 0)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += (size_t)bytes;
+    return v;
+}
+
+static int get_codes(reader *r, uint64_t *dense, struct bucket *k, uint64_t *sum)
+{
+    size_t n = (size_t)get_n(r, 2);
+    if (r->failed || n > LT_STATUS_CODES || need(r, n * 10) < 0)
+        return bad(r, "bad status code count");
+    long prev = -1;
+    *sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned code = (unsigned)get_n(r, 2);
+        uint64_t count = get_n(r, 8);
+        if ((long)code <= prev || code >= LT_STATUS_CODES || count == 0)
+            return bad(r, "status codes must ascend, be below 1000 and count at least 1");
+        prev = code;
+        *sum += count;
+        if (dense)
+            dense[code] = count;
+        else if (add_code(k, code, count) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int get_table(reader *r, lt_urls *u)
+{
+    unsigned exact = (unsigned)get_n(r, 1);
+    uint64_t bound = get_n(r, 8), total = get_n(r, 8);
+    size_t n = (size_t)get_n(r, 4);
+    if (r->failed)
+        return -EINVAL;
+    if (exact > 1 || n > r->len - r->off || (exact && bound != 0))
+        return bad(r, "bad table header");
+    lt_url_count *e = exact ? NULL : malloc((n ? n : 1) * sizeof(*e));
+    if (!exact && e == NULL)
+        return -ENOMEM;
+    const unsigned char *prev = NULL;
+    size_t prev_len = 0;
+    uint64_t sum = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = (size_t)get_n(r, 4);
+        if (need(r, len) < 0) {
+            rc = -EINVAL;
+            break;
+        }
+        const unsigned char *key = r->p + r->off;
+        r->off += len;
+        uint64_t count = get_n(r, 8), error = get_n(r, 8);
+        if (r->failed || count == 0 || error > count || (exact && error != 0) ||
+            (prev != NULL && cmp_bytes(prev, prev_len, key, len) >= 0)) {
+            rc = bad(r, "table entry %zu is out of order or its counts are impossible", i);
+            break;
+        }
+        prev = key;
+        prev_len = len;
+        sum += count;
+        if (exact)
+            rc = lt_urls_add(u, (const char *)key, len, count);
+        else
+            e[i] = (lt_url_count){(const char *)key, len, count, error};
+    }
+    if (rc == 0 && exact && sum != total)
+        rc = bad(r, "table counts add up to %llu, not %llu", (unsigned long long)sum,
+                 (unsigned long long)total);
+    if (rc == 0 && exact && !lt_urls_exact(u))
+        rc = bad(r, "an exact table holds more entries than the limit");
+    if (rc == 0 && !exact) {
+        rc = lt_urls_restore(u, e, n, bound, total);
+        if (rc == -EINVAL)
+            rc = bad(r, "the top-k table does not fit the limit or its bound");
+    }
+    free(e);
+    return rc;
+}
+
+static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
+{
+    unsigned exact = (unsigned)get_n(r, 1);
+    if (r->failed || exact > 1)
+        return bad(r, "bad clients flag");
+    k->exact = (int)exact;
+    if (!exact) {
+        for (int i = 0; i < KINDS; i++) {
+            size_t len = (size_t)get_n(r, 4);
+            if (need(r, len) < 0)
+                return -EINVAL;
+            if (len == 0)
+                continue;
+            if ((k->hll[i] = lt_hll_new()) == NULL)
+                return -ENOMEM;
+            char why[128];
+            if (lt_hll_import(k->hll[i], r->p + r->off, len, why, sizeof(why)) < 0)
+                return bad(r, "%s", why);
+            r->off += len;
+        }
+        return 0;
+    }
+    size_t n4 = (size_t)get_n(r, 4);
+    if (r->failed || n4 > (r->len - r->off) / 4)
+        return bad(r, "bad IPv4 client count");
+    if (n4 > 0 && (k->v4 = lt_ip4set_new()) == NULL)
+        return -ENOMEM;
+    int64_t prev = -1;
+    for (size_t i = 0; i < n4; i++) {
+        uint32_t a = (uint32_t)get_n(r, 4);
+        if ((int64_t)a <= prev)
+            return bad(r, "IPv4 clients must ascend");
+        prev = a;
+        if (lt_ip4set_add(k->v4, a) < 0)
+            return -ENOMEM;
+    }
+    k->kinds[KIND_IPV4] = n4;
+    size_t nk = (size_t)get_n(r, 4);
+    if (r->failed || nk > (r->len - r->off) / 5)
+        return bad(r, "bad client key count");
+    if (nk > 0 && (k->keys = lt_keyset_new()) == NULL)
+        return -ENOMEM;
+    const unsigned char *pk = NULL;
+    size_t pk_len = 0;
+    for (size_t i = 0; i < nk; i++) {
+        size_t len = (size_t)get_n(r, 4);
+        if (need(r, len) < 0)
+            return -EINVAL;
+        const unsigned char *key = r->p + r->off;
+        if (len < 1 || (key[0] == TAG_IPV6 && len != 17) || (key[0] != TAG_IPV6 && key[0] != TAG_HOST) ||
+            (pk != NULL && cmp_bytes(pk, pk_len, key, len) >= 0))
+            return bad(r, "client key %zu is not a tagged IPv6 or host, or out of order", i);
+        r->off += len;
+        pk = key;
+        pk_len = len;
+        if (lt_keyset_add(k->keys, key, len) < 0)
+            return -ENOMEM;
+        k->kinds[key[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
+    }
+    remeasure(b, k);
+    return 0;
+}
+
+int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, lt_buckets **out,
+                    char *err, size_t errlen)
+{
+    reader r = {data, len, 0, err, errlen, 0};
+    lt_buckets *b = lt_buckets_new(conf);
+    int rc = -ENOMEM;
+    *out = NULL;
+    if (b == NULL)
+        goto fail;
+    uint64_t width = get_n(&r, 8);
+    if (!r.failed && width != (uint64_t)b->conf.width) {
+        rc = bad(&r, "bucket width %llu s is not the configured %lld s", (unsigned long long)width,
+                 (long long)b->conf.width);
+        goto fail;
+    }
+    /* Times far from any log's (which lie in years 1970..9999) are refused,
+     * so that no bucket arithmetic can overflow. */
+    const int64_t far = (int64_t)1 << 62;
+    b->dropped_before = (int64_t)get_n(&r, 8);
+    b->dropped = get_n(&r, 8);
+    if (!r.failed && b->dropped_before != INT64_MIN &&
+        (b->dropped_before < -far || b->dropped_before > far)) {
+        rc = bad(&r, "the retention edge is out of range");
+        goto fail;
+    }
+    uint64_t method_sum = 0, code_sum = 0;
+    for (size_t m = 0; m < LT_METHODS; m++)
+        method_sum += b->methods[m] = get_n(&r, 8);
+    for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+        for (size_t m = 0; m < LT_METHODS; m++)
+            b->class_methods[c][m] = get_n(&r, 8);
+    for (size_t m = 0; m < LT_METHODS && !r.failed; m++) {
+        uint64_t sum = 0;
+        for (size_t c = 0; c < LT_STATUS_CLASSES; c++)
+            sum += b->class_methods[c][m];
+        if (sum != b->methods[m]) {
+            rc = bad(&r, "requests by class and method do not add up to the method's");
+            goto fail;
+        }
+    }
+    if ((rc = get_codes(&r, b->codes, NULL, &code_sum)) < 0 || (rc = get_table(&r, b->vhosts)) < 0)
+        goto fail;
+    if (method_sum != code_sum) {
+        rc = bad(&r, "requests by method (%llu) and by status (%llu) differ",
+                 (unsigned long long)method_sum, (unsigned long long)code_sum);
+        goto fail;
+    }
+    size_t n = (size_t)get_n(&r, 4);
+    if (r.failed || n > (r.len - r.off) / 64) {
+        rc = bad(&r, "bad bucket count");
+        goto fail;
+    }
+    uint64_t in_buckets = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t start = (int64_t)get_n(&r, 8);
+        if (r.failed || start < -far || start > far || bucket_start(b, start) != start ||
+            (b->n > 0 && start <= b->b[b->n - 1]->start) ||
+            (b->dropped_before != INT64_MIN && start < b->dropped_before)) {
+            rc = bad(&r, "bucket start %lld is not aligned, ascending and retained",
+                     (long long)start);
+            goto fail;
+        }
+        if (b->n == b->cap) {
+            size_t cap = b->cap ? b->cap * 2 : 16;
+            struct bucket **nb = realloc(b->b, cap * sizeof(*nb));
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            b->b = nb;
+            b->cap = cap;
+        }
+        struct bucket *k = bucket_new(b, start, 1);
+        if (k == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        b->b[b->n++] = k;
+        b->newest = start;
+        k->requests = get_n(&r, 8);
+        k->bytes = get_n(&r, 8);
+        k->unparsed = get_n(&r, 8);
+        uint64_t msum = 0, csum = 0;
+        for (size_t m = 0; m < LT_METHODS; m++)
+            msum += k->methods[m] = get_n(&r, 8);
+        if ((rc = get_codes(&r, NULL, k, &csum)) < 0)
+            goto fail;
+        if (msum != k->requests || csum != k->requests || k->unparsed > k->requests) {
+            rc = bad(&r, "bucket %lld: requests by method and by status do not add up",
+                     (long long)start);
+            goto fail;
+        }
+        in_buckets += k->requests;
+        if ((rc = get_clients(&r, b, k)) < 0 || (rc = get_table(&r, k->urls)) < 0 ||
+            (rc = get_table(&r, k->vhosts)) < 0)
+            goto fail;
+        if (lt_urls_total(k->urls) != k->requests - k->unparsed) {
+            rc = bad(&r, "bucket %lld: URL hits do not add up to its requests",
+                     (long long)start);
+            goto fail;
+        }
+    }
+    if (r.off != r.len) {
+        rc = bad(&r, "%zu bytes after the last bucket", r.len - r.off);
+        goto fail;
+    }
+    if (in_buckets + b->dropped > code_sum) {
+        rc = bad(&r, "the buckets hold more requests than the totals");
+        goto fail;
+    }
+    /* A smaller retention or budget than the writer's applies now. */
+    while (b->n > b->max_buckets)
+        drop_oldest(b);
+    enforce_budget(b);
+    close_old(b);
+    *out = b;
+    return 0;
+fail:
+    if (rc == -ENOMEM && errlen > 0)
+        snprintf(err, errlen, "out of memory");
+    lt_buckets_free(b);
+    return rc;
+}
