@@ -261,6 +261,36 @@ static size_t stem_len(const char *base)
     return dot ? (size_t)(dot - base) : strlen(base);
 }
 
+static void free_listing(struct listing *L)
+{
+    for (size_t k = 0; k < L->n; k++)
+        free(L->v[k].path);
+    free(L->v);
+    for (size_t k = 0; k < L->n_dirs; k++)
+        free(L->dirs[k]);
+}
+
+/* A name found beside a lost file or a family: kept (looked at, not yet
+ * probed) when it is a regular file that is not to be skipped, else
+ * dropped (NULL). */
+static found *candidate(scan *s, const struct stat own[2], const char *path, size_t *cap)
+{
+    found *f = add_found(s, path, SIZE_MAX, cap);
+    if (f == NULL)
+        return NULL;
+    if (look(s, own, f, 0) == 0 && f->kind == FOUND_FILE && !skipped(s, f->dev, f->ino, f->size))
+        return f;
+    free(f->path);
+    s->n_found--;
+    return NULL;
+}
+
+/* Drops the last found (a candidate that did not fit after all). */
+static void drop_last(scan *s)
+{
+    free(s->found[--s->n_found].path);
+}
+
 static int cmp_found_id(const void *a, const void *b)
 {
     const found *const *x = a, *const *y = b;
@@ -298,16 +328,12 @@ static void find_lost(scan *s, const struct stat own[2], size_t *cap)
         for (size_t k = 0; k < L.n && !got; k++) {
             if (L.v[k].ino != l->ino)
                 continue;
-            found *f = add_found(s, L.v[k].path, SIZE_MAX, cap);
-            if (f == NULL)
-                break;
-            if (look(s, own, f, 0) == 0 && f->kind == FOUND_FILE && f->dev == l->dev &&
-                f->ino == l->ino) {
+            found *f = candidate(s, own, L.v[k].path, cap);
+            if (f != NULL && f->dev == l->dev && f->ino == l->ino) {
                 probe(f);
                 got = 1;
-            } else {
-                free(f->path);
-                s->n_found--;
+            } else if (f != NULL) {
+                drop_last(s);
             }
         }
         /* Not there by inode: perhaps compressed, under a new inode. */
@@ -315,24 +341,14 @@ static void find_lost(scan *s, const struct stat own[2], size_t *cap)
             const char *b = strrchr(L.v[k].path, '/') + 1;
             if (!lt_gz_is_gz(b) || strncmp(b, base, stem) != 0)
                 continue;
-            found *f = add_found(s, L.v[k].path, SIZE_MAX, cap);
-            if (f == NULL)
-                break;
-            if (look(s, own, f, 0) == 0 && f->kind == FOUND_FILE &&
-                !skipped(s, f->dev, f->ino, f->size)) {
+            found *f = candidate(s, own, L.v[k].path, cap);
+            if (f != NULL) {
                 probe(f);
                 probes++;
-            } else {
-                free(f->path);
-                s->n_found--;
             }
         }
     }
-    for (size_t k = 0; k < L.n; k++)
-        free(L.v[k].path);
-    free(L.v);
-    for (size_t k = 0; k < L.n_dirs; k++)
-        free(L.dirs[k]);
+    free_listing(&L);
     free(by_id);
 }
 
@@ -353,24 +369,16 @@ static void find_family(scan *s, const struct stat own[2], const scan_family *fa
         const char *b = strrchr(L.v[k].path, '/') + 1;
         if (strncmp(b, base, stem) != 0 || b[stem] == '\0')
             continue;    /* another name, or a log of the same name (not a rotation) */
-        found *f = add_found(s, L.v[k].path, SIZE_MAX, cap);
-        if (f == NULL)
-            break;
-        if (look(s, own, f, 0) == 0 && f->kind == FOUND_FILE && f->mtime_ms >= fam->since_ms &&
-            !skipped(s, f->dev, f->ino, f->size)) {
+        found *f = candidate(s, own, L.v[k].path, cap);
+        if (f != NULL && f->mtime_ms >= fam->since_ms) {
             f->sibling = 1;
             probe(f);
             probes++;
-        } else {
-            free(f->path);
-            s->n_found--;
+        } else if (f != NULL) {
+            drop_last(s);
         }
     }
-    for (size_t k = 0; k < L.n; k++)
-        free(L.v[k].path);
-    free(L.v);
-    for (size_t k = 0; k < L.n_dirs; k++)
-        free(L.dirs[k]);
+    free_listing(&L);
 }
 
 /* --- the scan ------------------------------------------------------------ */
