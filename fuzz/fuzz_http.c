@@ -130,6 +130,16 @@ const char *const *sources_names(lt_daemon *d, size_t *n)
     return *n ? names_all : NULL;
 }
 
+/* The last checkpoint, as main.c writes it. */
+void daemon_checkpoint_json(lt_daemon *d, lt_buf *b)
+{
+    if (d->checkpoint_failed)
+        lt_buf_printf(b, "{\"time\":null,\"ok\":false,\"error\":\"x\",\"failures\":%llu}",
+                      (unsigned long long)d->checkpoint_failures);
+    else
+        lt_buf_puts(b, "{\"time\":null,\"ok\":true,\"error\":null,\"failures\":0}");
+}
+
 void sources_describe(lt_daemon *d, lt_buf *b, int text)
 {
     size_t n;
