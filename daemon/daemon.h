@@ -12,12 +12,15 @@
  *
  * Threads.  Everything here runs on the libuv loop thread except jobs on
  * libuv's thread pool: a file's read job (sources.c), the parts of a
- * backlog, a scan (discover.c) and a checkpoint write (main.c).  The rule:
+ * backlog, a scan (discover.c) and a checkpoint (main.c).  The rule:
  * a job touches only what it owns -- the state the loop handed it before
  * queueing it (for a read job: the file's follower, parser and job fields,
  * with its start position claimed from the registry on the loop; for a
- * scan: its struct scan; for a checkpoint: its serialised bytes) -- and the
- * loop touches that state again only in the job's after-work callback.
+ * scan: its struct scan; for a checkpoint: its positions and bytes) -- and
+ * the loop touches that state again only in the job's after-work callback.
+ * One exception, read-only: a checkpoint serialises the live tally on the
+ * pool while d->tally_frozen is set, and meanwhile the loop only reads it
+ * (answers); read jobs that end wait to be merged (sources_thaw()).
  * Nothing else is shared: the live tally, the registry, the lists of files
  * and the configuration belong to the loop. */
 #ifndef LT_DAEMON_H
@@ -41,6 +44,8 @@ typedef struct lt_daemon {
     const char *extra_format;      /* their format */
     lt_config *config;
     lt_tally *tally;               /* the live aggregates */
+    int tally_frozen;              /* a checkpoint is serialising it on the pool */
+    int checkpoint_spoiled;        /* a merge happened meanwhile: not written */
     uint64_t generation;           /* bumped whenever tally or sources change */
     struct sources *sources;
     struct lt_snapshot_source *resume;   /* the checkpoint's positions, until sources start */
@@ -110,7 +115,11 @@ long sources_positions(lt_daemon *d, struct lt_snapshot_source **out);
  * its offset.  Takes ownership of the array. */
 void sources_resume_from(lt_daemon *d, struct lt_snapshot_source *pos, size_t n);
 
-/* main.c: takes a checkpoint now (written on the thread pool). */
+/* Merges the read jobs that ended while the tally was frozen, in the
+ * order they ended (main.c, once a checkpoint has serialised it). */
+void sources_thaw(lt_daemon *d);
+
+/* main.c: takes a checkpoint now (serialised and written on the pool). */
 void daemon_checkpoint(lt_daemon *d);
 /* main.c: appends {"time": epoch or null, "ok": bool, "error": string or
  * null, "failures": n} for the last checkpoint. */

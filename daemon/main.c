@@ -12,8 +12,11 @@
  * State: the tally and every file's position are checkpointed together to
  * state_dir/logtally.state every checkpoint_interval and at shutdown
  * (lib/snapshot.c: temporary file, fsync, rename, directory fsync).  The
- * snapshot is taken on the loop thread, between two merges, so counts and
- * offsets always agree; the file is written on the thread pool.  At start
+ * positions are taken on the loop thread, between two merges; the tally is
+ * then serialised on the thread pool while no merge happens (read jobs that
+ * end meanwhile wait, job and position together: sources_thaw()), so counts
+ * and offsets always agree and the loop never serialises a large tally;
+ * the file is written on the pool too, merges going on.  At start
  * the state is loaded and each file resumes at its offset when it is the
  * same file (device, inode, first bytes: lib/registry.c).  A state file
  * that is corrupt (it reads, but its bytes are wrong) is moved aside with a
@@ -137,6 +140,9 @@ static void on_closed(uv_handle_t *h)
 struct checkpoint_job {
     uv_work_t work;
     lt_daemon *d;
+    lt_snapshot_source *pos;    /* the positions, taken on the loop */
+    size_t n_pos;
+    int64_t now;
     lt_buf bytes;
     int rc;
     char err[512];
@@ -192,14 +198,20 @@ void daemon_checkpoint_json(lt_daemon *d, lt_buf *b)
     lt_buf_printf(b, ",\"failures\":%llu}", (unsigned long long)d->checkpoint_failures);
 }
 
+static void checkpoint_job_free(struct checkpoint_job *j)
+{
+    lt_snapshot_sources_free(j->pos, j->n_pos);
+    lt_buf_free(&j->bytes);
+    free(j);
+}
+
 static void checkpoint_written(uv_work_t *w, int status)
 {
     struct checkpoint_job *j = w->data;
     lt_daemon *d = j->d;
     if (status == 0)
         checkpoint_result(d, j->rc, j->err);
-    lt_buf_free(&j->bytes);
-    free(j);
+    checkpoint_job_free(j);
     d->checkpoint_busy = 0;
     if (final_checkpoint_pending) {
         final_checkpoint_pending = 0;
@@ -207,9 +219,44 @@ static void checkpoint_written(uv_work_t *w, int status)
     }
 }
 
-/* Serialises the tally and the positions now (a consistent instant on the
- * loop thread); writes them on the thread pool, or right here when the
- * daemon is stopping. */
+/* On the thread pool, while the tally is frozen: only reads it. */
+static void checkpoint_serialise(uv_work_t *w)
+{
+    struct checkpoint_job *j = w->data;
+    j->rc = lt_snapshot_write(&j->bytes, j->d->tally, j->pos, j->n_pos, j->now);
+    if (j->rc < 0)
+        snprintf(j->err, sizeof(j->err), "out of memory serialising the state");
+}
+
+/* On the loop: the tally is the loop's again; the bytes are written while
+ * merges go on. */
+static void checkpoint_serialised(uv_work_t *w, int status)
+{
+    struct checkpoint_job *j = w->data;
+    lt_daemon *d = j->d;
+    int spoiled = d->checkpoint_spoiled;
+    d->tally_frozen = 0;
+    d->checkpoint_spoiled = 0;
+    if (status == 0 && j->rc == 0 && !spoiled &&
+        uv_queue_work(d->loop, &j->work, checkpoint_write, checkpoint_written) == 0) {
+        sources_thaw(d);
+        return;
+    }
+    if (status == 0 && j->rc < 0)
+        checkpoint_result(d, j->rc, j->err);
+    checkpoint_job_free(j);
+    d->checkpoint_busy = 0;
+    sources_thaw(d);
+    if (final_checkpoint_pending) {
+        final_checkpoint_pending = 0;
+        daemon_checkpoint(d);
+    }
+}
+
+/* Takes the positions now (a consistent instant on the loop thread) and
+ * serialises the tally with them on the thread pool, then writes them
+ * there; all on the loop when the daemon is stopping (nothing is read any
+ * more, and the loop is about to end). */
 void daemon_checkpoint(lt_daemon *d)
 {
     if (d->state_path == NULL)
@@ -230,28 +277,24 @@ void daemon_checkpoint(lt_daemon *d)
     }
     j->d = d;
     j->work.data = j;
+    j->pos = pos;
+    j->n_pos = (size_t)n;
+    j->now = (int64_t)time(NULL);
     lt_buf_init(&j->bytes);
-    int rc = lt_snapshot_write(&j->bytes, d->tally, pos, (size_t)n, (int64_t)time(NULL));
-    lt_snapshot_sources_free(pos, (size_t)n);
-    if (rc < 0) {
-        daemon_log(LOG_ERR_, "checkpoint skipped: out of memory");
-        lt_buf_free(&j->bytes);
-        free(j);
-        return;
-    }
     if (d->stopping) {
-        checkpoint_write(&j->work);
+        checkpoint_serialise(&j->work);
+        if (j->rc == 0)
+            checkpoint_write(&j->work);
         checkpoint_result(d, j->rc, j->err);
-        lt_buf_free(&j->bytes);
-        free(j);
+        checkpoint_job_free(j);
         return;
     }
-    if (uv_queue_work(d->loop, &j->work, checkpoint_write, checkpoint_written) == 0)
-        d->checkpoint_busy = 1;
-    else {
-        lt_buf_free(&j->bytes);
-        free(j);
+    if (uv_queue_work(d->loop, &j->work, checkpoint_serialise, checkpoint_serialised) != 0) {
+        checkpoint_job_free(j);
+        return;
     }
+    d->checkpoint_busy = 1;
+    d->tally_frozen = 1;
 }
 
 static void on_checkpoint_timer(uv_timer_t *t)

@@ -238,6 +238,14 @@ struct sources {
     int stopping;
     size_t jobs;
     void (*on_stopped)(lt_daemon *d);
+    /* Jobs that ended while a checkpoint serialised the tally, in the
+     * order they ended (sources_thaw() finishes them). */
+    struct ended {
+        uv_work_t *w;
+        int status;
+        void (*fn)(uv_work_t *w, int status);
+    } *ended;
+    size_t n_ended, cap_ended;
 };
 
 static void schedule(tracked *t);
@@ -838,6 +846,8 @@ static void part_run(uv_work_t *w)
 }
 
 static void part_done(uv_work_t *w, int status);
+static void part_ended(uv_work_t *w, int status);
+static void job_ended(uv_work_t *w, int status);
 
 /* Queues the parts of t's backlog when it is large enough to share out;
  * returns 1 when they run, 0 when t is to be read by one plain job. */
@@ -868,7 +878,7 @@ static int schedule_parts(tracked *t)
         pj->part = plan[k];
         pj->delta = NULL;
         pj->work.data = pj;
-        if (uv_queue_work(s->d->loop, &pj->work, part_run, part_done) != 0)
+        if (uv_queue_work(s->d->loop, &pj->work, part_run, part_ended) != 0)
             break;
         t->n_parts++;
         t->parts_left++;
@@ -944,6 +954,66 @@ static void part_done(uv_work_t *w, int status)
     after_job(t, 0);
 }
 
+/* --- jobs that end while the tally is frozen --------------------------- */
+
+/* A job's end merges into the live tally; while a checkpoint serialises
+ * that tally on the pool (d->tally_frozen), the end waits here instead,
+ * job and position together, so the checkpoint's positions and counts
+ * stay one instant.  Each waiting job is still counted in s->jobs, so
+ * their number is held to job_limit(). */
+static size_t job_limit(const struct sources *s);
+
+static void end_or_wait(struct sources *s, uv_work_t *w, int status,
+                        void (*fn)(uv_work_t *w, int status))
+{
+    if (!s->d->tally_frozen && s->n_ended == 0) {
+        fn(w, status);
+        return;
+    }
+    if (s->n_ended == s->cap_ended) {
+        size_t cap = s->cap_ended ? 2 * s->cap_ended : job_limit(s) + MAX_PARTS;
+        struct ended *e = realloc(s->ended, cap * sizeof(*e));
+        if (e == NULL) {
+            /* Merged now, this job would be in the tally and not in the
+             * positions: that checkpoint is not written. */
+            daemon_log(LOG_ERR_, "out of memory; the checkpoint being taken is dropped");
+            s->d->checkpoint_spoiled = 1;
+            fn(w, status);
+            return;
+        }
+        s->ended = e;
+        s->cap_ended = cap;
+    }
+    s->ended[s->n_ended++] = (struct ended){w, status, fn};
+}
+
+static void job_ended(uv_work_t *w, int status)
+{
+    end_or_wait(((tracked *)w->data)->src, w, status, job_done);
+}
+
+static void part_ended(uv_work_t *w, int status)
+{
+    end_or_wait(((struct part_job *)w->data)->t->src, w, status, part_done);
+}
+
+void sources_thaw(lt_daemon *d)
+{
+    struct sources *s = d->sources;
+    /* In the order they ended; one may end the daemon's stop, and each
+     * may queue more jobs, which end later. */
+    size_t i = 0;
+    while (i < s->n_ended && !d->tally_frozen) {
+        struct ended e = s->ended[i++];
+        e.fn(e.w, e.status);
+    }
+    /* One of them took a checkpoint (the first after the initial
+     * ingest): the rest wait for that one. */
+    if (i > 0 && i < s->n_ended)
+        memmove(s->ended, s->ended + i, (s->n_ended - i) * sizeof(*s->ended));
+    s->n_ended -= i;
+}
+
 /* --- scheduling ---------------------------------------------------------- */
 
 /* Read jobs in flight at most: enough to keep every pool thread busy. */
@@ -1010,7 +1080,7 @@ static void schedule(tracked *t)
     t->job_bytes = t->info.size > t->info.offset && t->info.size - t->info.offset > 2 * PART_BYTES
                        ? PART_BYTES : JOB_BYTES;
     t->work.data = t;
-    if (uv_queue_work(s->d->loop, &t->work, job_run, job_done) == 0) {
+    if (uv_queue_work(s->d->loop, &t->work, job_run, job_ended) == 0) {
         t->busy = 1;
         s->jobs++;
     }
@@ -1724,6 +1794,7 @@ void sources_free(lt_daemon *d)
     for (size_t i = 0; i < s->n_names; i++)
         free(s->names[i]);
     free(s->names);
+    free(s->ended);
     free(s->holder);
     free(s->name_slots);
     free(s);
