@@ -49,6 +49,17 @@
  * every URL of true count above it is listed.  Virtual hosts use the same
  * table, bounded by conf.vhosts.
  *
+ * Response times
+ * --------------
+ * A bucket's response times are an lt_hist (hist.h), made on the bucket's
+ * first logged time, so a log without %D/%T costs nothing.  A histogram
+ * allocates 64 counters (512 bytes) per power of two of microseconds seen:
+ * times of 1 ms .. 10 s cost about 14 x 512 bytes, some 7 KiB a bucket, 5
+ * MiB for the 720 hourly buckets of a month.  A window merges the
+ * histograms of the buckets it reads (lt_hist_merge), so its quantiles
+ * keep LT_HIST_REL_ERROR and cover [covered_from, covered_to], like its
+ * codes and clients.  Their bytes are lt_buckets_memory.durations.
+ *
  * Retention
  * ---------
  * At most retention / width buckets are kept: a new bucket past that count
@@ -72,6 +83,9 @@
  *                  ascending bytes (tagged keys)
  *           else:  3 x (u32 len, Redis HLL blob; len 0 for a kind never seen)
  *           table (urls), table (vhosts)
+ *   then, from snapshot version 3, n x response times (lt_hist_write(), an
+ *   empty histogram for a bucket without any), in the buckets' order; a
+ *   section that ends after the last bucket (version 2) has none
  *   codes:  u16 n, n x (u16 code, u64 count), codes ascending
  *   table:  u8 exact, u64 bound, u64 total, u32 n, n x (u32 len, bytes, u64 count,
  *           u64 error), ascending bytes
@@ -87,6 +101,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hist.h"
 #include "hll.h"
 #include "ip4set.h"
 #include "keyset.h"
@@ -115,6 +130,7 @@ struct bucket {
     size_t set_bytes;           /* bytes of v4 and keys when last measured */
     lt_hll *hll[KINDS];         /* not exact: a sketch per kind seen */
     lt_urls *urls, *vhosts;
+    lt_hist *durations;         /* response times (NULL until one is logged) */
 };
 
 struct lt_buckets {
@@ -247,6 +263,7 @@ static void bucket_free(struct bucket *k)
         lt_hll_free(k->hll[i]);
     lt_urls_free(k->urls);
     lt_urls_free(k->vhosts);
+    lt_hist_free(k->durations);
     free(k);
 }
 
@@ -633,6 +650,25 @@ static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
 
 /* --- counting ----------------------------------------------------------- */
 
+/* The bucket's histogram is made on its first response time, so that a log
+ * without %D or %T costs nothing per bucket. */
+static int add_duration(struct bucket *k, uint64_t us)
+{
+    if (k->durations == NULL && (k->durations = lt_hist_new()) == NULL)
+        return -ENOMEM;
+    return lt_hist_add(k->durations, us, 1);
+}
+
+/* Adds src's response times (NULL: none) into *dst, made when needed. */
+static int merge_durations(lt_hist **dst, const lt_hist *src)
+{
+    if (src == NULL || lt_hist_count(src) == 0)
+        return 0;
+    if (*dst == NULL && (*dst = lt_hist_new()) == NULL)
+        return -ENOMEM;
+    return lt_hist_merge(*dst, src);
+}
+
 int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
                    uint64_t url_hash)
 {
@@ -665,6 +701,8 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
     if (rec->vhost != NULL && lt_urls_add(k->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
         return -ENOMEM;
     if (add_code(k, code, 1) < 0)
+        return -ENOMEM;
+    if (rec->duration_us != LT_NO_DURATION && add_duration(k, rec->duration_us) < 0)
         return -ENOMEM;
     return add_client(b, k, rec);
 }
@@ -790,7 +828,7 @@ int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
                 return -ENOMEM;
         if (lt_urls_merge(k->urls, s->urls) < 0 || lt_urls_merge(k->vhosts, s->vhosts) < 0)
             return -ENOMEM;
-        if (merge_clients(dst, k, s) < 0)
+        if (merge_clients(dst, k, s) < 0 || merge_durations(&k->durations, s->durations) < 0)
             return -ENOMEM;
     }
     dst->sketch_tried_at = 0;
@@ -805,8 +843,10 @@ void lt_window_release(lt_window *w)
     free(w->codes);
     lt_urls_free(w->urls);
     lt_urls_free(w->vhosts);
+    lt_hist_free(w->durations);
     w->codes = NULL;
     w->urls = w->vhosts = NULL;
+    w->durations = NULL;
 }
 
 struct v4_into {
@@ -830,12 +870,14 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     w->codes = calloc(LT_STATUS_CODES, sizeof(*w->codes));
     w->urls = lt_urls_new(max_urls);
     w->vhosts = lt_urls_new(b->conf.vhosts);
+    w->durations = lt_hist_new();
     lt_ip4set *v4 = lt_ip4set_new();
     lt_keyset *keys = lt_keyset_new();
     lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
     struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
     int exact = 1, rc = -ENOMEM;
-    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || v4 == NULL ||
+    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->durations == NULL ||
+        v4 == NULL ||
         keys == NULL || hll[0] == NULL || hll[1] == NULL || hll[2] == NULL)
         goto fail;
     for (int i = 0; i < KINDS; i++)
@@ -852,7 +894,8 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
             w->methods[m] += k->methods[m];
         for (uint16_t c = 0; c < k->n_codes; c++)
             w->codes[k->codes[c].code] += k->codes[c].count;
-        if (lt_urls_merge(w->urls, k->urls) < 0 || lt_urls_merge(w->vhosts, k->vhosts) < 0)
+        if (lt_urls_merge(w->urls, k->urls) < 0 || lt_urls_merge(w->vhosts, k->vhosts) < 0 ||
+            merge_durations(&w->durations, k->durations) < 0)
             goto fail;
         if (exact && !k->exact) {
             /* The union so far goes into the sketches, and stays there. */
@@ -946,10 +989,11 @@ size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)
             m.hll += k->hll[j] ? lt_hll_bytes(k->hll[j]) : 0;
         m.urls += lt_urls_bytes(k->urls);
         m.vhosts += lt_urls_bytes(k->vhosts);
+        m.durations += k->durations ? lt_hist_bytes(k->durations) : 0;
     }
     if (parts)
         *parts = m;
-    return m.counters + m.client_sets + m.hll + m.urls + m.vhosts;
+    return m.counters + m.client_sets + m.hll + m.urls + m.vhosts + m.durations;
 }
 
 /* --- writing ------------------------------------------------------------ */
@@ -1152,6 +1196,15 @@ int lt_buckets_write(lt_buf *o, const lt_buckets *b)
             put_table(o, k->urls) < 0 || put_table(o, k->vhosts) < 0)
             return -ENOMEM;
     }
+    /* The response times come after every bucket, so that a section of
+     * snapshot version 2, which ends at the last bucket, reads as buckets
+     * without them. */
+    lt_hist *none = lt_hist_new();
+    if (none == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->n; i++)
+        lt_hist_write(o, b->b[i]->durations ? b->b[i]->durations : none);
+    lt_hist_free(none);
     return lt_buf_failed(o) ? -ENOMEM : 0;
 }
 
@@ -1437,6 +1490,27 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
             rc = bad(&r, "bucket %lld: URL hits do not add up to its requests",
                      (long long)start);
             goto fail;
+        }
+    }
+    /* Either every bucket's response times follow, or none (version 2). */
+    for (size_t i = 0; r.off < r.len && i < b->n; i++) {
+        struct bucket *k = b->b[i];
+        size_t used;
+        rc = lt_hist_read(r.p + r.off, r.len - r.off, &used, &k->durations);
+        if (rc == -ENOMEM)
+            goto fail;
+        if (rc < 0 || lt_hist_count(k->durations) > k->requests) {
+            rc = bad(&r, "bucket %lld: a damaged response time histogram", (long long)k->start);
+            goto fail;
+        }
+        r.off += used;
+        if (r.off == r.len && i + 1 < b->n) {
+            rc = bad(&r, "response times of %zu buckets of %zu", i + 1, b->n);
+            goto fail;
+        }
+        if (lt_hist_count(k->durations) == 0) {
+            lt_hist_free(k->durations);
+            k->durations = NULL;
         }
     }
     if (r.off != r.len) {

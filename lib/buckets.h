@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "clients.h"
+#include "hist.h"
 #include "parse.h"
 #include "urls.h"
 
@@ -99,6 +100,7 @@ typedef struct lt_window {
     lt_client_counts clients;
     lt_urls *urls;                   /* hot URLs of the range, owned */
     lt_urls *vhosts;                 /* requests per virtual host, owned */
+    lt_hist *durations;              /* response times of the buckets read, owned */
 } lt_window;
 
 /* Merges the buckets that overlap [from, to] into w, the URLs into a table
@@ -139,7 +141,7 @@ bool lt_buckets_span(const lt_buckets *b, int64_t *first_start, int64_t *last_en
 
 /* Bytes of memory held, in total and by part. */
 typedef struct lt_buckets_memory {
-    size_t counters, client_sets, hll, urls, vhosts;
+    size_t counters, client_sets, hll, urls, vhosts, durations;
 } lt_buckets_memory;
 size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts);   /* parts may be NULL */
 

@@ -12,7 +12,7 @@
 #include "tally.h"
 
 #define LT_SNAPSHOT_MAGIC "LOGTALLY"
-#define LT_SNAPSHOT_VERSION 2   /* 1 (no time buckets) still reads */
+#define LT_SNAPSHOT_VERSION 3   /* 1 (no time buckets) and 2 (no response times per bucket) still read */
 
 /* Where reading stood in one file (checkpoints only). */
 typedef struct lt_snapshot_source {

@@ -188,6 +188,11 @@ int lt_summary_fill_window(lt_summary *s, const lt_tally *t, int64_t from, int64
     /* The buckets: exact over [covered_from, covered_to]. */
     s->n.bytes = w->bytes;
     s->n.unparsed_requests = w->unparsed;
+    s->durations = lt_hist_count(w->durations);
+    s->duration_p50 = lt_hist_quantile(w->durations, 0.50);
+    s->duration_p90 = lt_hist_quantile(w->durations, 0.90);
+    s->duration_p99 = lt_hist_quantile(w->durations, 0.99);
+    s->duration_max = lt_hist_max(w->durations);
     memcpy(s->status_codes, w->codes, sizeof(s->status_codes));
     memcpy(s->methods, w->methods, sizeof(s->methods));
     s->clients = w->clients;
@@ -338,8 +343,11 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
                   s->distinct_urls, s->urls_exact ? "true" : "false",
                   (unsigned long long)s->url_error_bound);
 
-    /* The time buckets keep neither of these, so a window says null (not
-     * known) rather than a zero or the all-time figure. */
+    /* The time buckets do not keep the non-HTTP requests, so a window says
+     * null (not known) rather than a zero or the all-time figure.  Its
+     * response times are those of the buckets read: "covers" is "window"
+     * when the range falls on bucket edges, "buckets" when they reach past
+     * it (window.covered_from .. covered_to), as for its clients and URLs. */
     if (s->has_window)
         lt_buf_puts(b, "\"non_http_requests\":null,");
     else
@@ -350,10 +358,13 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
     else
         lt_buf_printf(b,
                       "\"response_time\":{\"count\":%llu,\"p50\":%.6f,\"p90\":%.6f,"
-                      "\"p99\":%.6f,\"max\":%.6f,\"relative_error\":%.4f},",
+                      "\"p99\":%.6f,\"max\":%.6f,\"relative_error\":%.4f%s},",
                       (unsigned long long)s->durations, (double)s->duration_p50 / 1e6,
                       (double)s->duration_p90 / 1e6, (double)s->duration_p99 / 1e6,
-                      (double)s->duration_max / 1e6, LT_HIST_REL_ERROR);
+                      (double)s->duration_max / 1e6, LT_HIST_REL_ERROR,
+                      !s->has_window        ? ""
+                      : s->window.aligned ? ",\"covers\":\"window\""
+                                          : ",\"covers\":\"buckets\"");
     if (s->client_rule != NULL) {
         lt_buf_puts(b, "\"client_rule\":");
         lt_buf_json_string(b, s->client_rule, strlen(s->client_rule));

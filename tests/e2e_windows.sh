@@ -16,6 +16,9 @@
 #      estimate, said to be one, within 3 standard errors of the truth;
 #   4. `logtally summary --since 1h` on a followed file counts the lines of
 #      the last hour by the clock as they arrive, and none older.
+#   5. on a log with response times, every hour's p50/p90/p99 are within
+#      their stated relative error of the truth's and the maximum is exact;
+#      `analyze --from --to`, `merge` and a merge of two halves agree.
 set -euo pipefail
 logtallyd=$1
 logtally=$2
@@ -179,6 +182,47 @@ for ((h = h0; h <= last; h += 3600)); do
     fail "hour $h: estimate $est, truth $t, std_error $se"
 done
 echo "3. with a 1-byte budget every hour is an estimate within 3 standard errors"
+
+# 5. Response times per hour, against the truth's (microseconds as logged),
+# each percentile within its stated relative error and the maximum exact;
+# analyze --from --to and a merge of two halves say the same; an unaligned
+# window says its times are those of the buckets it covers.
+fmt='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'
+"$loggen" --lines 30000 --rps 0.4 --seed 21 --format "nginx:$fmt" --out "$tmp/timed.log" \
+  --truth-lines "$tmp/timed.tsv"
+"$logtally" analyze -f "$fmt" --save "$tmp/timed.snap" "$tmp/timed.log" >/dev/null
+head -n 15000 "$tmp/timed.log" >"$tmp/timed1.log"
+tail -n +15001 "$tmp/timed.log" >"$tmp/timed2.log"
+"$logtally" analyze -f "$fmt" --save "$tmp/t1.snap" "$tmp/timed1.log" >/dev/null
+"$logtally" analyze -f "$fmt" --save "$tmp/t2.snap" "$tmp/timed2.log" >/dev/null
+read -r tfirst tlast < <(awk -F'\t' 'NR == 1 || $1 < a { a = $1 } NR == 1 || $1 > b { b = $1 }
+                                      END { print a, b }' "$tmp/timed.tsv")
+hours=0
+for ((h = tfirst - tfirst % 3600; h <= tlast; h += 3600)); do
+  j=$("$logtally" merge --json --from "$h" --to $((h + 3599)) "$tmp/timed.snap")
+  rt=$(jq -r '.response_time | "\(.count) \(.p50) \(.p90) \(.p99) \(.max) \(.relative_error) \(.covers)"' <<<"$j")
+  want=$(awk -F'\t' -v a="$h" -v b=$((h + 3599)) '$1 >= a && $1 <= b && $7 != "-" { print $7 }' \
+           "$tmp/timed.tsv" | sort -n | awk '{ v[NR] = $1 }
+      function at(q,  r) { r = int(q * NR); if (r < q * NR) r++; if (r < 1) r = 1; return v[r] }
+      END { print NR, at(0.5), at(0.9), at(0.99), v[NR] }')
+  awk -v got="$rt" -v want="$want" 'BEGIN {
+      split(got, g, " "); split(want, t, " ")
+      if (g[1] != t[1] || g[7] != "window") exit 1
+      if (g[5] * 1e6 - t[5] > 0.5 || t[5] - g[5] * 1e6 > 0.5) exit 1
+      for (i = 2; i <= 4; i++) { d = g[i] * 1e6 - t[i]; if (d < 0) d = -d; if (d > t[i] * g[6] + 1) exit 1 }
+    }' || fail "hour $h: response times $rt, truth (count p50 p90 p99 max, us) $want"
+  got=$("$logtally" merge --json --from "$h" --to $((h + 3599)) "$tmp/t1.snap" "$tmp/t2.snap" |
+          jq -c '.response_time')
+  [ "$got" = "$(jq -c '.response_time' <<<"$j")" ] || fail "hour $h: the halves' merge says $got"
+  hours=$((hours + 1))
+done
+[ "$hours" -ge 12 ] || fail "only $hours hours of response times"
+a=$((tfirst + 1800)) b=$((tfirst + 3 * 3600))
+j=$("$logtally" analyze -f "$fmt" --json --from "$a" --to "$b" "$tmp/timed.log")
+[ "$(jq -c '.response_time' <<<"$j")" = "$("$logtally" merge --json --from "$a" --to "$b" "$tmp/timed.snap" | jq -c '.response_time')" ] ||
+  fail "analyze and merge of [$a, $b] differ in response times"
+[ "$(jq -r '.response_time.covers' <<<"$j")" = buckets ] || fail "an unaligned window does not say its times cover its buckets"
+echo "5. response times of $hours hours within their relative error; analyze, merge and halves agree"
 
 # 4. --since 1h on a followed file, lines arriving.
 now=$(date +%s)

@@ -322,8 +322,8 @@ START_TEST(forged_values_are_refused)
     lt_buf_free(&b);
     /* A version from the future. */
     b = small_snapshot();
-    b.data[8] = 3;
-    expect_refusal(&b, "version 3");
+    b.data[8] = LT_SNAPSHOT_VERSION + 1;
+    expect_refusal(&b, "version 4");
     lt_buf_free(&b);
     /* Not a snapshot at all. */
     b = small_snapshot();
@@ -381,9 +381,9 @@ START_TEST(version_1_still_loads)
     ck_assert_uint_eq(lt_rps_total(lt_tally_rps(back)), lt_tally_counters(t)->valid);
     ck_assert_uint_eq(lt_buckets_count(lt_tally_buckets(back)), 0);
     ck_assert_uint_eq(lt_buckets_count(lt_tally_buckets(t)), 6);
-    /* Written again, it is a version-2 snapshot that reads back. */
+    /* Written again, it is a snapshot of today's version that reads back. */
     lt_buf again = snap_of(back, NULL, 0);
-    ck_assert_uint_eq((unsigned char)again.data[8], 2);
+    ck_assert_uint_eq((unsigned char)again.data[8], LT_SNAPSHOT_VERSION);
     lt_tally *third = NULL;
     ck_assert_int_eq(lt_snapshot_read(again.data, again.len, NULL, &third, NULL, NULL, err,
                                       sizeof(err)), 0);
@@ -436,6 +436,47 @@ START_TEST(response_times_round_trip)
     ck_assert_uint_eq(lt_hist_sum(lt_tally_durations(old)), lt_hist_sum(h));
     lt_tally_free(old);
     lt_buf_free(&v1);
+    /* Version 3 keeps them per bucket too; a version-2 file (its buckets
+     * section ends at the last bucket: made here by cutting the one
+     * bucket's histogram off the last section) loads, with all-time
+     * response times and none in its windows. */
+    lt_window w;
+    ck_assert_int_eq(lt_buckets_window(lt_tally_buckets(r), 1704067200, 1704067200 + 3599, 10, &w), 0);
+    ck_assert_uint_eq(lt_hist_count(w.durations), 500);
+    lt_buf tail;
+    lt_buf_init(&tail);
+    lt_hist_write(&tail, w.durations);
+    lt_window_release(&w);
+    lt_buf v2;
+    lt_buf_init(&v2);
+    lt_buf_append(&v2, b.data, b.len);
+    unsigned char *d = (unsigned char *)v2.data;
+    uint32_t n = d[12] | d[13] << 8;
+    unsigned char *e = d + 32 + 32 * (n - 1);
+    uint64_t off = 0, len = 0;
+    for (int k = 0; k < 8; k++) {
+        off |= (uint64_t)e[8 + k] << (8 * k);
+        len |= (uint64_t)e[16 + k] << (8 * k);
+    }
+    ck_assert_uint_eq(e[0], 10);
+    ck_assert_uint_eq(off + len, v2.len);
+    ck_assert(memcmp(d + v2.len - tail.len, tail.data, tail.len) == 0);
+    len -= tail.len;
+    for (int k = 0; k < 8; k++)
+        e[16 + k] = (unsigned char)(len >> (8 * k));
+    v2.len -= tail.len;
+    d[8] = 2;
+    reseal(&v2);
+    ck_assert_msg(lt_snapshot_read(v2.data, v2.len, NULL, &old, NULL, NULL, err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(lt_hist_count(lt_tally_durations(old)), 500);
+    ck_assert_int_eq(lt_buckets_window(lt_tally_buckets(old), 1704067200, 1704067200 + 3599, 10, &w), 0);
+    ck_assert_uint_eq(w.requests, 500);
+    ck_assert_uint_eq(lt_hist_count(w.durations), 0);
+    lt_window_release(&w);
+    lt_tally_free(old);
+    lt_buf_free(&v2);
+    lt_buf_free(&tail);
     /* Forged: more requests that are not HTTP than unparsed ones. */
     size_t at = section_at(&b, 1) + 40;
     memset(b.data + at, 0x7f, 8);

@@ -2256,7 +2256,8 @@ static uint64_t second_load(gen *g, int64_t t)
 
 /* One valid line's record for --truth-lines: second, status, method (as
  * logtally counts it: PROPFIND is "other"), bytes, client index, URL
- * ("-" for none), tab-separated.  Generated URLs hold no tab or newline. */
+ * ("-" for none), response time in microseconds as logged ("-" for none),
+ * tab-separated.  Generated URLs hold no tab or newline. */
 static void truth_line(gen *g, const line *L)
 {
     const char *m = L->method != NULL ? L->method : "none";
@@ -2268,13 +2269,16 @@ static void truth_line(gen *g, const line *L)
     fprintf(g->truth_lines, "%lld\t%u\t%s\t%lld\t%u\t", (long long)L->ts, L->status_v,
             known ? m : "other", (long long)(L->bytes > 0 ? L->bytes : 0), L->client);
     if (L->url == UINT32_MAX) {
-        fputs("-\n", g->truth_lines);
+        fputc('-', g->truth_lines);
     } else {
         size_t n;
         const char *u = url_text(g, L->url, &n);
         fwrite(u, 1, n, g->truth_lines);
-        fputc('\n', g->truth_lines);
     }
+    if (L->timed)
+        fprintf(g->truth_lines, "\t%llu\n", (unsigned long long)L->dur_us);
+    else
+        fputs("\t-\n", g->truth_lines);
 }
 
 static void generate(gen *g)
@@ -2321,7 +2325,8 @@ static void usage(FILE *f)
         "  --out FILE           the log (standard output)\n"
         "  --truth FILE         the answers (none)\n"
         "  --truth-lines FILE   one record per valid line: second, status, method,\n"
-        "                       bytes, client index, URL (tab-separated; none)\n"
+        "                       bytes, client index, URL, response time in us\n"
+        "                       (tab-separated; none)\n"
         "  --start EPOCH        UTC second of the first request (1704067200)\n"
         "  --rps R              mean requests per second, before bursts (100)\n"
         "  --malformed PERMILLE share of malformed lines (5)\n"
