@@ -222,7 +222,26 @@ j=$("$logtally" analyze -f "$fmt" --json --from "$a" --to "$b" "$tmp/timed.log")
 [ "$(jq -c '.response_time' <<<"$j")" = "$("$logtally" merge --json --from "$a" --to "$b" "$tmp/timed.snap" | jq -c '.response_time')" ] ||
   fail "analyze and merge of [$a, $b] differ in response times"
 [ "$(jq -r '.response_time.covers' <<<"$j")" = buckets ] || fail "an unaligned window does not say its times cover its buckets"
-echo "5. response times of $hours hours within their relative error; analyze, merge and halves agree"
+# The daemon following the timed log answers the same windows.
+cat >"$tmp/timed.yaml" <<YAML
+socket: $tmp/timed.sock
+state_dir: $tmp/state-timed
+sources:
+  - path: $tmp/timed.log
+    format: '$fmt'
+YAML
+"$logtallyd" -c "$tmp/timed.yaml" 2>"$tmp/daemon.err" &
+tpid=$!
+for _ in $(seq 50); do [ -S "$tmp/timed.sock" ] && break; sleep 0.1; done
+"$logtally" -s "$tmp/timed.sock" summary --wait >/dev/null
+for w in "$a:$b" "$((tfirst - tfirst % 3600)):$((tfirst - tfirst % 3600 + 3599))"; do
+  got=$("$logtally" -s "$tmp/timed.sock" summary --json --from "${w%:*}" --to "${w#*:}" | jq -c '.response_time')
+  want=$("$logtally" merge --json --from "${w%:*}" --to "${w#*:}" "$tmp/timed.snap" | jq -c '.response_time')
+  [ "$got" = "$want" ] && [ "$got" != null ] || fail "the daemon's response times for [$w]: $got, not $want"
+done
+kill "$tpid"
+wait "$tpid" || fail "the daemon on the timed log did not stop cleanly"
+echo "5. response times of $hours hours within their relative error; analyze, merge, halves and the daemon agree"
 
 # 4. --since 1h on a followed file, lines arriving.
 now=$(date +%s)
