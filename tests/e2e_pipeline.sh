@@ -26,9 +26,8 @@ until [ "$(curl -sf --unix-socket "$sock" http://localhost/v1/summary | jq .line
   [ $(( $(date +%s) - start )) -lt 30 ] || fail "the daemon did not read the log"
   sleep 0.2
 done
-# The first checkpoint follows the initial ingest, and its snapshot is
-# still taken on the loop thread (tens of ms for 150,000 URLs: issue 11):
-# the flood starts after it, so what is timed is the pipelining alone.
+# The first checkpoint follows the initial ingest; the flood starts after
+# it, so what is timed is the pipelining alone.
 until [ "$(curl -sf --unix-socket "$sock" http://localhost/healthz | jq .checkpoint.time)" != null ]; do
   [ $(( $(date +%s) - start )) -lt 30 ] || fail "no first checkpoint after the initial ingest"
   sleep 0.2
