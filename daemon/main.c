@@ -205,6 +205,17 @@ static void checkpoint_job_free(struct checkpoint_job *j)
     free(j);
 }
 
+/* A checkpoint has ended, written or not: the final one, asked for
+ * meanwhile, is taken now. */
+static void checkpoint_over(lt_daemon *d)
+{
+    d->checkpoint_busy = 0;
+    if (final_checkpoint_pending) {
+        final_checkpoint_pending = 0;
+        daemon_checkpoint(d);
+    }
+}
+
 static void checkpoint_written(uv_work_t *w, int status)
 {
     struct checkpoint_job *j = w->data;
@@ -212,11 +223,7 @@ static void checkpoint_written(uv_work_t *w, int status)
     if (status == 0)
         checkpoint_result(d, j->rc, j->err);
     checkpoint_job_free(j);
-    d->checkpoint_busy = 0;
-    if (final_checkpoint_pending) {
-        final_checkpoint_pending = 0;
-        daemon_checkpoint(d);
-    }
+    checkpoint_over(d);
 }
 
 /* On the thread pool, while the tally is frozen: only reads it. */
@@ -245,12 +252,8 @@ static void checkpoint_serialised(uv_work_t *w, int status)
     if (status == 0 && j->rc < 0)
         checkpoint_result(d, j->rc, j->err);
     checkpoint_job_free(j);
-    d->checkpoint_busy = 0;
-    sources_thaw(d);
-    if (final_checkpoint_pending) {
-        final_checkpoint_pending = 0;
-        daemon_checkpoint(d);
-    }
+    checkpoint_over(d);
+    sources_thaw(d);    /* after: a job it merges may take a checkpoint */
 }
 
 /* Takes the positions now (a consistent instant on the loop thread) and

@@ -956,13 +956,13 @@ static void part_done(uv_work_t *w, int status)
 
 /* --- jobs that end while the tally is frozen --------------------------- */
 
+static size_t job_limit(const struct sources *s);
+
 /* A job's end merges into the live tally; while a checkpoint serialises
  * that tally on the pool (d->tally_frozen), the end waits here instead,
  * job and position together, so the checkpoint's positions and counts
  * stay one instant.  Each waiting job is still counted in s->jobs, so
  * their number is held to job_limit(). */
-static size_t job_limit(const struct sources *s);
-
 static void end_or_wait(struct sources *s, uv_work_t *w, int status,
                         void (*fn)(uv_work_t *w, int status))
 {

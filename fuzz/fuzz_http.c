@@ -49,11 +49,11 @@
  * No crash, no leak, no sanitizer report, in api.c or in lib/.
  */
 #include <errno.h>
-#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 

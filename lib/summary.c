@@ -98,6 +98,16 @@ static int walk_second(int64_t second, uint64_t count, void *arg)
     return 0;
 }
 
+/* The response-time fields, from all time's histogram or a window's. */
+static void fill_durations(lt_summary *s, const lt_hist *d)
+{
+    s->durations = lt_hist_count(d);
+    s->duration_p50 = lt_hist_quantile(d, 0.50);
+    s->duration_p90 = lt_hist_quantile(d, 0.90);
+    s->duration_p99 = lt_hist_quantile(d, 0.99);
+    s->duration_max = lt_hist_max(d);
+}
+
 int lt_summary_fill(lt_summary *s, const lt_tally *t, size_t top_n)
 {
     const lt_urls *u = lt_tally_urls(t);
@@ -131,12 +141,7 @@ int lt_summary_fill(lt_summary *s, const lt_tally *t, size_t top_n)
     }
     s->n_samples = lt_tally_samples(t, s->samples);
 
-    const lt_hist *d = lt_tally_durations(t);
-    s->durations = lt_hist_count(d);
-    s->duration_p50 = lt_hist_quantile(d, 0.50);
-    s->duration_p90 = lt_hist_quantile(d, 0.90);
-    s->duration_p99 = lt_hist_quantile(d, 0.99);
-    s->duration_max = lt_hist_max(d);
+    fill_durations(s, lt_tally_durations(t));
 
     const lt_buckets *b = lt_tally_buckets(t);
     memcpy(s->status_codes, lt_buckets_codes(b), sizeof(s->status_codes));
@@ -188,11 +193,7 @@ int lt_summary_fill_window(lt_summary *s, const lt_tally *t, int64_t from, int64
     /* The buckets: exact over [covered_from, covered_to]. */
     s->n.bytes = w->bytes;
     s->n.unparsed_requests = w->unparsed;
-    s->durations = lt_hist_count(w->durations);
-    s->duration_p50 = lt_hist_quantile(w->durations, 0.50);
-    s->duration_p90 = lt_hist_quantile(w->durations, 0.90);
-    s->duration_p99 = lt_hist_quantile(w->durations, 0.99);
-    s->duration_max = lt_hist_max(w->durations);
+    fill_durations(s, w->durations);
     memcpy(s->status_codes, w->codes, sizeof(s->status_codes));
     memcpy(s->methods, w->methods, sizeof(s->methods));
     s->clients = w->clients;
