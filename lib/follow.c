@@ -194,30 +194,36 @@ static int same_start(const lt_follow *f)
     return hash_start(f->fd, f->fp_len, &h) != 0 || h == f->fp_hash;
 }
 
-/* Counts lines into a tally, numbering them on from `lines`. */
+/* Counts lines into a tally, numbering them on from `lines`, in batches
+ * (lt_tally_lines() overlaps the table lookups of a batch's lines). */
 struct counter {
     lt_tally *t;
     lt_parser *p;
     uint32_t source;
     uint64_t lines, malformed;
     int skipping;             /* inside an overlong line already counted */
+    size_t n;                 /* lines in batch, not counted yet */
+    lt_line batch[LT_SCAN_BATCH];
 };
 
-static int count_line(void *arg, const char *line, size_t len, int overlong)
+/* Counts the batch; its lines point into the read buffer, so this runs
+ * before the buffer is read into again. */
+static int flush(struct counter *c)
 {
-    struct counter *c = arg;
-    c->lines++;
-    if (overlong) {
-        lt_tally_overlong(c->t, line, len, c->source, c->lines);
-        c->malformed++;
+    if (c->n == 0)
         return 0;
-    }
-    int rc = lt_tally_line(c->t, c->p, line, len, c->source, c->lines);
-    if (rc == -ENOMEM)
-        return -ENOMEM;
-    if (rc != LT_PARSE_OK)
-        c->malformed++;
-    return 0;
+    uint64_t before = lt_tally_counters(c->t)->malformed;
+    int rc = lt_tally_lines(c->t, c->p, c->batch, c->n, c->source, c->lines + 1);
+    c->lines += c->n;
+    c->n = 0;
+    c->malformed += lt_tally_counters(c->t)->malformed - before;
+    return rc;
+}
+
+static int count_line(struct counter *c, const char *line, size_t len, int overlong)
+{
+    c->batch[c->n++] = (lt_line){line, len, overlong};
+    return c->n == LT_SCAN_BATCH ? flush(c) : 0;
 }
 
 /* Counts the lines of buf[0, n); returns the bytes consumed (up to the
@@ -241,14 +247,17 @@ static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int la
             return rc;
         start += len + 1;
     }
+    int rc = flush(c);
+    if (rc < 0)
+        return rc;
     size_t rest = n - start;
     if (rest > 0 && (last || rest > LT_LINE_MAX)) {
         /* A final partial line, or a line too long to wait for: count it
          * now (its head), and skip what is left of it. */
         if (!c->skipping) {
             int overlong = rest > LT_LINE_MAX;
-            int rc = count_line(c, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong);
-            if (rc < 0)
+            if ((rc = count_line(c, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong)) < 0 ||
+                (rc = flush(c)) < 0)
                 return rc;
         }
         c->skipping = !last;
@@ -337,7 +346,8 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
         snprintf(err, errlen, "%s: out of memory", f->path);
         return -ENOMEM;
     }
-    struct counter c = {t, p, f->source, f->lines, f->malformed, f->pos.skipping};
+    struct counter c = {.t = t, .p = p, .source = f->source, .lines = f->lines,
+                        .malformed = f->malformed, .skipping = f->pos.skipping};
     uint64_t start = f->pos.offset;
     int rc = count_range(f->fd, f->path, &c, buf, &f->pos.offset, size, max_bytes, final, more,
                          err, errlen);
@@ -378,7 +388,7 @@ int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t m
 int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t, lt_parser *p,
                         char *err, size_t errlen)
 {
-    struct counter c = {t, p, f->source, 0, 0, 0};
+    struct counter c = {.t = t, .p = p, .source = f->source};
     int rc, more = 0;
 
     /* Cut at line starts the way the neighbouring part does. */
