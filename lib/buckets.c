@@ -669,6 +669,25 @@ static int merge_durations(lt_hist **dst, const lt_hist *src)
     return lt_hist_merge(*dst, src);
 }
 
+void lt_buckets_prefetch(const lt_buckets *b, const lt_record *rec, uint64_t url_hash,
+                         int second)
+{
+    if (b->conf.totals_only || b->last >= b->n)
+        return;
+    const struct bucket *k = b->b[b->last];
+    if (k->start != bucket_start(b, rec->ts))
+        return;    /* another bucket: rare, and found by a search */
+    if (second) {
+        if (rec->url != NULL)
+            lt_urls_prefetch_record(k->urls, url_hash);
+        return;
+    }
+    if (rec->url != NULL)
+        lt_urls_prefetch(k->urls, url_hash);
+    if (k->exact && k->v4 != NULL && rec->client == LT_CLIENT_IPV4)
+        lt_ip4set_prefetch(k->v4, rec->ipv4);
+}
+
 int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
                    uint64_t url_hash)
 {

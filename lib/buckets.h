@@ -76,6 +76,14 @@ const lt_buckets_conf *lt_buckets_get_conf(const lt_buckets *b);
 int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
                    uint64_t url_hash);
 
+/* A hint, changing nothing: lt_buckets_add() of this valid record is
+ * coming (url_hash as it will be given), so start loading the slots of its
+ * bucket's tables it will read first (second = 0), or, once those have had
+ * time to arrive, the URL record they point at (second = 1).  Only the
+ * bucket of the previous record is looked at. */
+void lt_buckets_prefetch(const lt_buckets *b, const lt_record *rec, uint64_t url_hash,
+                         int second);
+
 /* Adds src into dst, bucket by bucket (widths must be equal: -EINVAL
  * otherwise).  Returns 0, -EINVAL or -ENOMEM. */
 int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src);

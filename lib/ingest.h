@@ -26,6 +26,7 @@ typedef struct lt_ingest_stats {
     uint64_t chunks;              /* pieces the file was read in */
     size_t peak_partial_bytes;    /* most memory held at once by partial
                                      tallies waiting for their merge */
+    uint64_t url_handovers;       /* workers' URL tables merged before the end */
 } lt_ingest_stats;
 
 /* lt_ingest_path() with the chunk size chosen (0: LT_INGEST_CHUNK), and

@@ -37,6 +37,7 @@ struct lt_tally {
     lt_rps *class_rps[LT_CLASSES];
     lt_buckets *buckets;
     lt_hist *durations;
+    int urls_borrowed;               /* urls belongs to a reader (lt_tally_borrow_urls) */
     lt_sample samples[LT_SAMPLES];   /* ring: next at n.malformed % LT_SAMPLES */
 };
 
@@ -128,7 +129,8 @@ void lt_tally_free(lt_tally *t)
     if (t == NULL)
         return;
     lt_clients_free(t->clients);
-    lt_urls_free(t->urls);
+    if (!t->urls_borrowed)
+        lt_urls_free(t->urls);
     lt_rps_free(t->rps);
     windows_free(t);
     lt_hist_free(t->durations);
@@ -225,6 +227,7 @@ int lt_tally_lines(lt_tally *t, lt_parser *p, const lt_line *lines, size_t n, ui
     /* Pass 1: parse, hash, and start loading the slots pass 2 will read. */
     for (size_t i = 0; i < n; i++) {
         lt_record *rec = &parsed[i].rec;
+        parsed[i].url_hash = 0;
         parsed[i].rc = lines[i].overlong ? LT_PARSE_TOO_LONG
                                          : lt_parse_line(p, lines[i].text, lines[i].len, rec);
         if (parsed[i].rc != LT_PARSE_OK)
@@ -235,11 +238,15 @@ int lt_tally_lines(lt_tally *t, lt_parser *p, const lt_line *lines, size_t n, ui
             lt_urls_prefetch(t->urls, parsed[i].url_hash);
         }
         lt_clients_prefetch(t->clients, rec);
+        lt_buckets_prefetch(t->buckets, rec, parsed[i].url_hash, 0);
     }
     /* The slots have arrived meanwhile: start loading the URL records. */
     for (size_t i = 0; i < n; i++)
-        if (parsed[i].rc == LT_PARSE_OK && parsed[i].rec.url != NULL)
-            lt_urls_prefetch_record(t->urls, parsed[i].url_hash);
+        if (parsed[i].rc == LT_PARSE_OK) {
+            if (parsed[i].rec.url != NULL)
+                lt_urls_prefetch_record(t->urls, parsed[i].url_hash);
+            lt_buckets_prefetch(t->buckets, &parsed[i].rec, parsed[i].url_hash, 1);
+        }
     /* Pass 2: count, in line order (the samples keep the most recent). */
     for (size_t i = 0; i < n; i++) {
         if (parsed[i].rc != LT_PARSE_OK)
@@ -268,7 +275,8 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta)
 
 int lt_tally_merge(lt_tally *dst, const lt_tally *src)
 {
-    if (lt_rps_merge(dst->rps, src->rps) < 0 || lt_urls_merge(dst->urls, src->urls) < 0 ||
+    if (lt_rps_merge(dst->rps, src->rps) < 0 ||
+        (!src->urls_borrowed && lt_urls_merge(dst->urls, src->urls) < 0) ||
         lt_hist_merge(dst->durations, src->durations) < 0)
         return -ENOMEM;
     for (int c = 0; c < LT_CLASSES; c++)
@@ -309,6 +317,28 @@ void lt_tally_borrow_clients(lt_tally *partial, lt_tally *owner, unsigned reader
 void lt_tally_unshare_clients(lt_tally *t)
 {
     lt_clients_unshare(t->clients);
+}
+
+void lt_tally_borrow_urls(lt_tally *partial, lt_urls *urls)
+{
+    if (!partial->urls_borrowed)
+        lt_urls_free(partial->urls);
+    partial->urls = urls;
+    partial->urls_borrowed = 1;
+}
+
+int lt_tally_merge_urls(lt_tally *t, lt_urls *urls)
+{
+    /* Into an empty table of the same limit, the merge is the table. */
+    if (!t->urls_borrowed && lt_urls_size(t->urls) == 0 && lt_urls_total(t->urls) == 0 &&
+        lt_urls_max(t->urls) == lt_urls_max(urls)) {
+        lt_urls_free(t->urls);
+        t->urls = urls;
+        return 0;
+    }
+    int rc = lt_urls_merge(t->urls, urls);
+    lt_urls_free(urls);
+    return rc;
 }
 
 const lt_counters *lt_tally_counters(const lt_tally *t) { return &t->n; }
@@ -353,8 +383,8 @@ size_t lt_tally_bytes(const lt_tally *t)
     size_t classes = 0;
     for (int c = 0; c < LT_CLASSES; c++)
         classes += lt_rps_bytes(t->class_rps[c]);
-    return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll + lt_urls_bytes(t->urls) +
-           lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL) +
+    return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll +
+           (t->urls_borrowed ? 0 : lt_urls_bytes(t->urls)) + lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL) +
            lt_hist_bytes(t->durations);
 }
 

@@ -95,6 +95,15 @@ int lt_tally_share_clients(lt_tally *t, unsigned readers);
 void lt_tally_borrow_clients(lt_tally *partial, lt_tally *owner, unsigned reader);
 void lt_tally_unshare_clients(lt_tally *t);
 
+/* A parallel reader's URL table that outlives its partial tallies: the
+ * partial counts its URLs into urls, which it does not own (nor reads once
+ * its lines are counted), and lt_tally_merge() of the partial leaves them
+ * out; the reader hands urls to the owner once, with lt_tally_merge_urls(),
+ * which takes it (also on failure) and returns 0 or -ENOMEM.  While the
+ * tables are exact the sums are the same in any order. */
+void lt_tally_borrow_urls(lt_tally *partial, lt_urls *urls);
+int lt_tally_merge_urls(lt_tally *t, lt_urls *urls);
+
 /* A tally made of parts (the snapshot reader's), taking ownership of
  * clients, urls and rps, also on failure; samples (n <= LT_SAMPLES, oldest
  * first) are copied.  Returns NULL when out of memory. */

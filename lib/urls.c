@@ -679,6 +679,11 @@ uint64_t lt_urls_total(const lt_urls *u)
     return u->total;
 }
 
+size_t lt_urls_max(const lt_urls *u)
+{
+    return u->max;
+}
+
 size_t lt_urls_bytes(const lt_urls *u)
 {
     return sizeof(*u) + (u->mask + 1) * sizeof(struct slot) + u->cap

@@ -64,6 +64,8 @@ uint64_t lt_urls_error_bound(const lt_urls *u);
 size_t lt_urls_size(const lt_urls *u);
 /* Sum of all hits added. */
 uint64_t lt_urls_total(const lt_urls *u);
+/* The entry limit the table was made with (clamped as lt_urls_new() does). */
+size_t lt_urls_max(const lt_urls *u);
 /* Bytes of memory held (table, keys, heap). */
 size_t lt_urls_bytes(const lt_urls *u);
 

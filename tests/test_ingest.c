@@ -3,6 +3,7 @@
  * name the file. */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -158,6 +159,94 @@ START_TEST(long_lines_across_chunks)
 }
 END_TEST
 
+/* Writes lines of n distinct URLs: /hot/0../hot/4 on every tenth line,
+ * /u/<i * 7919 mod n> on the others, whose counts go to u_truth; returns
+ * how many lines. */
+static unsigned u_truth[60000];
+
+static unsigned write_urls(const char *p, unsigned lines, unsigned n)
+{
+    FILE *f = fopen(p, "w");
+    memset(u_truth, 0, sizeof(u_truth));
+    for (unsigned i = 0; i < lines; i++) {
+        unsigned u = (i * 7919u) % n;
+        fprintf(f, "10.0.%u.%u - - [17/May/2015:10:%02u:%02u +0000] \"GET ", (i >> 8) & 255,
+                i & 255, (i / 60) % 60, i % 60);
+        if (i % 10 == 0) {
+            fprintf(f, "/hot/%u", (i / 10) % 5);
+        } else {
+            fprintf(f, "/u/%u", u);
+            u_truth[u]++;
+        }
+        fprintf(f, " HTTP/1.1\" 200 1\n");
+    }
+    fclose(f);
+    return lines;
+}
+
+/* Workers keep their URL tables across chunks and hand them over for a
+ * merge once they hold half the URL limit: with 18,005 URLs, each seen
+ * several times all over the file, and a limit of 18,005, the tables are
+ * handed over many times and the result is still the single reader's. */
+START_TEST(url_handovers_agree)
+{
+    char p[64] = "/tmp/lt-ingest-urls-XXXXXX";
+    close(mkstemp(p));
+    write_urls(p, 120000, 20000);
+    lt_limits lim = limits;
+    lim.url_entries = 18005;
+    lt_ingest_stats st;
+    char *one = json_limited(p, &lim, 1, 64 << 10, &st, NULL);
+    ck_assert_ptr_nonnull(strstr(one, "\"distinct\":18005,"));
+    ck_assert_ptr_nonnull(strstr(one, "\"exact\":true"));
+    for (unsigned n = 2; n <= 4; n++) {
+        char *many = json_limited(p, &lim, n, 64 << 10, &st, NULL);
+        ck_assert_msg(strcmp(one, many) == 0, "%u threads differ:\n%s\n%s", n, one, many);
+        ck_assert_uint_gt(st.url_handovers, n);
+        free(many);
+    }
+    free(one);
+    unlink(p);
+}
+END_TEST
+
+/* Past the limit the merged table is Space-Saving: every count it reports
+ * is within its stated error of the truth, and the five hot URLs lead. */
+START_TEST(url_handovers_bounded)
+{
+    char p[64] = "/tmp/lt-ingest-urlss-XXXXXX";
+    close(mkstemp(p));
+    unsigned lines = write_urls(p, 120000, 60000);
+    lt_limits lim = limits;
+    lim.url_entries = 4000;
+    for (unsigned n = 1; n <= 4; n++) {
+        char err[256];
+        lt_ingest_stats st;
+        lt_tally *t = lt_tally_new(&lim);
+        ck_assert_int_eq(lt_ingest_chunked(t, p, 0, fmt, n, 64 << 10, &st, err, sizeof(err)), 0);
+        const lt_urls *u = lt_tally_urls(t);
+        ck_assert(!lt_urls_exact(u));
+        ck_assert_uint_eq(lt_urls_total(u), lines);
+        lt_url_count top[8];
+        ck_assert_uint_eq(lt_urls_top(u, 8, top), 8);
+        for (unsigned k = 0; k < 8; k++) {
+            char url[32];
+            snprintf(url, sizeof(url), "%.*s", (int)top[k].len, top[k].url);
+            uint64_t truth = strncmp(url, "/hot/", 5) == 0 ? lines / 50
+                             : strncmp(url, "/u/", 3) == 0 ? u_truth[strtoul(url + 3, NULL, 10)]
+                                                           : UINT64_MAX;
+            ck_assert_msg(top[k].count - top[k].error <= truth && truth <= top[k].count,
+                          "%u threads: %s %" PRIu64 " - %" PRIu64, n, url, top[k].count,
+                          top[k].error);
+            if (k < 5)
+                ck_assert_msg(truth == lines / 50, "%u threads: %s in the top 5", n, url);
+        }
+        lt_tally_free(t);
+    }
+    unlink(p);
+}
+END_TEST
+
 /* 150,000 lines of 120,000 distinct IPv4 clients (and some IPv6 and
  * hostname ones) in 64 KiB chunks: the shared IPv4 set grows through many
  * barriers while partial tallies come and go.  Exact, every thread count
@@ -265,6 +354,8 @@ int main(void)
     tcase_add_test(tc, many_chunks_agree);
     tcase_add_test(tc, long_lines_across_chunks);
     tcase_add_test(tc, many_clients_agree);
+    tcase_add_test(tc, url_handovers_agree);
+    tcase_add_test(tc, url_handovers_bounded);
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);
