@@ -647,9 +647,8 @@ static void merge_delta(tracked *t, lt_tally *delta)
     if (delta == NULL)
         return;
     keep_samples(t, delta);
-    if (lt_tally_merge(t->src->d->tally, delta) < 0)
+    if (lt_tally_absorb(t->src->d->tally, delta) < 0)
         daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short", t->path);
-    lt_tally_free(delta);
 }
 
 /* Every job has been merged: the daemon's last word (the final

@@ -817,10 +817,65 @@ int lt_buckets_merge_totals(lt_buckets *dst, const lt_buckets *src)
     return 0;
 }
 
-int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
+/* Adds bucket s into dst's bucket k of the same start. */
+static int merge_bucket(lt_buckets *dst, struct bucket *k, const struct bucket *s)
+{
+    k->requests += s->requests;
+    k->bytes += s->bytes;
+    k->unparsed += s->unparsed;
+    for (size_t m = 0; m < LT_METHODS; m++)
+        k->methods[m] += s->methods[m];
+    for (uint16_t c = 0; c < s->n_codes; c++)
+        if (add_code(k, s->codes[c].code, s->codes[c].count) < 0)
+            return -ENOMEM;
+    if (lt_urls_merge(k->urls, s->urls) < 0 || lt_urls_merge(k->vhosts, s->vhosts) < 0)
+        return -ENOMEM;
+    if (merge_clients(dst, k, s) < 0 || merge_durations(&k->durations, s->durations) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Moves src's bucket s, whose start dst lacks, into dst at index i, as
+ * bucket_at() would have made it; returns 0, or 1 when dst keeps no
+ * bucket that old (s stays src's), or -ENOMEM. */
+static int move_bucket(lt_buckets *dst, size_t i, struct bucket *s)
+{
+    if (s->start < dst->dropped_before || (dst->n >= dst->max_buckets && i == 0))
+        return 1;
+    if (dst->n == dst->cap) {
+        size_t cap = dst->cap ? dst->cap * 2 : 16;
+        struct bucket **nb = realloc(dst->b, cap * sizeof(*nb));
+        if (nb == NULL)
+            return -ENOMEM;
+        dst->b = nb;
+        dst->cap = cap;
+    }
+    int advance = s->start > dst->newest;
+    if (advance)
+        dst->newest = s->start;
+    memmove(dst->b + i + 1, dst->b + i, (dst->n - i) * sizeof(*dst->b));
+    dst->b[i] = s;
+    dst->n++;
+    if (s->exact)
+        dst->exact_bytes += s->set_bytes;
+    if (s->open && s->start < open_from(dst))
+        close_bucket(dst, s);
+    if (dst->n > dst->max_buckets)
+        drop_oldest(dst);
+    dst->last = 0;
+    if (advance)
+        close_old(dst);
+    return 0;
+}
+
+/* The merge of lt_buckets_merge() and lt_buckets_absorb(): with take
+ * set, a bucket of src that dst lacks is moved (its slot in src set to
+ * NULL) instead of copied. */
+static int merge_into(lt_buckets *dst, lt_buckets *src, int take)
 {
     if (dst->conf.width != src->conf.width)
         return -EINVAL;
+    take = take && dst->conf.urls == src->conf.urls && dst->conf.vhosts == src->conf.vhosts;
     if (merge_totals(dst, src) < 0)
         return -ENOMEM;
     if (src->dropped_before > dst->dropped_before)
@@ -828,8 +883,19 @@ int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
     while (dst->n > 0 && dst->b[0]->start < dst->dropped_before)
         drop_oldest(dst);
     for (size_t i = 0; i < src->n; i++) {
-        const struct bucket *s = src->b[i];
+        struct bucket *s = src->b[i];
         int rc;
+        if (take) {
+            size_t at = lower_bound(dst, s->start);
+            if (at >= dst->n || dst->b[at]->start != s->start) {
+                if ((rc = move_bucket(dst, at, s)) < 0)
+                    return rc;
+                if (rc == 0) {
+                    src->b[i] = NULL;
+                    continue;
+                }
+            }
+        }
         struct bucket *k = bucket_at(dst, s->start, &rc);
         if (k == NULL) {
             if (rc < 0)
@@ -837,22 +903,30 @@ int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
             dst->dropped += s->requests;
             continue;
         }
-        k->requests += s->requests;
-        k->bytes += s->bytes;
-        k->unparsed += s->unparsed;
-        for (size_t m = 0; m < LT_METHODS; m++)
-            k->methods[m] += s->methods[m];
-        for (uint16_t c = 0; c < s->n_codes; c++)
-            if (add_code(k, s->codes[c].code, s->codes[c].count) < 0)
-                return -ENOMEM;
-        if (lt_urls_merge(k->urls, s->urls) < 0 || lt_urls_merge(k->vhosts, s->vhosts) < 0)
-            return -ENOMEM;
-        if (merge_clients(dst, k, s) < 0 || merge_durations(&k->durations, s->durations) < 0)
-            return -ENOMEM;
+        if ((rc = merge_bucket(dst, k, s)) < 0)
+            return rc;
     }
     dst->sketch_tried_at = 0;
     enforce_budget(dst);
     return 0;
+}
+
+int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src)
+{
+    /* With take unset, src is only read. */
+    return merge_into(dst, (lt_buckets *)src, 0);
+}
+
+int lt_buckets_absorb(lt_buckets *dst, lt_buckets *src)
+{
+    int rc = merge_into(dst, src, 1);
+    /* src keeps its totals and no bucket (the moved ones are NULL). */
+    for (size_t i = 0; i < src->n; i++)
+        bucket_free(src->b[i]);
+    src->n = 0;
+    src->last = 0;
+    src->exact_bytes = 0;
+    return rc;
 }
 
 /* --- windows ------------------------------------------------------------ */

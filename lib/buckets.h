@@ -88,6 +88,12 @@ void lt_buckets_prefetch(const lt_buckets *b, const lt_record *rec, uint64_t url
  * otherwise).  Returns 0, -EINVAL or -ENOMEM. */
 int lt_buckets_merge(lt_buckets *dst, const lt_buckets *src);
 
+/* lt_buckets_merge() of a src that is about to be freed: a bucket dst
+ * lacks is moved into it instead of copied (a reader's part of a log that
+ * reaches a new hour costs a pointer, not a merge of its client sets and
+ * URLs).  src is left with its totals and no bucket.  Same returns. */
+int lt_buckets_absorb(lt_buckets *dst, lt_buckets *src);
+
 /* Adds only src's all-time totals (codes, methods, vhosts) into dst, and
  * src's bucketed requests to dst's dropped ones: the way to keep the
  * totals of buckets of another width.  Returns 0 or -ENOMEM. */

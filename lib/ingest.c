@@ -244,8 +244,7 @@ static void merge_ready(struct job *j)
         pthread_mutex_unlock(&j->mu);
         if (p->delta != NULL) {
             lt_tally_shift_lines(p->delta, j->source, j->lines);
-            rc = lt_tally_merge(j->t, p->delta);
-            lt_tally_free(p->delta);
+            rc = lt_tally_absorb(j->t, p->delta);
         }
         pthread_mutex_lock(&j->mu);
         p->delta = NULL;

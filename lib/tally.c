@@ -273,7 +273,22 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta)
             t->samples[i].line += delta;
 }
 
+static int merge(lt_tally *dst, lt_tally *src, int take);
+
 int lt_tally_merge(lt_tally *dst, const lt_tally *src)
+{
+    /* With take unset, src is only read. */
+    return merge(dst, (lt_tally *)src, 0);
+}
+
+int lt_tally_absorb(lt_tally *dst, lt_tally *src)
+{
+    int rc = merge(dst, src, 1);
+    lt_tally_free(src);
+    return rc;
+}
+
+static int merge(lt_tally *dst, lt_tally *src, int take)
 {
     if (lt_rps_merge(dst->rps, src->rps) < 0 ||
         (!src->urls_borrowed && lt_urls_merge(dst->urls, src->urls) < 0) ||
@@ -282,7 +297,8 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     for (int c = 0; c < LT_CLASSES; c++)
         if (lt_rps_merge(dst->class_rps[c], src->class_rps[c]) < 0)
             return -ENOMEM;
-    int brc = lt_buckets_merge(dst->buckets, src->buckets);
+    int brc = take ? lt_buckets_absorb(dst->buckets, src->buckets)
+                   : lt_buckets_merge(dst->buckets, src->buckets);
     if (brc < 0)
         return brc;
     lt_clients_merge(dst->clients, src->clients);

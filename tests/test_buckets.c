@@ -472,6 +472,78 @@ START_TEST(merge_of_halves)
 }
 END_TEST
 
+/* The bytes of b in the snapshot's layout (equal buckets, equal bytes). */
+static lt_buf written(const lt_buckets *b)
+{
+    lt_buf out;
+    lt_buf_init(&out);
+    ck_assert_int_eq(lt_buckets_write(&out, b), 0);
+    return out;
+}
+
+/* Counts the events in `pieces` consecutive ranges, in the order given,
+ * each into buckets of its own that are then merged (take 0) or absorbed
+ * (take 1) into the first; returns the result. */
+static lt_buckets *merged_pieces(const lt_buckets_conf *conf, const size_t *order, size_t pieces,
+                                 int take)
+{
+    lt_buckets *acc = NULL;
+    for (size_t p = 0; p < pieces; p++) {
+        size_t k = order[p];
+        lt_buckets *b = count_events(conf, n_evs * k / pieces, n_evs * (k + 1) / pieces);
+        if (acc == NULL) {
+            acc = b;
+            continue;
+        }
+        ck_assert_int_eq(take ? lt_buckets_absorb(acc, b) : lt_buckets_merge(acc, b), 0);
+        lt_buckets_free(b);
+    }
+    return acc;
+}
+
+/* Absorbing moves the buckets dst lacks instead of copying them, which
+ * must make no difference: pieces in file order, in reverse (older
+ * buckets moved in after newer ones, so open ones close), shuffled, with
+ * retention dropping buckets and with the client budget sketching them. */
+START_TEST(absorb_is_merge)
+{
+    rng_state = 9;
+    make_events(N_RECORDS, 5000, 300);
+    static const size_t forward[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    static const size_t backward[8] = {7, 6, 5, 4, 3, 2, 1, 0};
+    static const size_t shuffled[8] = {3, 0, 6, 1, 7, 2, 5, 4};
+    const size_t *orders[] = {forward, backward, shuffled};
+    lt_buckets_conf confs[] = {{0}, {.retention = 24 * HOUR}, {.clients_bytes = 400000}};
+    for (size_t c = 0; c < sizeof(confs) / sizeof(confs[0]); c++)
+        for (size_t o = 0; o < 3; o++) {
+            lt_buckets *x = merged_pieces(&confs[c], orders[o], 8, 0);
+            lt_buckets *y = merged_pieces(&confs[c], orders[o], 8, 1);
+            lt_buf bx = written(x), by = written(y);
+            ck_assert_msg(bx.len == by.len && memcmp(bx.data, by.data, bx.len) == 0,
+                          "conf %zu, order %zu: absorbed buckets differ", c, o);
+            ck_assert_uint_eq(lt_buckets_bytes(x, NULL), lt_buckets_bytes(y, NULL));
+            if (o == 0 && c == 0)
+                assert_same_windows(x, y);
+            if (c == 2) {
+                /* The budget holds some hours' sets, not all. */
+                size_t exact = 0, hours = 0;
+                for (int64_t h = 0; h < DAYS * 24; h++, hours++) {
+                    lt_window w;
+                    ck_assert_int_eq(lt_buckets_window(y, T0 + h * HOUR, T0 + h * HOUR + HOUR - 1,
+                                                       10, &w), 0);
+                    exact += w.clients.exact;
+                    lt_window_release(&w);
+                }
+                ck_assert_msg(exact > 0 && exact < hours, "%zu of %zu hours exact", exact, hours);
+            }
+            lt_buf_free(&bx);
+            lt_buf_free(&by);
+            lt_buckets_free(x);
+            lt_buckets_free(y);
+        }
+}
+END_TEST
+
 START_TEST(retention_by_count)
 {
     rng_state = 5;
@@ -656,6 +728,7 @@ int main(void)
     tcase_add_test(tc, lowered_budget_estimates);
     tcase_add_test(tc, top_urls_bound);
     tcase_add_test(tc, merge_of_halves);
+    tcase_add_test(tc, absorb_is_merge);
     tcase_add_test(tc, retention_by_count);
     tcase_add_test(tc, write_read_round_trip);
     tcase_add_test(tc, version_2_section_reads);
