@@ -414,6 +414,20 @@ static void close_old(lt_buckets *b)
     }
 }
 
+/* Makes room in the index for one more bucket: 0 or -ENOMEM. */
+static int room_for_one(lt_buckets *b)
+{
+    if (b->n < b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap * 2 : 16;
+    struct bucket **nb = realloc(b->b, cap * sizeof(*nb));
+    if (nb == NULL)
+        return -ENOMEM;
+    b->b = nb;
+    b->cap = cap;
+    return 0;
+}
+
 /* The bucket starting at start, created when absent.  Returns NULL with
  * *rc = 0 when it is too old to keep, or with *rc = -ENOMEM. */
 static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
@@ -428,15 +442,9 @@ static struct bucket *bucket_at(lt_buckets *b, int64_t start, int *rc)
     }
     if (start < b->dropped_before || (b->n >= b->max_buckets && i == 0))
         return NULL;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        struct bucket **nb = realloc(b->b, cap * sizeof(*nb));
-        if (nb == NULL) {
-            *rc = -ENOMEM;
-            return NULL;
-        }
-        b->b = nb;
-        b->cap = cap;
+    if (room_for_one(b) < 0) {
+        *rc = -ENOMEM;
+        return NULL;
     }
     int advance = start > b->newest;
     if (advance)
@@ -842,14 +850,8 @@ static int move_bucket(lt_buckets *dst, size_t i, struct bucket *s)
 {
     if (s->start < dst->dropped_before || (dst->n >= dst->max_buckets && i == 0))
         return 1;
-    if (dst->n == dst->cap) {
-        size_t cap = dst->cap ? dst->cap * 2 : 16;
-        struct bucket **nb = realloc(dst->b, cap * sizeof(*nb));
-        if (nb == NULL)
-            return -ENOMEM;
-        dst->b = nb;
-        dst->cap = cap;
-    }
+    if (room_for_one(dst) < 0)
+        return -ENOMEM;
     int advance = s->start > dst->newest;
     if (advance)
         dst->newest = s->start;
