@@ -21,7 +21,7 @@ for b in "$logtally" "$logtallyd"; do
 done
 out=fuzz/corpus
 rm -rf "$out"
-mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz,snapshot,http,jsonscan}
+mkdir -p "$out"/{parse,parse_diff,config,hll_import,json_string,gz,snapshot,http,jsonscan,qtime,cut}
 
 # The JSON and nginx forms: loggen's, and hand-written corners (escapes,
 # surrogates, nesting, duplicates, numbers as strings, truncations).
@@ -297,3 +297,23 @@ req '\x06' '\x02\x00\x00\x05' $'GET http://localhost/v1/rps?step=1h HTTP/1.0\r\n
 req '\x06' '\x01\x00\x00\x00' $'GET * HTTP/1.1\r\n\r\n' raw-star
 req '\x06' '\x01\x00\x00\x00' $'CONNECT localhost:80 HTTP/1.1\r\n\r\n' raw-connect
 req '\x06' '\x01\x00\x00\x00' $'GET /healthz HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n' raw-upgrade
+
+# Query times (lib/qtime.c): the forms the API accepts, and near misses.
+i=0
+for q in now -15m now-1h 2024-02-29T10:00:00+05:30 1431857103 '2015-05-17 10:05' 2024-02-31 \
+         2024-01-01T-1:-5 9999-12-31T23:59:59Z 1w; do
+  i=$((i + 1))
+  printf '%s' "$q" >"$out/qtime/seed$i"
+done
+
+# The cutter (fuzz_cut.c): a flags byte (1: the file ends; 2: the searched
+# hint), then bytes with 0xff for 300,000 'x' and 0xfe for a read boundary.
+cut() { printf "$2" >"$out/cut/$1"; }
+cut lines '\x01a\nbb\n\xfeccc\ndd'
+cut partial-waits '\x02a\nb\xfeb\xfeb\n\xfec'
+cut crlf-empty '\x03\r\n\n\n\xfe\r\nx'
+cut overlong-whole '\x01\xff\xff\xff\xff\n\xfeshort\n'
+cut overlong-across-reads '\x02\xff\xfe\xff\xfe\xff\xfe\xff\xfe\xff\nnext\n'
+cut overlong-at-end '\x00a\n\xff\xff\xff\xff'
+cut overlong-final '\x01a\n\xff\xff\xff\xfe\xff'
+

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets in build-fuzz/ (clang, libFuzzer, ASan, UBSan) and
-# runs each for SECONDS (default 25; ten targets, so about 4.5 minutes
+# runs each for SECONDS (default 25; eleven targets, so about 5 minutes
 # plus the build), each on a temporary copy of its seed corpus so the
 # committed corpus does not grow.  Exits non-zero when any target finds a
 # crash, a leak, a timeout or a failed check, printing where the reproducer
@@ -9,7 +9,7 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]       (targets: parse parse_diff config
 #                                            hll_import json_string gz
-#                                            snapshot http qtime jsonscan)
+#                                            snapshot http qtime jsonscan cut)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ secs=${1:-25}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(parse parse_diff config hll_import json_string gz snapshot http qtime jsonscan)
+  targets=(parse parse_diff config hll_import json_string gz snapshot http qtime jsonscan cut)
 export LT_FUZZ_SKIP_KNOWN=1
 
 # Longest input each target is given: lines, a YAML file, a dense HLL blob
@@ -25,7 +25,7 @@ export LT_FUZZ_SKIP_KNOWN=1
 # snapshot (49,152 bytes of sketches plus the rest), requests.
 declare -A max_len=([parse]=4096 [parse_diff]=2048 [config]=4096 [hll_import]=12400
                     [json_string]=1024 [gz]=16384 [snapshot]=65536 [http]=4096 [qtime]=64
-                    [jsonscan]=2048)
+                    [jsonscan]=2048 [cut]=512)
 
 CC=clang cmake -S . -B build-fuzz -DLT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz --target fuzz -j "$(nproc)" >/dev/null

@@ -202,28 +202,16 @@ struct counter {
     uint32_t source;
     uint64_t lines, malformed;
     int skipping;             /* inside an overlong line already counted */
-    size_t n;                 /* lines in batch, not counted yet */
-    lt_line batch[LT_SCAN_BATCH];
 };
 
-/* Counts the batch; its lines point into the read buffer, so this runs
- * before the buffer is read into again. */
-static int flush(struct counter *c)
+static int count_lines(void *arg, const lt_line *lines, size_t n)
 {
-    if (c->n == 0)
-        return 0;
+    struct counter *c = arg;
     uint64_t before = lt_tally_counters(c->t)->malformed;
-    int rc = lt_tally_lines(c->t, c->p, c->batch, c->n, c->source, c->lines + 1);
-    c->lines += c->n;
-    c->n = 0;
+    int rc = lt_tally_lines(c->t, c->p, lines, n, c->source, c->lines + 1);
+    c->lines += n;
     c->malformed += lt_tally_counters(c->t)->malformed - before;
     return rc;
-}
-
-static int count_line(struct counter *c, const char *line, size_t len, int overlong)
-{
-    c->batch[c->n++] = (lt_line){line, len, overlong};
-    return c->n == LT_SCAN_BATCH ? flush(c) : 0;
 }
 
 /* Counts the lines of buf[0, n); returns the bytes consumed (up to the
@@ -231,39 +219,12 @@ static int count_line(struct counter *c, const char *line, size_t len, int overl
  * errno. */
 static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int last)
 {
-    size_t start = 0;
-    const char *nl;
-
-    while ((nl = memchr(buf + start, '\n', n - start)) != NULL) {
-        size_t len = (size_t)(nl - (buf + start));
-        int rc = 0;
-        if (c->skipping)
-            c->skipping = 0;    /* the rest of an overlong line ends here */
-        else if (len > LT_LINE_MAX)
-            rc = count_line(c, buf + start, LT_SCAN_HEAD, 1);
-        else
-            rc = count_line(c, buf + start, len, 0);
-        if (rc < 0)
-            return rc;
-        start += len + 1;
-    }
-    int rc = flush(c);
-    if (rc < 0)
-        return rc;
-    size_t rest = n - start;
-    if (rest > 0 && (last || rest > LT_LINE_MAX)) {
-        /* A final partial line, or a line too long to wait for: count it
-         * now (its head), and skip what is left of it. */
-        if (!c->skipping) {
-            int overlong = rest > LT_LINE_MAX;
-            if ((rc = count_line(c, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong)) < 0 ||
-                (rc = flush(c)) < 0)
-                return rc;
-        }
-        c->skipping = !last;
-        start = n;
-    }
-    return (int64_t)start;
+    lt_batch b = {.max = LT_SCAN_BATCH, .fn = count_lines, .arg = c};
+    size_t used;
+    int rc = lt_cut_lines(buf, n, 0, last, &c->skipping, lt_batch_line, &b, &used);
+    if (rc == 0)
+        rc = lt_batch_flush(&b);    /* the lines point into buf */
+    return rc < 0 ? rc : (int64_t)used;
 }
 
 /* Counts the lines of [*offset, to) read into buf, advancing *offset past

@@ -44,31 +44,62 @@ static void set_err(char *err, size_t errlen, const char *op, int e)
         snprintf(err, errlen, "%s: %s", op, strerror(e));
 }
 
-/* Lines collected for the callback: handed over when max are waiting, and
- * at the end of every window, before it is unmapped. */
-struct batch {
-    lt_line lines[LT_SCAN_BATCH];
-    size_t n, max;
-    lt_lines_fn fn;
-    void *arg;
-};
+int lt_cut_lines(const char *buf, size_t n, size_t searched, int last, int *skipping,
+                 lt_line_fn fn, void *arg, size_t *used)
+{
+    size_t start = 0;
+    int rc = 0;
+    const char *nl;
 
-static int flush(struct batch *b)
+    if (searched > n)
+        searched = n;
+    while ((nl = memchr(buf + (start ? start : searched), '\n',
+                        n - (start ? start : searched))) != NULL) {
+        size_t len = (size_t)(nl - (buf + start));
+        if (*skipping)
+            *skipping = 0;    /* the rest of an overlong line ends here */
+        else
+            rc = len > LT_LINE_MAX ? fn(arg, buf + start, LT_SCAN_HEAD, 1)
+                                   : fn(arg, buf + start, len, 0);
+        start += len + 1;
+        if (rc != 0)
+            goto out;
+    }
+    size_t rest = n - start;
+    if (*skipping) {
+        /* No '\n' yet: all of it belongs to the line being dropped. */
+        *skipping = !last;
+        start = n;
+    } else if (rest > 0 && (last || rest > LT_LINE_MAX)) {
+        /* A final partial line, or one too long to wait for: pass it on
+         * now (its head), and drop what is left of it. */
+        int overlong = rest > LT_LINE_MAX;
+        rc = fn(arg, buf + start, overlong ? LT_SCAN_HEAD : rest, overlong);
+        *skipping = overlong && !last;
+        start = n;
+    }
+out:
+    *used = start;
+    return rc;
+}
+
+int lt_batch_flush(lt_batch *b)
 {
     size_t n = b->n;
     b->n = 0;
     return n == 0 ? 0 : b->fn(b->arg, b->lines, n);
 }
 
-static int emit(struct batch *b, const char *text, size_t len, int overlong)
+int lt_batch_line(void *batch, const char *text, size_t len, int overlong)
 {
+    lt_batch *b = batch;
     b->lines[b->n++] = (lt_line){text, len, overlong};
-    return b->n == b->max ? flush(b) : 0;
+    return b->n == b->max ? lt_batch_flush(b) : 0;
 }
 
 /* The window walk behind lt_scan_fd() (batches of one line) and
  * lt_scan_fd_lines(). */
-static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, struct batch *b, char *err,
+static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_batch *b, char *err,
                 size_t errlen)
 {
     const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -94,41 +125,13 @@ static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, struct batch *
                                 POSIX_FADV_WILLNEED);
         }
 
-        const char *p = map + (pos->offset - map_start), *e = map + map_len;
-        int rc = 0;
-        while (p < e) {
-            const char *nl = memchr(p, '\n', (size_t)(e - p));
-            if (pos->skipping) {
-                if (nl == NULL) {
-                    p = e;    /* the whole rest of the window is that line */
-                    break;
-                }
-                pos->skipping = 0;
-                p = nl + 1;
-                continue;
-            }
-            if (nl == NULL) {
-                size_t len = (size_t)(e - p);
-                if (len > LT_LINE_MAX) {
-                    /* Too long to be a line: report its head, skip the rest. */
-                    rc = emit(b, p, LT_SCAN_HEAD, 1);
-                    pos->skipping = 1;
-                    p = e;
-                } else if (at_end && final) {
-                    rc = emit(b, p, len, 0);
-                    p = e;
-                }
-                break;    /* otherwise the partial line waits */
-            }
-            size_t len = (size_t)(nl - p);
-            rc = len > LT_LINE_MAX ? emit(b, p, LT_SCAN_HEAD, 1) : emit(b, p, len, 0);
-            p = nl + 1;
-            if (rc != 0)
-                break;
-        }
+        size_t from = (size_t)(pos->offset - map_start), used;
+        int rc = lt_cut_lines(map + from, (size_t)map_len - from, 0, at_end && final,
+                              &pos->skipping, lt_batch_line, b, &used);
         if (rc == 0)
-            rc = flush(b);    /* the lines point into the window */
+            rc = lt_batch_flush(b);    /* the lines point into the window */
         b->n = 0;
+        const char *p = map + from + used;
         uint64_t next = map_start + (uint64_t)(p - map);
         munmap(map, (size_t)map_len);
         int progressed = next > pos->offset;
@@ -138,9 +141,6 @@ static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, struct batch *
         if (!progressed || at_end)
             break;
     }
-    /* A final overlong line without '\n' ends with the file. */
-    if (final && pos->offset >= to)
-        pos->skipping = 0;
     return 0;
 }
 
@@ -160,14 +160,14 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
                char *err, size_t errlen)
 {
     struct one_by_one o = {fn, arg};
-    struct batch b = {.max = 1, .fn = each_line, .arg = &o};
+    lt_batch b = {.max = 1, .fn = each_line, .arg = &o};
     return scan(fd, pos, to, final, &b, err, errlen);
 }
 
 int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_fn fn, void *arg,
                      char *err, size_t errlen)
 {
-    struct batch b = {.max = LT_SCAN_BATCH, .fn = fn, .arg = arg};
+    lt_batch b = {.max = LT_SCAN_BATCH, .fn = fn, .arg = arg};
     return scan(fd, pos, to, final, &b, err, errlen);
 }
 

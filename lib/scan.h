@@ -36,6 +36,37 @@ typedef struct lt_line {
  * stops the scan after these lines and is returned by lt_scan_fd_lines(). */
 typedef int (*lt_lines_fn)(void *arg, const lt_line *lines, size_t n);
 
+/* The one cutter of every reader (mapped windows, pread buffers of
+ * followed files, streams): cuts buf[0, n) into lines and passes each to
+ * fn, without its '\n'; a line longer than LT_LINE_MAX as its first
+ * LT_SCAN_HEAD bytes with overlong set, its rest dropped up to its '\n',
+ * in this buffer or the following ones (*skipping, carried from one call
+ * to the next; start a file with 0).  The bytes after the last '\n' are a
+ * line when last is set (the end of a file read once), are cut short as an
+ * overlong line once more than LT_LINE_MAX of them have no '\n', and are
+ * otherwise left for the caller to present again with what follows.
+ * buf[0, searched) is known to hold no '\n' (0 is always right; a stream
+ * says how much of a partial line it searched already, so that a long line
+ * arriving in small reads costs linear time).  Sets *used to the bytes
+ * consumed (through the line at which fn stopped) and returns 0 or fn's
+ * non-zero return. */
+int lt_cut_lines(const char *buf, size_t n, size_t searched, int last, int *skipping,
+                 lt_line_fn fn, void *arg, size_t *used);
+
+/* Lines gathered for an lt_lines_fn: lt_batch_line() (an lt_line_fn, with
+ * the batch as arg) keeps each and hands them over max at a time
+ * (1 <= max <= LT_SCAN_BATCH); lt_batch_flush() hands over the rest, and
+ * must run before the bytes the lines point at change.  Both return 0 or
+ * fn's non-zero return. */
+typedef struct lt_batch {
+    lt_line lines[LT_SCAN_BATCH];
+    size_t n, max;
+    lt_lines_fn fn;
+    void *arg;
+} lt_batch;
+int lt_batch_line(void *batch, const char *text, size_t len, int overlong);
+int lt_batch_flush(lt_batch *b);
+
 /* Where a scan of one file stands; start a new file with all zeros. */
 typedef struct lt_scan_pos {
     uint64_t offset;    /* the first byte not yet consumed */

@@ -1,11 +1,11 @@
 /* stream.c -- lines from a byte stream that can only be read forward.
  *
  * Pipes, standard input and decompressed files cannot be mapped or read at
- * an offset.  They are read into one buffer of twice LT_LINE_MAX; complete
- * lines are passed on, and the partial line at the end moves to the front
- * before the next read.  A buffer full of one line without '\n' means a
- * line longer than LT_LINE_MAX: its head is passed on once and the rest is
- * dropped up to its '\n'.
+ * an offset.  They are read into one buffer of twice LT_LINE_MAX and cut by
+ * lt_cut_lines() (scan.h), the cutter of every reader: complete lines are
+ * passed on, and the partial line at the end, at most LT_LINE_MAX bytes
+ * (a longer one is cut short there), moves to the front before the next
+ * read.
  *
  *   buf: |line\n|line\n|partial....|          after the read
  *   buf: |partial....|<- next read ->|        after the move
@@ -23,7 +23,7 @@
 int lt_stream_lines(lt_read_fn rd, void *src, lt_line_fn fn, void *arg, char *err, size_t errlen)
 {
     char *buf = malloc(STREAM_BUF);
-    size_t have = 0, searched = 0;    /* buf[0, searched) holds no '\n' */
+    size_t have = 0;    /* a partial line, searched already, at the front */
     int rc = 0, skipping = 0;
 
     if (buf == NULL)
@@ -34,37 +34,15 @@ int lt_stream_lines(lt_read_fn rd, void *src, lt_line_fn fn, void *arg, char *er
             rc = (int)got;
             break;
         }
-        size_t end = have + (size_t)got, start = 0;
-        const char *nl;
-        /* The partial line carried over was searched already: a long line
-         * arriving in small reads costs linear time, not quadratic. */
-        while ((nl = memchr(buf + (start ? start : searched), '\n',
-                            end - (start ? start : searched))) != NULL) {
-            size_t len = (size_t)(nl - (buf + start));
-            int overlong = len > LT_LINE_MAX;
-            if (!skipping && (rc = fn(arg, buf + start, overlong ? LT_SCAN_HEAD : len, overlong)) != 0)
-                goto out;
-            skipping = 0;
-            start += len + 1;
-        }
-        if (got == 0) {
-            size_t len = end - start;
-            if (len > 0 && !skipping)
-                rc = fn(arg, buf + start, len > LT_LINE_MAX ? LT_SCAN_HEAD : len, len > LT_LINE_MAX);
+        size_t end = have + (size_t)got, used;
+        rc = lt_cut_lines(buf, end, have, got == 0, &skipping, fn, arg, &used);
+        if (rc != 0 || got == 0)
             break;
-        }
-        if (start == 0 && end == STREAM_BUF) {
-            /* One line fills the buffer: report its head, drop the rest. */
-            if (!skipping && (rc = fn(arg, buf, LT_SCAN_HEAD, 1)) != 0)
-                break;
-            skipping = 1;
-            have = searched = 0;
-            continue;
-        }
-        memmove(buf, buf + start, end - start);
-        have = searched = end - start;
+        /* What is left is a partial line of at most LT_LINE_MAX bytes, so
+         * the next read always has room. */
+        memmove(buf, buf + used, end - used);
+        have = end - used;
     }
-out:
     free(buf);
     return rc;
 }
