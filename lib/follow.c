@@ -329,19 +329,21 @@ int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t m
     uint64_t size = (uint64_t)st.st_size;
     if (size < f->pos.offset)
         return 0;    /* truncated: lt_follow_read() starts it over */
-    /* n + 1 parts' worth at least, so the last cut is never near the end
-     * of the file, where a line may still be being written. */
-    uint64_t part = (size - f->pos.offset) / (n + 1);
-    if (part > max_part)
-        part = max_part;
-    if (part < min_part)
+    /* Not worth it unless each reader gets min_part at least; planned this
+     * way, the n parts cover at most half the backlog, so the last cut is
+     * never near the end of the file, where a line may still be being
+     * written. */
+    if ((size - f->pos.offset) / (2 * (uint64_t)n) < min_part)
         return 0;
+    uint64_t from = f->pos.offset;
     for (unsigned k = 0; k < n; k++) {
+        uint64_t part = lt_plan_piece(size - from, max_part, min_part, n);
         memset(&parts[k], 0, sizeof(parts[k]));
-        parts[k].from = f->pos.offset + k * part;
-        parts[k].to = f->pos.offset + (k + 1) * part;
+        parts[k].from = from;
+        parts[k].to = from + part;
         parts[k].first = k == 0;
         parts[k].size = size;
+        from += part;
     }
     return (int)n;
 }

@@ -101,10 +101,11 @@ typedef struct lt_follow_part {
     int skipping;             /* ended inside an overlong line */
 } lt_follow_part;
 
-/* Plans n parts of the backlog as the file stands now (one fstat), each a
- * (n + 1)th of it but at most max_part, so the last cut is never near the
- * end of the file; returns n, or 0 when parts would be smaller than
- * min_part (not worth it), the file shrank (a truncation, for
+/* Plans n parts of the backlog as the file stands now (one fstat), each
+ * lt_plan_piece() of what is left (max_part, shrinking near the end), so
+ * that they cover at most half of it and the last cut is never near the
+ * end of the file; returns n, or 0 when a 2n-th of the backlog is smaller
+ * than min_part (not worth it), the file shrank (a truncation, for
  * lt_follow_read()) or the follower is inside an overlong line. */
 int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
                    lt_follow_part *parts);

@@ -307,10 +307,9 @@ static void *run_worker(void *arg)
 }
 
 /* Cuts [0, size) into chunks of `chunk` bytes, smaller towards the end
- * (a 2n-th of what is left once that is less than a chunk each, down to
- * MIN_CHUNK), so the workers finish together instead of one reading the
- * last big chunk alone.  Returns the array of nchunks + 1 offsets, or NULL
- * when out of memory. */
+ * (lt_plan_piece(), down to MIN_CHUNK), so the workers finish together
+ * instead of one reading the last big chunk alone.  Returns the array of
+ * nchunks + 1 offsets, or NULL when out of memory. */
 static uint64_t *cut_chunks(uint64_t size, uint64_t chunk, unsigned n, uint64_t *nchunks)
 {
     uint64_t count = 0, cap = size / chunk + 2 * n * 16 + 2, pos = 0;
@@ -320,10 +319,7 @@ static uint64_t *cut_chunks(uint64_t size, uint64_t chunk, unsigned n, uint64_t 
         return NULL;
     cuts[count++] = 0;
     while (pos < size && count + 1 < cap) {
-        uint64_t left = size - pos, step = chunk;
-        if (left / (2 * n) < step)
-            step = left / (2 * n) > least ? left / (2 * n) : least;
-        pos = left > step ? pos + step : size;
+        pos += lt_plan_piece(size - pos, chunk, least, n);
         cuts[count++] = pos;
     }
     cuts[count - 1] = size;

@@ -171,6 +171,14 @@ int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_
     return scan(fd, pos, to, final, &b, err, errlen);
 }
 
+uint64_t lt_plan_piece(uint64_t left, uint64_t max, uint64_t min, unsigned n)
+{
+    uint64_t share = left / (2 * (uint64_t)(n ? n : 1)), piece = max;
+    if (share < max)
+        piece = share > min ? share : min;
+    return piece < left ? piece : left;
+}
+
 int lt_scan_line_start(int fd, uint64_t off, uint64_t size, uint64_t *out)
 {
     char buf[4096];

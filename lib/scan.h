@@ -87,6 +87,14 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
 int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_fn fn, void *arg,
                      char *err, size_t errlen);
 
+/* The one planner of every parallel read (lib/ingest.c's chunks, the
+ * daemon's backlog parts): the size of the next piece of a range with left
+ * bytes to go, for n readers: max, until a 2n-th of what is left is less,
+ * then that, but never under min (nor over left).  So pieces shrink near
+ * the end and the readers finish together, and n pieces planned at once
+ * cover at most half of what is left. */
+uint64_t lt_plan_piece(uint64_t left, uint64_t max, uint64_t min, unsigned n);
+
 /* Sets *out to the byte after the first '\n' at or after off in fd, or to
  * size when there is none before it: where a reader that starts at a
  * nominal offset finds its first whole line.  Two readers given the same

@@ -211,6 +211,30 @@ START_TEST(batches_stop_when_asked)
 }
 END_TEST
 
+/* The planner: max while a 2n-th of what is left is larger, then that
+ * share, never under min nor over what is left; planned to the end, the
+ * pieces never grow and add up to the range. */
+START_TEST(plan_pieces_shrink_to_the_end)
+{
+    ck_assert_uint_eq(lt_plan_piece(1000, 100, 10, 2), 100);
+    ck_assert_uint_eq(lt_plan_piece(300, 100, 10, 2), 75);
+    ck_assert_uint_eq(lt_plan_piece(30, 100, 10, 2), 10);
+    ck_assert_uint_eq(lt_plan_piece(5, 100, 10, 2), 5);
+    ck_assert_uint_eq(lt_plan_piece(0, 100, 10, 2), 0);
+    ck_assert_uint_eq(lt_plan_piece(1000, 100, 10, 0), 100);    /* n 0 counts as 1 */
+    uint64_t left = 10007, sum = 0, last = UINT64_MAX;
+    while (left > 0) {
+        uint64_t p = lt_plan_piece(left, 512, 16, 3);
+        ck_assert_uint_gt(p, 0);
+        ck_assert_uint_le(p, last);
+        sum += p;
+        left -= p;
+        last = p;
+    }
+    ck_assert_uint_eq(sum, 10007);
+}
+END_TEST
+
 START_TEST(bad_fd_is_an_error)
 {
     struct seen s = {0};
@@ -231,6 +255,7 @@ int main(void)
     tcase_add_test(tc, overlong_lines);
     tcase_add_test(tc, batches_stop_when_asked);
     tcase_add_test(tc, bad_fd_is_an_error);
+    tcase_add_test(tc, plan_pieces_shrink_to_the_end);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
