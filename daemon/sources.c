@@ -642,6 +642,37 @@ static void keep_samples(tracked *t, const lt_tally *delta)
         t->samples[t->n_samples++ % LT_SAMPLES] = got[i];
 }
 
+/* Frees a merged delta on the pool: giving back the memory of a large one
+ * (munmap, and the other cores' TLBs flushed) is not the loop's work. */
+struct free_job {
+    uv_work_t work;
+    lt_tally *tally;
+};
+
+static void free_run(uv_work_t *w)
+{
+    lt_tally_free(((struct free_job *)w->data)->tally);
+}
+
+static void free_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+}
+
+static void free_later(lt_daemon *d, lt_tally *tally)
+{
+    struct free_job *j = malloc(sizeof(*j));
+    if (j != NULL) {
+        j->work.data = j;
+        j->tally = tally;
+        if (uv_queue_work(d->loop, &j->work, free_run, free_done) == 0)
+            return;
+        free(j);
+    }
+    lt_tally_free(tally);
+}
+
 static void merge_delta(tracked *t, lt_tally *delta)
 {
     if (delta == NULL)
@@ -649,6 +680,7 @@ static void merge_delta(tracked *t, lt_tally *delta)
     keep_samples(t, delta);
     if (lt_tally_absorb(t->src->d->tally, delta) < 0)
         daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short", t->path);
+    free_later(t->src->d, delta);
 }
 
 /* Every job has been merged: the daemon's last word (the final

@@ -245,6 +245,7 @@ static void merge_ready(struct job *j)
         if (p->delta != NULL) {
             lt_tally_shift_lines(p->delta, j->source, j->lines);
             rc = lt_tally_absorb(j->t, p->delta);
+            lt_tally_free(p->delta);
         }
         pthread_mutex_lock(&j->mu);
         p->delta = NULL;

@@ -283,9 +283,7 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
 
 int lt_tally_absorb(lt_tally *dst, lt_tally *src)
 {
-    int rc = merge(dst, src, 1);
-    lt_tally_free(src);
-    return rc;
+    return merge(dst, src, 1);
 }
 
 static int merge(lt_tally *dst, lt_tally *src, int take)

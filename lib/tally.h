@@ -85,9 +85,10 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta);
 /* Adds src into dst (as if dst had read src's lines after its own; samples
  * keep the most recent of dst's then src's).  Returns 0 or -ENOMEM. */
 int lt_tally_merge(lt_tally *dst, const lt_tally *src);
-/* lt_tally_merge() of a src that is no longer needed, which it frees (also
- * on failure): parts of src that dst lacks, such as the time buckets of a
- * new hour, are moved instead of copied. */
+/* lt_tally_merge() of a src that is no longer needed: parts of src that
+ * dst lacks, such as the time buckets of a new hour, are moved instead of
+ * copied.  src is left fit only for lt_tally_free(), which the caller
+ * calls (also on failure). */
 int lt_tally_absorb(lt_tally *dst, lt_tally *src);
 
 /* Parallel readers of one file: the owner's IPv4 client set is shared
