@@ -329,15 +329,16 @@ int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t m
     uint64_t size = (uint64_t)st.st_size;
     if (size < f->pos.offset)
         return 0;    /* truncated: lt_follow_read() starts it over */
-    /* Not worth it unless each reader gets min_part at least; planned this
-     * way, the n parts cover at most half the backlog, so the last cut is
-     * never near the end of the file, where a line may still be being
-     * written. */
-    if ((size - f->pos.offset) / (2 * (uint64_t)n) < min_part)
+    /* Not worth it unless each reader gets min_part at least.  The n parts
+     * are read together and the next round waits for the last of them, so
+     * they are of one size, lt_plan_piece() of the backlog: together at
+     * most half of it, so the last cut is never near the end of the file,
+     * where a line may still be being written. */
+    uint64_t left = size - f->pos.offset;
+    if (max_part < min_part || left / (2 * (uint64_t)n) < min_part)
         return 0;
-    uint64_t from = f->pos.offset;
+    uint64_t part = lt_plan_piece(left, max_part, min_part, n), from = f->pos.offset;
     for (unsigned k = 0; k < n; k++) {
-        uint64_t part = lt_plan_piece(size - from, max_part, min_part, n);
         memset(&parts[k], 0, sizeof(parts[k]));
         parts[k].from = from;
         parts[k].to = from + part;

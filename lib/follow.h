@@ -101,12 +101,13 @@ typedef struct lt_follow_part {
     int skipping;             /* ended inside an overlong line */
 } lt_follow_part;
 
-/* Plans n parts of the backlog as the file stands now (one fstat), each
- * lt_plan_piece() of what is left (max_part, shrinking near the end), so
- * that they cover at most half of it and the last cut is never near the
- * end of the file; returns n, or 0 when a 2n-th of the backlog is smaller
- * than min_part (not worth it), the file shrank (a truncation, for
- * lt_follow_read()) or the follower is inside an overlong line. */
+/* Plans n parts of the backlog as the file stands now (one fstat), all of
+ * lt_plan_piece() of it (max_part, or a 2n-th of the backlog once that is
+ * less), so that they cover at most half of it and the last cut is never
+ * near the end of the file; returns n, or 0 when a 2n-th of the backlog is
+ * smaller than min_part (not worth it; also when max_part < min_part), the
+ * file shrank (a truncation, for lt_follow_read()) or the follower is
+ * inside an overlong line. */
 int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
                    lt_follow_part *parts);
 

@@ -67,8 +67,14 @@
  * is its own, counted once against exact_clients_bytes), at most
  * 2 x threads partial tallies exist at once, each holding one chunk's
  * worth of seconds and other clients, and each worker's URL table at most
- * URLS_HANDOVER_BYTES and one chunk's URLs; so the peak is the limits plus
- * a constant per thread, whatever the file's size.  (Whole-range
+ * URLS_HANDOVER_BYTES and one chunk's URLs, or waits for its merge (it is
+ * counted with the chunk that handed it over); so the peak is the limits
+ * plus a constant per thread, whatever the file's size.
+ *
+ * Past the URL limit the tables are Space-Saving, and which chunks share
+ * a worker's table depends on the threads' timing: the top URLs then stay
+ * within their stated error bound, but may differ from run to run.  While
+ * the tables are exact, any thread count gives the single reader's result.  (Whole-range
  * partial tallies would each grow to the limits; they are slower too: a
  * table that starts empty for each chunk stays small and in cache, which
  * pays for its merge.)
@@ -207,8 +213,12 @@ static int read_chunk(struct worker *w, uint64_t k)
     lt_tally_borrow_clients(w->tally, j->t, w->index);
     lt_tally_borrow_urls(w->tally, w->urls);
     lt_scan_pos pos = {from, 0};
-    return lt_scan_fd_lines(j->fd, &pos, to, to >= j->size, count_lines, w, w->err,
-                            sizeof(w->err));
+    rc = lt_scan_fd_lines(j->fd, &pos, to, to >= j->size, count_lines, w, w->err,
+                          sizeof(w->err));
+    /* The worker's table may be handed over and freed before this partial
+     * is merged: the partial keeps no pointer to it. */
+    lt_tally_borrow_urls(w->tally, NULL);
+    return rc;
 }
 
 static void fail(struct job *j, int rc, const char *err)
@@ -295,6 +305,8 @@ static void *run_worker(void *arg)
                 j->nhanded < sizeof(j->handed) / sizeof(j->handed[0])) {
                 j->handed[j->nhanded++] = w->urls;
                 j->stats.url_handovers++;
+                p->bytes += lt_urls_bytes(w->urls);    /* waiting too, until merged */
+                bytes = p->bytes;
                 w->urls = NULL;
             }
         }

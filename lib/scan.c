@@ -141,6 +141,9 @@ static int scan(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_batch *b, c
         if (!progressed || at_end)
             break;
     }
+    /* A final overlong line without '\n' ends with the file. */
+    if (final && pos->offset >= to)
+        pos->skipping = 0;
     return 0;
 }
 

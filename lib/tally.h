@@ -105,7 +105,8 @@ void lt_tally_unshare_clients(lt_tally *t);
  * its lines are counted), and lt_tally_merge() of the partial leaves them
  * out; the reader hands urls to the owner once, with lt_tally_merge_urls(),
  * which takes it (also on failure) and returns 0 or -ENOMEM.  While the
- * tables are exact the sums are the same in any order. */
+ * tables are exact the sums are the same in any order.  urls NULL gives
+ * the borrowed table back (the partial then counts no more URLs). */
 void lt_tally_borrow_urls(lt_tally *partial, lt_urls *urls);
 int lt_tally_merge_urls(lt_tally *t, lt_urls *urls);
 
