@@ -1891,8 +1891,15 @@ void sources_progress(lt_daemon *d, ingest_progress *out)
     out->parts = s->parts_read;
     out->files_queued = s->n_queued;
     out->files_open = s->n_open;
-    /* More than one job's worth behind: an initial ingest, or a burst. */
-    out->catching_up = out->total - out->done > JOB_BYTES || !s->first_scan_done;
+    /* More than one job's worth behind: an initial ingest, or a burst;
+     * and until the first catch-up ends, any read in flight (a small file
+     * is less than a job's worth behind before a line of it is counted,
+     * and `summary --wait` must not return then). */
+    int reading = s->n_queued > 0;
+    for (tracked *t = s->list; t != NULL && !reading && !s->initial_done; t = t->next)
+        reading = t->busy;
+    out->catching_up = out->total - out->done > JOB_BYTES || !s->first_scan_done ||
+                       (!s->initial_done && reading);
 }
 
 /* The recent ingest rate, smoothed over about five seconds (the status

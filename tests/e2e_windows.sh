@@ -231,7 +231,7 @@ sources:
     format: '$fmt'
 YAML
 "$logtallyd" -c "$tmp/timed.yaml" 2>"$tmp/daemon.err" &
-tpid=$!
+pid=$!    # e2e_cleanup kills it if the test fails
 for _ in $(seq 50); do [ -S "$tmp/timed.sock" ] && break; sleep 0.1; done
 "$logtally" -s "$tmp/timed.sock" summary --wait >/dev/null
 for w in "$a:$b" "$((tfirst - tfirst % 3600)):$((tfirst - tfirst % 3600 + 3599))"; do
@@ -239,8 +239,8 @@ for w in "$a:$b" "$((tfirst - tfirst % 3600)):$((tfirst - tfirst % 3600 + 3599))
   want=$("$logtally" merge --json --from "${w%:*}" --to "${w#*:}" "$tmp/timed.snap" | jq -c '.response_time')
   [ "$got" = "$want" ] && [ "$got" != null ] || fail "the daemon's response times for [$w]: $got, not $want"
 done
-kill "$tpid"
-wait "$tpid" || fail "the daemon on the timed log did not stop cleanly"
+kill "$pid"
+wait "$pid" || fail "the daemon on the timed log did not stop cleanly"
 echo "5. response times of $hours hours within their relative error; analyze, merge, halves and the daemon agree"
 
 # 4. --since 1h on a followed file, lines arriving.
