@@ -398,8 +398,8 @@ size_t lt_tally_bytes(const lt_tally *t)
     for (int c = 0; c < LT_CLASSES; c++)
         classes += lt_rps_bytes(t->class_rps[c]);
     return sizeof(*t) + m.ipv4_set + m.ipv6_set + m.host_set + m.hll +
-           (t->urls_borrowed ? 0 : lt_urls_bytes(t->urls)) + lt_rps_bytes(t->rps) + classes + lt_buckets_bytes(t->buckets, NULL) +
-           lt_hist_bytes(t->durations);
+           (t->urls_borrowed ? 0 : lt_urls_bytes(t->urls)) + lt_rps_bytes(t->rps) + classes +
+           lt_buckets_bytes(t->buckets, NULL) + lt_hist_bytes(t->durations);
 }
 
 size_t lt_tally_samples(const lt_tally *t, lt_sample out[LT_SAMPLES])
