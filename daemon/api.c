@@ -716,6 +716,16 @@ static int get_metrics(request *r)
     metric_head(b, "logtally_ingest_parts", "counter",
                 "Backlog parts read in parallel by the reader threads.");
     metric(b, "logtally_ingest_parts_total", "", (double)p.parts);
+    metric_head(b, "logtally_merges", "counter",
+                "Merge jobs that moved read tallies into the live one, off the loop.");
+    metric(b, "logtally_merges_total", "", (double)r->d->merges);
+    metric_head(b, "logtally_answers_during_merge", "counter",
+                "Answers asked for while a merge held the tally: given as last given "
+                "since the previous merge, or held until the merge ended.");
+    metric(b, "logtally_answers_during_merge_total", "{as=\"earlier\"}",
+           (double)r->d->answers_earlier);
+    metric(b, "logtally_answers_during_merge_total", "{as=\"held\"}",
+           (double)r->d->answers_held);
     metric_head(b, "logtally_files_open", "gauge", "Followed files holding a descriptor.");
     metric(b, "logtally_files_open", "", (double)p.files_open);
     metric_head(b, "logtally_files_queued", "gauge",
@@ -790,6 +800,7 @@ static int post_reload(request *r)
 
 static struct cached {
     uint64_t generation, second;
+    uint64_t merges;               /* d->merges when it was taken */
     char key[CACHE_KEY];
     int status;
     const char *content_type;
@@ -805,6 +816,22 @@ static struct cached *cache_find(lt_daemon *d, const char *key)
             cache[i].second == second && strcmp(cache[i].key, key) == 0)
             return &cache[i];
     return NULL;
+}
+
+/* While a merge owns the tally: the newest answer to the same question
+ * taken since the last merge ended, whatever its generation and second.
+ * It was taken on the loop at one instant, on the tally as it is until
+ * this merge ends: a consistent snapshot, older than the merge only. */
+static struct cached *cache_find_newest(lt_daemon *d, const char *key)
+{
+    struct cached *best = NULL;
+    for (unsigned i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].body.data != NULL && cache[i].merges == d->merges &&
+            strcmp(cache[i].key, key) == 0 &&
+            (best == NULL || cache[i].generation > best->generation ||
+             (cache[i].generation == best->generation && cache[i].second > best->second)))
+            best = &cache[i];
+    return best;
 }
 
 /* Answers larger than this are not kept: the cache is for dashboards'
@@ -824,6 +851,7 @@ static void cache_store(lt_daemon *d, const char *key, int status, const char *t
         return;
     }
     c->generation = d->generation;
+    c->merges = d->merges;
     c->second = uv_now(d->loop) / 1000;
     c->status = status;
     c->content_type = type;
@@ -840,18 +868,19 @@ static const struct route {
     const char *method;
     const char *const *params;   /* accepted query keys, besides format */
     int (*fn)(request *r);
+    int tally;                   /* reads the live tally: not while a merge owns it */
 } routes[] = {
-    {"/healthz", "GET", no_params, get_health},
-    {"/v1/summary", "GET", window_n_params, get_summary},
-    {"/v1/top", "GET", window_n_params, get_top},
-    {"/v1/rps", "GET", rps_params, get_rps},
-    {"/v1/status", "GET", window_params, get_status},
-    {"/v1/vhosts", "GET", window_n_params, get_vhosts},
-    {"/v1/sources", "GET", no_params, get_sources},
-    {"/v1/hll", "GET", no_params, get_hll},
-    {"/v1/snapshot", "GET", no_params, get_snapshot},
-    {"/v1/reload", "POST", no_params, post_reload},
-    {"/metrics", "GET", no_params, get_metrics},
+    {"/healthz", "GET", no_params, get_health, 0},
+    {"/v1/summary", "GET", window_n_params, get_summary, 1},
+    {"/v1/top", "GET", window_n_params, get_top, 1},
+    {"/v1/rps", "GET", rps_params, get_rps, 1},
+    {"/v1/status", "GET", window_params, get_status, 1},
+    {"/v1/vhosts", "GET", window_n_params, get_vhosts, 1},
+    {"/v1/sources", "GET", no_params, get_sources, 0},
+    {"/v1/hll", "GET", no_params, get_hll, 1},
+    {"/v1/snapshot", "GET", no_params, get_snapshot, 1},
+    {"/v1/reload", "POST", no_params, post_reload, 0},
+    {"/metrics", "GET", no_params, get_metrics, 1},
 };
 
 /* GETs of these are answered from the cache when nothing changed. */
@@ -879,6 +908,16 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
         int use_cache = cacheable(path) &&
                         (size_t)snprintf(key, sizeof(key), "%s?%s", path, query) < sizeof(key);
         struct cached *hit = use_cache ? cache_find(d, key) : NULL;
+        if (hit == NULL && routes[i].tally && d->merging) {
+            /* The merge's: the last answer to this question, or later. */
+            if (use_cache)
+                hit = cache_find_newest(d, key);
+            if (hit == NULL) {
+                d->answers_held++;
+                return API_HOLD;
+            }
+            d->answers_earlier++;
+        }
         if (hit != NULL) {
             lt_buf_append(out, hit->body.data, hit->body.len);
             *content_type = hit->content_type;

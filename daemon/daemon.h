@@ -2,7 +2,10 @@
  *
  *   main.c     arguments, configuration, start, signals, shutdown
  *   sources.c  where lines enter: files and globs followed, read on the
- *              thread pool, merged into the live tally on the loop thread
+ *              thread pool into tallies of their own
+ *   commit.c   where those enter the live tally: merged on the pool, one
+ *              merge at a time, while the loop answers from the cache or
+ *              holds the question
  *   http.c     HTTP/1.1 over the Unix socket: connections, limits, timeouts
  *   request.c  one request read from http-parser and held to its limits
  *   api.c      where a query is answered: the /v1 endpoints
@@ -12,17 +15,19 @@
  *
  * Threads.  Everything here runs on the libuv loop thread except jobs on
  * libuv's thread pool: a file's read job (sources.c), the parts of a
- * backlog, a scan (discover.c) and a checkpoint (main.c).  The rule:
+ * backlog, a merge (commit.c), a scan (discover.c) and a checkpoint
+ * (main.c).  The rule:
  * a job touches only what it owns -- the state the loop handed it before
  * queueing it (for a read job: the file's follower, parser and job fields,
  * with its start position claimed from the registry on the loop; for a
  * scan: its struct scan; for a checkpoint: its positions and bytes) -- and
  * the loop touches that state again only in the job's after-work callback.
- * One exception, read-only: a checkpoint serialises the live tally on the
- * pool while d->tally_frozen is set, and meanwhile the loop only reads it
- * (answers); read jobs that end wait to be merged (sources_thaw()).
- * Nothing else is shared: the live tally, the registry, the lists of files
- * and the configuration belong to the loop. */
+ * The live tally is handed over in two ways: a merge job owns it while
+ * d->merging is set (the loop does not touch it), and a checkpoint reads
+ * it on the pool while d->tally_frozen is set (the loop only reads it, and
+ * no merge starts); commit.c says how answers and checkpoints wait.
+ * Nothing else is shared: the registry, the lists of files and the
+ * configuration belong to the loop. */
 #ifndef LT_DAEMON_H
 #define LT_DAEMON_H
 
@@ -36,6 +41,13 @@
 struct sources;
 struct http_server;
 
+/* Read tallies waiting to be merged into the live one (commit.c). */
+typedef struct commit_queue {
+    lt_tally **deltas;
+    size_t n, cap;
+    size_t held;                   /* queued, or in the merge running */
+} commit_queue;
+
 typedef struct lt_daemon {
     uv_loop_t *loop;
     const char *config_path;       /* NULL: built-in defaults */
@@ -45,7 +57,12 @@ typedef struct lt_daemon {
     lt_config *config;
     lt_tally *tally;               /* the live aggregates */
     int tally_frozen;              /* a checkpoint is serialising it on the pool */
-    int checkpoint_spoiled;        /* a merge happened meanwhile: not written */
+    int merging;                   /* a merge job owns it (commit.c) */
+    uint64_t merges;               /* merges ended: the tally's version */
+    uint64_t answers_earlier;      /* asked during a merge: given as last given */
+    uint64_t answers_held;         /* asked during a merge: held until its end */
+    int draining;                  /* a checkpoint waits for the merges in flight */
+    commit_queue commit;
     uint64_t generation;           /* bumped whenever tally or sources change */
     struct sources *sources;
     struct lt_snapshot_source *resume;   /* the checkpoint's positions, until sources start */
@@ -115,9 +132,22 @@ long sources_positions(lt_daemon *d, struct lt_snapshot_source **out);
  * its offset.  Takes ownership of the array. */
 void sources_resume_from(lt_daemon *d, struct lt_snapshot_source *pos, size_t n);
 
-/* Merges the read jobs that ended while the tally was frozen, in the
- * order they ended (main.c, once a checkpoint has serialised it). */
+/* Ends the read jobs that ended while a checkpoint waited for the merges
+ * in flight, in the order they ended (commit.c, once it has started). */
 void sources_thaw(lt_daemon *d);
+/* A merge has ended (commit.c): files waiting for room are read, and a
+ * stop that waited for the merges goes on once nothing is left. */
+void sources_committed(lt_daemon *d);
+
+/* commit.c: queues a read's tally for the live one (takes it) and starts
+ * a merge when none runs. */
+void commit_add(lt_daemon *d, lt_tally *delta);
+/* Starts a merge of what is queued, unless one runs or the tally is frozen. */
+void commit_kick(lt_daemon *d);
+/* Nothing queued, nothing merging: the live tally holds every read that ended. */
+int commit_idle(const lt_daemon *d);
+/* Frees what is still queued (after the loop has ended). */
+void commit_free(lt_daemon *d);
 
 /* main.c: takes a checkpoint now (serialised and written on the pool). */
 void daemon_checkpoint(lt_daemon *d);
@@ -135,6 +165,8 @@ void sources_stop(lt_daemon *d, void (*done)(lt_daemon *d));
 /* http.c */
 int http_start(lt_daemon *d, char *err, size_t errlen);
 void http_stop(lt_daemon *d);
+/* Answers the requests held while a merge owned the tally (commit.c). */
+void http_release(lt_daemon *d);
 
 /* Who sent a request. */
 typedef struct api_peer {
@@ -144,7 +176,10 @@ typedef struct api_peer {
 } api_peer;
 
 /* api.c: answers one request.  Returns the HTTP status; fills body and
- * content_type (a static string). */
+ * content_type (a static string).  Or returns API_HOLD, filling nothing,
+ * when the answer needs the live tally while a merge owns it: the caller
+ * asks again after http_release(). */
+#define API_HOLD 0
 struct lt_buf;
 int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,
                const char *query, const char *body, size_t body_len, struct lt_buf *out,

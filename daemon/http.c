@@ -108,6 +108,12 @@ struct conn {
     int open_handles;       /* freed when the last one is closed */
     int paused;             /* reading stopped: the client is not reading */
     int held;               /* the parser paused before a request's answer */
+    int waiting;            /* ... or after a request the tally must answer */
+    struct {                /* that request, while waiting */
+        const char *method;
+        char *path, *query;
+        int keep_alive;
+    } wait;
     char *pending;          /* bytes read but not parsed while held */
     size_t pending_len;
     int in_request;         /* bytes of a request arrived, no response yet */
@@ -128,6 +134,8 @@ static void on_conn_closed(uv_handle_t *h)
         return;
     http_request_free(&c->req);
     free(c->pending);
+    free(c->wait.path);
+    free(c->wait.query);
     free(c);
 }
 
@@ -199,6 +207,8 @@ static void feed(struct conn *c, const char *data, size_t n);
  * waited (which may hold the parser again), then read on. */
 static void resume(struct conn *c)
 {
+    if (c->waiting)
+        return;    /* http_release() answers it, then resumes */
     if (c->held) {
         c->held = 0;
         http_parser_pause(&c->req.parser, 0);
@@ -314,20 +324,21 @@ static void on_request_begin(http_request *r)
     }
 }
 
-static int on_request(http_request *r, const char *method, const char *path, const char *query,
-                      int keep_alive)
+/* Answers one request and queues the response; returns 0 to read on, 1
+ * when the connection is to close after it, or -1 when the answer waits
+ * for the tally (API_HOLD). */
+static int answer(struct conn *c, const char *method, const char *path, const char *query,
+                  int keep_alive)
 {
-    struct conn *c = r->data;
     const char *content_type = "application/json";
-
-    if (path == NULL) {
-        respond_error(c, 400, "the request target is not a valid URL path", 1);
-        return 1;
-    }
     lt_buf out;
     lt_buf_init(&out);
-    int status = api_handle(c->srv->d, &c->peer, method, path, query, r->body.data, r->body.len,
-                            &out, &content_type);
+    int status = api_handle(c->srv->d, &c->peer, method, path, query, c->req.body.data,
+                            c->req.body.len, &out, &content_type);
+    if (status == API_HOLD) {
+        lt_buf_free(&out);
+        return -1;
+    }
     if (lt_buf_failed(&out)) {
         lt_buf_free(&out);
         respond_error(c, 500, "out of memory", 1);
@@ -339,6 +350,66 @@ static int on_request(http_request *r, const char *method, const char *path, con
     if (keep_alive)
         arm_timer(c);    /* now the idle timeout of a kept-alive connection */
     return keep_alive ? 0 : 1;
+}
+
+static int on_request(http_request *r, const char *method, const char *path, const char *query,
+                      int keep_alive)
+{
+    struct conn *c = r->data;
+
+    if (path == NULL) {
+        respond_error(c, 400, "the request target is not a valid URL path", 1);
+        return 1;
+    }
+    int rc = answer(c, method, path, query, keep_alive);
+    if (rc >= 0)
+        return rc;
+    /* A merge owns the tally: keep the request (its body is not used),
+     * hold the parser after it, as for unread output, and answer it in
+     * http_release().  Pipelined requests after it wait in c->pending. */
+    c->wait.method = method;
+    c->wait.path = strdup(path);
+    c->wait.query = strdup(query);
+    c->wait.keep_alive = keep_alive;
+    if (c->wait.path == NULL || c->wait.query == NULL) {
+        free(c->wait.path);
+        free(c->wait.query);
+        c->wait.path = c->wait.query = NULL;
+        respond_error(c, 500, "out of memory", 1);
+        return 1;
+    }
+    c->waiting = c->held = 1;
+    http_parser_pause(&r->parser, 1);
+    return 0;
+}
+
+void http_release(lt_daemon *d)
+{
+    struct http_server *srv = d->http;
+    if (srv == NULL)
+        return;
+    struct conn *next;
+    for (struct conn *c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (!c->waiting || c->closing)
+            continue;
+        c->waiting = 0;
+        int rc = answer(c, c->wait.method, c->wait.path, c->wait.query, c->wait.keep_alive);
+        free(c->wait.path);
+        free(c->wait.query);
+        c->wait.path = c->wait.query = NULL;
+        if (rc < 0) {    /* another merge already: not from here, but safe */
+            respond_error(c, 503, "the tally is busy", 1);
+            continue;
+        }
+        if (rc == 1) {
+            uv_read_stop(&c->h.stream);    /* closes once the answer is sent */
+            continue;
+        }
+        if (!c->closing &&
+            uv_stream_get_write_queue_size(&c->h.stream) <= PAUSE_OUTPUT_BYTES)
+            resume(c);    /* else on_written resumes it */
+    }
 }
 
 /* --- reading ------------------------------------------------------------ */

@@ -235,31 +235,28 @@ static void checkpoint_serialise(uv_work_t *w)
         snprintf(j->err, sizeof(j->err), "out of memory serialising the state");
 }
 
-/* On the loop: the tally is the loop's again; the bytes are written while
- * merges go on. */
+/* On the loop: the tally is the loop's again, merges go on (the reads'
+ * tallies queued meanwhile first); the bytes are written on the pool. */
 static void checkpoint_serialised(uv_work_t *w, int status)
 {
     struct checkpoint_job *j = w->data;
     lt_daemon *d = j->d;
-    int spoiled = d->checkpoint_spoiled;
     d->tally_frozen = 0;
-    d->checkpoint_spoiled = 0;
-    if (status == 0 && j->rc == 0 && !spoiled &&
-        uv_queue_work(d->loop, &j->work, checkpoint_write, checkpoint_written) == 0) {
-        sources_thaw(d);
+    commit_kick(d);
+    if (status == 0 && j->rc == 0 &&
+        uv_queue_work(d->loop, &j->work, checkpoint_write, checkpoint_written) == 0)
         return;
-    }
     if (status == 0 && j->rc < 0)
         checkpoint_result(d, j->rc, j->err);
     checkpoint_job_free(j);
     checkpoint_over(d);
-    sources_thaw(d);    /* after: a job it merges may take a checkpoint */
 }
 
-/* Takes the positions now (a consistent instant on the loop thread) and
- * serialises the tally with them on the thread pool, then writes them
- * there; all on the loop when the daemon is stopping (nothing is read any
- * more, and the loop is about to end). */
+/* Takes the positions now (a consistent instant on the loop thread: every
+ * read that moved one is merged) and serialises the tally with them on
+ * the thread pool, then writes them there; all on the loop when the
+ * daemon is stopping (nothing is read any more, and the loop is about to
+ * end).  While merges are in flight it waits for them (commit.c). */
 void daemon_checkpoint(lt_daemon *d)
 {
     if (d->state_path == NULL)
@@ -267,6 +264,10 @@ void daemon_checkpoint(lt_daemon *d)
     if (d->checkpoint_busy) {
         if (d->stopping)
             final_checkpoint_pending = 1;
+        return;
+    }
+    if (!commit_idle(d)) {
+        d->draining = 1;
         return;
     }
     lt_snapshot_source *pos = NULL;
@@ -435,16 +436,18 @@ static void on_status(uv_timer_t *t)
 
     sources_tick(d);
     sources_progress(d, &p);
-    const lt_counters *n = lt_tally_counters(d->tally);
+    status[0] = '\0';
     if (p.catching_up)
         snprintf(status, sizeof(status), "STATUS=Reading: %s of %s (%.0f%%), %s/s",
                  lt_report_bytes(p.done, a), lt_report_bytes(p.total, b),
                  p.total ? 100.0 * (double)p.done / (double)p.total : 100.0,
                  lt_report_bytes((uint64_t)p.rate, c));
-    else
+    else if (!d->merging)    /* else the counters are the merge's: next second */
         snprintf(status, sizeof(status), "STATUS=Following: %s lines, %s valid",
-                 lt_report_group(n->lines, a), lt_report_group(n->valid, b));
-    daemon_notify(status);
+                 lt_report_group(lt_tally_counters(d->tally)->lines, a),
+                 lt_report_group(lt_tally_counters(d->tally)->valid, b));
+    if (status[0] != '\0')
+        daemon_notify(status);
     if (d->watchdog_usec != 0)
         daemon_notify("WATCHDOG=1");
 }
@@ -580,6 +583,7 @@ int main(int argc, char **argv)
     uv_run(d.loop, UV_RUN_DEFAULT);
 
     sources_free(&d);
+    commit_free(&d);
     lt_snapshot_sources_free(d.resume, d.n_resume);
     free(d.state_path);
     lt_tally_free(d.tally);

@@ -19,7 +19,8 @@
  *             (lib/follow.c), a parser, an inotify watch.  At most one job
  *             (or one set of parallel parts) in flight; a job counts new
  *             complete lines into a private tally that job_done, on the
- *             loop, merges into the live one.  So reading never blocks the
+ *             loop, hands to commit.c, which merges it into the live one
+ *             on the pool.  So neither reading nor merging blocks the
  *             loop, and every answer sees whole jobs only.
  *
  * What is shared with jobs (the rule daemon.h states)
@@ -63,7 +64,8 @@
  * parallel: lt_follow_plan() marks out one PART_BYTES part per reader
  * thread, each part is a job of its own with its own parser and tally, and
  * when the last of them ends the follower advances past them and their
- * tallies are merged in file order, as if one job had read them all.
+ * tallies are queued for the merge in file order, as if one job had read
+ * them all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -235,10 +237,11 @@ struct sources {
     double rate;
     uint64_t parts_read;
     int initial_done;        /* the first catch-up ended: checkpointed at once */
+    int stop_waiting;        /* stopped, every job ended: waits for the merges */
     int stopping;
     size_t jobs;
     void (*on_stopped)(lt_daemon *d);
-    /* Jobs that ended while a checkpoint serialised the tally, in the
+    /* Jobs that ended while a checkpoint waited for the merges, in the
      * order they ended (sources_thaw() finishes them). */
     struct ended {
         uv_work_t *w;
@@ -642,51 +645,23 @@ static void keep_samples(tracked *t, const lt_tally *delta)
         t->samples[t->n_samples++ % LT_SAMPLES] = got[i];
 }
 
-/* Frees a merged delta on the pool: giving back the memory of a large one
- * (munmap, and the other cores' TLBs flushed) is not the loop's work. */
-struct free_job {
-    uv_work_t work;
-    lt_tally *tally;
-};
-
-static void free_run(uv_work_t *w)
-{
-    lt_tally_free(((struct free_job *)w->data)->tally);
-}
-
-static void free_done(uv_work_t *w, int status)
-{
-    (void)status;
-    free(w->data);
-}
-
-static void free_later(lt_daemon *d, lt_tally *tally)
-{
-    struct free_job *j = malloc(sizeof(*j));
-    if (j != NULL) {
-        j->work.data = j;
-        j->tally = tally;
-        if (uv_queue_work(d->loop, &j->work, free_run, free_done) == 0)
-            return;
-        free(j);
-    }
-    lt_tally_free(tally);
-}
-
 static void merge_delta(tracked *t, lt_tally *delta)
 {
     if (delta == NULL)
         return;
     keep_samples(t, delta);
-    if (lt_tally_absorb(t->src->d->tally, delta) < 0)
-        daemon_log(LOG_ERR_, "%s: out of memory merging new lines; counts may be short", t->path);
-    free_later(t->src->d, delta);
+    commit_add(t->src->d, delta);
 }
 
-/* Every job has been merged: the daemon's last word (the final
+/* Every job has ended and been merged: the daemon's last word (the final
  * checkpoint, with every file's position), then the entries go. */
 static void finish_stop(struct sources *s)
 {
+    if (!commit_idle(s->d)) {
+        s->stop_waiting = 1;    /* sources_committed() goes on */
+        return;
+    }
+    s->stop_waiting = 0;
     void (*done)(lt_daemon *d) = s->on_stopped;
     s->on_stopped = NULL;
     if (done != NULL)
@@ -922,7 +897,7 @@ static int schedule_parts(tracked *t)
 }
 
 /* On the loop thread, after each part; the last one to end moves the
- * follower past the parts and merges their tallies in file order. */
+ * follower past the parts and queues their tallies in file order. */
 static void part_done(uv_work_t *w, int status)
 {
     struct part_job *pj = w->data;
@@ -985,19 +960,19 @@ static void part_done(uv_work_t *w, int status)
     after_job(t, 0);
 }
 
-/* --- jobs that end while the tally is frozen --------------------------- */
+/* --- jobs that end while a checkpoint waits ---------------------------- */
 
 static size_t job_limit(const struct sources *s);
 
-/* A job's end merges into the live tally; while a checkpoint serialises
- * that tally on the pool (d->tally_frozen), the end waits here instead,
- * job and position together, so the checkpoint's positions and counts
- * stay one instant.  Each waiting job is still counted in s->jobs, so
- * their number is held to job_limit(). */
+/* A job's end moves its file's position and queues its tally for a merge;
+ * while a checkpoint waits for the merges in flight (d->draining, see
+ * commit.c), the end waits here instead, job and position together, so
+ * the checkpoint's positions and counts are one instant.  Each waiting job
+ * is still counted in s->jobs, so their number is held to job_limit(). */
 static void end_or_wait(struct sources *s, uv_work_t *w, int status,
                         void (*fn)(uv_work_t *w, int status))
 {
-    if (!s->d->tally_frozen && s->n_ended == 0) {
+    if (!s->d->draining && s->n_ended == 0) {
         fn(w, status);
         return;
     }
@@ -1005,10 +980,8 @@ static void end_or_wait(struct sources *s, uv_work_t *w, int status,
         size_t cap = s->cap_ended ? 2 * s->cap_ended : job_limit(s) + MAX_PARTS;
         struct ended *e = realloc(s->ended, cap * sizeof(*e));
         if (e == NULL) {
-            /* Merged now, this job would be in the tally and not in the
-             * positions: that checkpoint is not written. */
-            daemon_log(LOG_ERR_, "out of memory; the checkpoint being taken is dropped");
-            s->d->checkpoint_spoiled = 1;
+            /* Ended now, its tally queues too: the checkpoint waits for
+             * it as well. */
             fn(w, status);
             return;
         }
@@ -1028,17 +1001,28 @@ static void part_ended(uv_work_t *w, int status)
     end_or_wait(((struct part_job *)w->data)->t->src, w, status, part_done);
 }
 
+void sources_committed(lt_daemon *d)
+{
+    struct sources *s = d->sources;
+    if (s == NULL)
+        return;
+    if (s->stop_waiting)
+        finish_stop(s);
+    else if (s->queue != NULL)
+        balance(s);
+}
+
 void sources_thaw(lt_daemon *d)
 {
     struct sources *s = d->sources;
     /* In the order they ended; one may end the daemon's stop, and each
      * may queue more jobs, which end later. */
     size_t i = 0;
-    while (i < s->n_ended && !d->tally_frozen) {
+    while (i < s->n_ended && !d->draining) {
         struct ended e = s->ended[i++];
         e.fn(e.w, e.status);
     }
-    /* One of them took a checkpoint (the first after the initial
+    /* One of them asked for a checkpoint (the first after the initial
      * ingest): the rest wait for that one. */
     if (i > 0 && i < s->n_ended)
         memmove(s->ended, s->ended + i, (s->n_ended - i) * sizeof(*s->ended));
@@ -1051,6 +1035,15 @@ void sources_thaw(lt_daemon *d)
 static size_t job_limit(const struct sources *s)
 {
     return 2 * (size_t)(s->d->pool_threads ? s->d->pool_threads : 4);
+}
+
+/* Tallies held for the live one: jobs in flight (each fills one), and
+ * those ended and waiting for a merge or in it.  New jobs wait while
+ * these reach job_limit(), so reads that outrun the merges cannot pile
+ * up tallies (sources_committed() starts them again). */
+static size_t tallies_held(const struct sources *s)
+{
+    return s->jobs + s->d->commit.held;
 }
 
 static void enqueue(tracked *t)
@@ -1079,7 +1072,7 @@ static void schedule(tracked *t)
         return;    /* the scan says when its size is stable, or changed */
     /* In turn: over the descriptor budget, with jobs enough in flight
      * (each holds a tally until it is merged), or behind others waiting. */
-    if ((!t->open && s->n_open >= s->fd_budget) || s->jobs >= job_limit(s) ||
+    if ((!t->open && s->n_open >= s->fd_budget) || tallies_held(s) >= job_limit(s) ||
         (s->queue != NULL && s->queue != t)) {
         enqueue(t);
         return;
@@ -1135,7 +1128,7 @@ static void close_idle(tracked *t)
  * have nothing to read. */
 static void balance(struct sources *s)
 {
-    while (s->queue != NULL && !s->stopping && s->jobs < job_limit(s)) {
+    while (s->queue != NULL && !s->stopping && tallies_held(s) < job_limit(s)) {
         if (s->queue->open || s->n_open < s->fd_budget) {
             tracked *t = s->queue;
             if (t->busy || t->drop) {
@@ -1894,8 +1887,8 @@ void sources_progress(lt_daemon *d, ingest_progress *out)
     /* More than one job's worth behind: an initial ingest, or a burst;
      * and until the first catch-up ends, any read in flight (a small file
      * is less than a job's worth behind before a line of it is counted,
-     * and `summary --wait` must not return then). */
-    int reading = s->n_queued > 0;
+     * and `summary --wait` must not return then), or a merge to come. */
+    int reading = s->n_queued > 0 || !commit_idle(d);
     for (tracked *t = s->list; t != NULL && !reading && !s->initial_done; t = t->next)
         reading = t->busy;
     out->catching_up = out->total - out->done > JOB_BYTES || !s->first_scan_done ||
