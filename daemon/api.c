@@ -908,9 +908,9 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
         int use_cache = cacheable(path) &&
                         (size_t)snprintf(key, sizeof(key), "%s?%s", path, query) < sizeof(key);
         struct cached *hit = use_cache ? cache_find(d, key) : NULL;
-        if (hit == NULL && routes[i].tally && d->merging) {
+        if (routes[i].tally && d->merging) {
             /* The merge's: the last answer to this question, or later. */
-            if (use_cache)
+            if (hit == NULL && use_cache)
                 hit = cache_find_newest(d, key);
             if (hit == NULL) {
                 d->answers_held++;

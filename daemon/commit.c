@@ -30,14 +30,6 @@
 
 #include "daemon.h"
 
-struct merge_job {
-    uv_work_t work;
-    lt_daemon *d;
-    lt_tally **deltas;
-    size_t n;
-    size_t failed;                 /* deltas not merged in full: out of memory */
-};
-
 static void merge_run(uv_work_t *w)
 {
     struct merge_job *j = w->data;
@@ -61,7 +53,7 @@ static void merge_done(uv_work_t *w, int status)
         daemon_log(LOG_ERR_, "out of memory merging new lines; counts may be short");
     d->commit.held -= j->n;
     free(j->deltas);
-    free(j);
+    *j = (struct merge_job){0};
     d->merging = 0;
     d->merges++;
     d->generation++;
@@ -82,11 +74,7 @@ void commit_kick(lt_daemon *d)
     commit_queue *q = &d->commit;
     if (d->merging || d->tally_frozen || q->n == 0)
         return;
-    struct merge_job *j = malloc(sizeof(*j));
-    if (j == NULL) {
-        daemon_log(LOG_ERR_, "out of memory starting a merge; retried at the next read");
-        return;
-    }
+    struct merge_job *j = &q->job;
     *j = (struct merge_job){.d = d, .deltas = q->deltas, .n = q->n};
     j->work.data = j;
     q->deltas = NULL;

@@ -41,11 +41,19 @@
 struct sources;
 struct http_server;
 
-/* Read tallies waiting to be merged into the live one (commit.c). */
+/* Read tallies waiting to be merged into the live one (commit.c), and
+ * the one merge that runs at a time (no allocation to start it). */
 typedef struct commit_queue {
     lt_tally **deltas;
     size_t n, cap;
     size_t held;                   /* queued, or in the merge running */
+    struct merge_job {
+        uv_work_t work;
+        struct lt_daemon *d;
+        lt_tally **deltas;
+        size_t n;
+        size_t failed;             /* deltas not merged in full: out of memory */
+    } job;
 } commit_queue;
 
 typedef struct lt_daemon {
