@@ -13,8 +13,9 @@
 #   3. no client sees the counts go back: each answer counts at least the
 #      lines of the one before it;
 #   4. /metrics says both ways of answering during a merge were taken
-#      (so 1-3 were tried on them), and the last answer equals `logtally
-#      analyze` of the file.
+#      (so 1-3 were tried on them; a run where the askers, slowed by a busy
+#      machine, missed one way is tried again, up to 3 runs), and the last
+#      answer equals `logtally analyze` of the file.
 set -euo pipefail
 logtallyd=$1
 logtally=$2
@@ -28,21 +29,6 @@ fields='[.lines, .valid, .malformed, .bytes, .clients.total, .peak, .status, .me
          (.top[:10] | map([.url, .count]))]'
 "$logtally" analyze --json --top 10 "$log" | jq -c "$fields" >"$tmp/want"
 total=$(jq '.[0]' "$tmp/want")
-
-cat >"$tmp/c.yaml" <<YAML
-socket: $sock
-state_dir: $tmp/state
-checkpoint_interval: 100ms
-threads: 2
-http:
-  request_timeout: 120s    # a request held for good is not closed, and retried by curl
-sources:
-  - path: $log
-YAML
-"$logtallyd" -c "$tmp/c.yaml" 2>"$tmp/daemon.err" &
-pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || fail "the daemon did not create its socket"
 
 # asker NAME MODE: questions on one kept-alive connection each round (curl
 # reuses it for the URLs of one call), until one counts every line.
@@ -64,38 +50,58 @@ asker() {
     round=$((round + 1))
   done
 }
-asker same same &
-a1=$!
-asker varied varied &
-a2=$!
-wait "$a1" "$a2"
-for name in same varied; do
-  [ ! -e "$tmp/$name.err" ] || fail "$name: a question was not answered: $(cat "$tmp/$name.err")"
-done
+for attempt in 1 2 3; do
+  cat >"$tmp/c.yaml" <<YAML
+socket: $sock
+state_dir: $tmp/state$attempt
+checkpoint_interval: 100ms
+threads: 2
+http:
+  request_timeout: 120s    # a request held for good is not closed, and retried by curl
+sources:
+  - path: $log
+YAML
+  rm -f "$sock" "$tmp"/same.* "$tmp"/varied.*
+  "$logtallyd" -c "$tmp/c.yaml" 2>"$tmp/daemon.err" &
+  pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+  [ -S "$sock" ] || fail "the daemon did not create its socket"
 
-# 2 and 3, each client's answers in the order given.
-for name in same varied; do
-  jq -s -r 'def sum(o): [o[]] | add;
-    . as $a | [range(0; length) as $i | $a[$i] |
-      if .lines != .valid + .malformed then "answer \($i): lines \(.lines) != valid + malformed"
-      elif sum(.status | del(.codes)) != .valid then "answer \($i): status classes sum to \(sum(.status | del(.codes))), valid \(.valid)"
-      elif sum(.status.codes) + .status.other != .valid then "answer \($i): status codes do not sum to valid"
-      elif sum(.methods) != .valid then "answer \($i): methods sum to \(sum(.methods)), valid \(.valid)"
-      elif $i > 0 and .lines < $a[$i - 1].lines then "answer \($i): \(.lines) lines after \($a[$i - 1].lines)"
-      else empty end] | .[:3][]' "$tmp/$name.out" >"$tmp/$name.bad"
-  [ ! -s "$tmp/$name.bad" ] || fail "$name: $(cat "$tmp/$name.bad")"
-  during=$(jq -s --argjson t "$total" '[.[] | select(.lines > 0 and .lines < $t)] | length' \
-           "$tmp/$name.out")
-  echo "$name: $(jq -s length "$tmp/$name.out") answers, $during of them during the ingest"
-done
+  asker same same &
+  a1=$!
+  asker varied varied &
+  a2=$!
+  wait "$a1" "$a2"
+  for name in same varied; do
+    [ ! -e "$tmp/$name.err" ] || fail "$name: a question was not answered: $(cat "$tmp/$name.err")"
+  done
 
-metrics=$(curl -sf --unix-socket "$sock" http://localhost/metrics)
-earlier=$(awk '/^logtally_answers_during_merge_total\{as="earlier"\}/ { print $2 }' <<<"$metrics")
-held=$(awk '/^logtally_answers_during_merge_total\{as="held"\}/ { print $2 }' <<<"$metrics")
-merges=$(awk '/^logtally_merges_total/ { print $2 }' <<<"$metrics")
-echo "merges $merges; answered during one: $earlier as given earlier, $held held"
-[ "${earlier:-0}" -gt 0 ] || fail "no answer was given from an earlier one during a merge"
-[ "${held:-0}" -gt 0 ] || fail "no answer was held during a merge"
+  # 2 and 3, each client's answers in the order given.
+  for name in same varied; do
+    jq -s -r 'def sum(o): [o[]] | add;
+      . as $a | [range(0; length) as $i | $a[$i] |
+        if .lines != .valid + .malformed then "answer \($i): lines \(.lines) != valid + malformed"
+        elif sum(.status | del(.codes)) != .valid then "answer \($i): status classes sum to \(sum(.status | del(.codes))), valid \(.valid)"
+        elif sum(.status.codes) + .status.other != .valid then "answer \($i): status codes do not sum to valid"
+        elif sum(.methods) != .valid then "answer \($i): methods sum to \(sum(.methods)), valid \(.valid)"
+        elif $i > 0 and .lines < $a[$i - 1].lines then "answer \($i): \(.lines) lines after \($a[$i - 1].lines)"
+        else empty end] | .[:3][]' "$tmp/$name.out" >"$tmp/$name.bad"
+    [ ! -s "$tmp/$name.bad" ] || fail "$name: $(cat "$tmp/$name.bad")"
+    during=$(jq -s --argjson t "$total" '[.[] | select(.lines > 0 and .lines < $t)] | length' \
+             "$tmp/$name.out")
+    echo "$name: $(jq -s length "$tmp/$name.out") answers, $during of them during the ingest"
+  done
+
+  metrics=$(curl -sf --unix-socket "$sock" http://localhost/metrics)
+  earlier=$(awk '/^logtally_answers_during_merge_total\{as="earlier"\}/ { print $2 }' <<<"$metrics")
+  held=$(awk '/^logtally_answers_during_merge_total\{as="held"\}/ { print $2 }' <<<"$metrics")
+  merges=$(awk '/^logtally_merges_total/ { print $2 }' <<<"$metrics")
+  echo "merges $merges; answered during one: $earlier as given earlier, $held held"
+  [ "${earlier:-0}" -gt 0 ] && [ "${held:-0}" -gt 0 ] && break
+  [ "$attempt" -lt 3 ] || fail "in 3 runs, no answer was given from an earlier one ($earlier) or held ($held) during a merge"
+  # A busy machine can leave the merges too short to be asked during: again.
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+done
 
 curl -sf --unix-socket "$sock" 'http://localhost/v1/summary?n=10' | jq -c "$fields" >"$tmp/got"
 cmp -s "$tmp/want" "$tmp/got" || fail "the daemon's answer differs from analyze:
