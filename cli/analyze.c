@@ -60,7 +60,8 @@ static void analyze_usage(FILE *out)
           "      --bucket-width D       time bucket width, 1m to 1d dividing a day (default 1h)\n"
           "      --bucket-clients-bytes SIZE\n"
           "                             memory for the buckets' exact client sets before\n"
-          "                             their HyperLogLogs take over (default 64MiB)\n"
+          "                             their HyperLogLogs take over, and again for the\n"
+          "                             (vhost, client) pairs (default 64MiB)\n"
           "      --from T, --to T       report the window from T to T (inclusive): epoch\n"
           "                             seconds, ISO 8601, now or -15m\n"
           "  -h, --help\n",

@@ -532,8 +532,14 @@ static int get_vhosts(request *r)
         if (!s.vhosts_exact)
             lt_buf_printf(r->out, "(top-k counts: each may exceed the truth by up to %s)\n",
                           lt_report_group(s.vhost_error_bound, a));
+        if (s.n_vhosts > 0)
+            lt_buf_printf(r->out, "%12s  %12s  %s\n", "requests", "clients", "virtual host");
         for (size_t i = 0; i < s.n_vhosts; i++) {
-            lt_buf_printf(r->out, "%12s  ", lt_report_group(s.vhosts[i].count, a));
+            lt_url_count c;
+            char b2[32];
+            lt_buf_printf(r->out, "%12s  %12s  ", lt_report_group(s.vhosts[i].count, a),
+                          lt_summary_vhost_clients(&s, i, &c) ? lt_report_group(c.count, b2)
+                                                              : "?");
             lt_buf_text_escaped(r->out, s.vhosts[i].url, s.vhosts[i].len);
             lt_buf_puts(r->out, "\n");
         }
@@ -641,6 +647,19 @@ static void vhost_metrics(lt_buf *b, const lt_summary *s)
     }
     lt_buf_printf(b, "logtally_vhost_requests_total{vhost=\"\"} %llu\n",
                   (unsigned long long)(s->vhost_total > listed ? s->vhost_total - listed : 0));
+    if (s->vhost_clients == NULL)
+        return;
+    /* A gauge of distinct clients does not sum across hosts, so no rest. */
+    metric_head(b, "logtally_vhost_clients", "gauge",
+                "Distinct clients per virtual host since the start: the busiest ten.");
+    for (size_t i = 0; i < s->n_vhosts; i++) {
+        lt_url_count c;
+        if (!lt_summary_vhost_clients(s, i, &c))
+            continue;
+        lt_buf_puts(b, "logtally_vhost_clients{vhost=\"");
+        label_value(b, s->vhosts[i].url, s->vhosts[i].len);
+        lt_buf_printf(b, "\"} %llu\n", (unsigned long long)c.count);
+    }
 }
 
 /* The response times as an OpenMetrics histogram with Prometheus' default

@@ -12,6 +12,7 @@
  *   bucket: start | requests bytes unparsed | methods[11] | codes (sparse)
  *           | clients: exact {IPv4 set, tagged key set}  or  {3 HLLs}
  *           | urls (Space-Saving, conf.urls) | vhosts (Space-Saving, conf.vhosts)
+ *           | pairs: the (virtual host, client) pairs, while their budget allows
  *
  * Status codes are a short array of {code, count} in first-seen order: a
  * bucket sees a dozen codes, so a scan beats an 8 KB dense table per bucket.
@@ -32,6 +33,26 @@
  * over a range is exact when every bucket in it is (a union of the sets);
  * otherwise it is the HLL union (exact buckets' elements added to it), an
  * estimate with standard error LT_HLL_STD_ERROR.
+ *
+ * Clients per virtual host
+ * ------------------------
+ * A log with %v counts each (host, client) pair once: a key of the host's
+ * length (u32), the host and the client's tagged key (TAG_IPV4 and the 4
+ * address bytes here, so one key set holds every kind).  Each bucket keeps
+ * its pairs in an lt_keyset.  A pair costs some 45..60 bytes where an IPv4
+ * client costs 4..8, so the pairs have a budget of their own (the figure
+ * of conf.clients_bytes again) and never push a client set into its
+ * sketches: past it the oldest buckets drop their pairs, and a window that
+ * reads such a bucket (one that saw a virtual host) cannot say how many
+ * clients each host had.  A window
+ * unions its buckets' pairs, and every pair new to the union is one client
+ * more of its host in the window's table (vhost_clients).  All time, one
+ * more set of pairs and its table are kept the same way, with a budget of
+ * their own (conf.clients_bytes again); past it the all-time figure is no
+ * longer known (lt_buckets_vhost_clients() is NULL) and the buckets still
+ * answer.  Per host this is exact where an HLL per host would cost 12 KiB
+ * each; a log of one host costs a pair per client, about what its client
+ * sets cost.  Logs without %v pay nothing.
  *
  * Hot URLs
  * --------
@@ -86,6 +107,10 @@
  *   then, from snapshot version 3, n x response times (lt_hist_write(), an
  *   empty histogram for a bucket without any), in the buckets' order; a
  *   section that ends after the last bucket (version 2) has none
+ *   then, from version 4, u8 all-time pairs known, when 1: keys (pairs),
+ *   table (clients per virtual host); n x (u8 known, when 1: keys (pairs))
+ *   (a section that ends before: pairs unknown wherever a host was counted)
+ *   keys:   u32 n, n x (u32 len, bytes), ascending bytes
  *   codes:  u16 n, n x (u16 code, u64 count), codes ascending
  *   table:  u8 exact, u64 bound, u64 total, u32 n, n x (u32 len, bytes, u64 count,
  *           u64 error), ascending bytes
@@ -106,6 +131,7 @@
 #include "ip4set.h"
 #include "keyset.h"
 
+#define TAG_IPV4 0x04   /* in pair keys only: the client sets keep IPv4 apart */
 #define TAG_IPV6 0x06
 #define TAG_HOST 'h'
 
@@ -129,6 +155,10 @@ struct bucket {
     lt_keyset *keys;            /* exact: tagged IPv6 and hostname clients */
     size_t set_bytes;           /* bytes of v4 and keys when last measured */
     lt_hll *hll[KINDS];         /* not exact: a sketch per kind seen */
+    lt_keyset *pairs;           /* (virtual host, client) pairs (NULL until one) */
+    size_t pair_bytes;          /* bytes of pairs when last measured */
+    int pairs_unknown;          /* pairs dropped for their budget, or read from a
+                                   snapshot without them (version 3 or older) */
     lt_urls *urls, *vhosts;
     lt_hist *durations;         /* response times (NULL until one is logged) */
 };
@@ -141,6 +171,7 @@ struct lt_buckets {
     size_t last;                /* index of the bucket of the last record */
     int64_t newest;             /* start of the newest bucket seen; INT64_MIN: none */
     size_t exact_bytes;         /* set_bytes summed over the exact buckets */
+    size_t pair_bytes;          /* pair_bytes summed over the buckets */
     size_t sketch_tried_at;     /* exact_bytes when no bucket could be sketched */
     int64_t dropped_before;     /* no bucket before this start is kept; INT64_MIN: none dropped */
     uint64_t dropped;
@@ -148,6 +179,9 @@ struct lt_buckets {
     uint64_t methods[LT_METHODS];
     uint64_t class_methods[LT_STATUS_CLASSES][LT_METHODS];
     lt_urls *vhosts;            /* all time */
+    lt_keyset *pairs;           /* all time: (virtual host, client) pairs (NULL until one) */
+    lt_urls *vhost_clients;     /* all time: distinct clients per virtual host */
+    int pairs_lost;             /* the pairs passed their budget: vhost_clients is stale */
     unsigned char *scratch;     /* a tagged key being built */
     size_t scratch_cap;
 };
@@ -245,7 +279,10 @@ lt_buckets *lt_buckets_new(const lt_buckets_conf *conf)
     b->dropped_before = INT64_MIN;
     b->newest = INT64_MIN;
     b->vhosts = lt_urls_new(c.vhosts);
-    if (b->vhosts == NULL) {
+    b->vhost_clients = lt_urls_new(c.vhosts);
+    if (b->vhosts == NULL || b->vhost_clients == NULL) {
+        lt_urls_free(b->vhosts);
+        lt_urls_free(b->vhost_clients);
         free(b);
         return NULL;
     }
@@ -259,6 +296,7 @@ static void bucket_free(struct bucket *k)
     free(k->codes);
     lt_ip4set_free(k->v4);
     lt_keyset_free(k->keys);
+    lt_keyset_free(k->pairs);
     for (int i = 0; i < KINDS; i++)
         lt_hll_free(k->hll[i]);
     lt_urls_free(k->urls);
@@ -275,6 +313,8 @@ void lt_buckets_free(lt_buckets *b)
         bucket_free(b->b[i]);
     free(b->b);
     lt_urls_free(b->vhosts);
+    lt_keyset_free(b->pairs);
+    lt_urls_free(b->vhost_clients);
     free(b->scratch);
     free(b);
 }
@@ -297,6 +337,10 @@ uint64_t lt_buckets_class_method(const lt_buckets *b, unsigned status_class, uns
                ? b->class_methods[status_class][method] : 0;
 }
 const lt_urls *lt_buckets_vhosts(const lt_buckets *b) { return b->vhosts; }
+const lt_urls *lt_buckets_vhost_clients(const lt_buckets *b)
+{
+    return b->pairs_lost ? NULL : b->vhost_clients;
+}
 uint64_t lt_buckets_dropped(const lt_buckets *b) { return b->dropped; }
 size_t lt_buckets_count(const lt_buckets *b) { return b->n; }
 
@@ -351,6 +395,7 @@ static void drop_oldest(lt_buckets *b)
     struct bucket *k = b->b[0];
     if (k->exact)
         b->exact_bytes -= k->set_bytes;
+    b->pair_bytes -= k->pair_bytes;
     b->dropped_before = k->start + b->conf.width;
     bucket_free(k);
     memmove(b->b, b->b + 1, (b->n - 1) * sizeof(*b->b));
@@ -596,26 +641,55 @@ static void remeasure(lt_buckets *b, struct bucket *k)
     k->set_bytes = now;
 }
 
-/* The tagged key of a non-IPv4 client in b->scratch; returns its length,
- * or 0 when out of memory. */
-static size_t tagged_key(lt_buckets *b, const lt_record *rec)
+/* b->scratch with room for len bytes, or NULL when out of memory. */
+static unsigned char *scratch(lt_buckets *b, size_t len)
 {
-    size_t len = rec->client == LT_CLIENT_IPV6 ? 17 : rec->host_len + 1;
     if (len > b->scratch_cap) {
         size_t cap = len < 256 ? 256 : len;
         unsigned char *s = realloc(b->scratch, cap);
         if (s == NULL)
-            return 0;
+            return NULL;
         b->scratch = s;
         b->scratch_cap = cap;
     }
-    if (rec->client == LT_CLIENT_IPV6) {
-        b->scratch[0] = TAG_IPV6;
-        memcpy(b->scratch + 1, rec->ipv6, 16);
+    return b->scratch;
+}
+
+/* Writes the tagged key of rec's client at p (room for tagged_len(rec)
+ * bytes): TAG_IPV4 only where IPv4 clients share a set with the others,
+ * in pair keys. */
+static size_t tagged_len(const lt_record *rec)
+{
+    return rec->client == LT_CLIENT_IPV4 ? 5 : rec->client == LT_CLIENT_IPV6 ? 17
+                                                                             : rec->host_len + 1;
+}
+
+static void put_tagged(unsigned char *p, const lt_record *rec)
+{
+    if (rec->client == LT_CLIENT_IPV4) {
+        p[0] = TAG_IPV4;
+        p[1] = (unsigned char)(rec->ipv4 >> 24);
+        p[2] = (unsigned char)(rec->ipv4 >> 16);
+        p[3] = (unsigned char)(rec->ipv4 >> 8);
+        p[4] = (unsigned char)rec->ipv4;
+    } else if (rec->client == LT_CLIENT_IPV6) {
+        p[0] = TAG_IPV6;
+        memcpy(p + 1, rec->ipv6, 16);
     } else {
-        b->scratch[0] = TAG_HOST;
-        memcpy(b->scratch + 1, rec->host, rec->host_len);
+        p[0] = TAG_HOST;
+        memcpy(p + 1, rec->host, rec->host_len);
     }
+}
+
+/* The tagged key of a non-IPv4 client in b->scratch; returns its length,
+ * or 0 when out of memory. */
+static size_t tagged_key(lt_buckets *b, const lt_record *rec)
+{
+    size_t len = tagged_len(rec);
+    unsigned char *p = scratch(b, len);
+    if (p == NULL)
+        return 0;
+    put_tagged(p, rec);
     return len;
 }
 
@@ -654,6 +728,155 @@ static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
         enforce_budget(b);
     }
     return 0;
+}
+
+/* --- virtual hosts' clients ---------------------------------------------- */
+
+/* The (virtual host, client) pair of rec in b->scratch: u32 length of the
+ * host (little-endian), the host, then the client's tagged key.  The length
+ * first makes the split unambiguous whatever bytes either part holds.
+ * Returns the key's length, or 0 when out of memory. */
+static size_t pair_key(lt_buckets *b, const lt_record *rec)
+{
+    size_t vlen = rec->vhost_len, len = 4 + vlen + tagged_len(rec);
+    unsigned char *p = vlen > UINT32_MAX ? NULL : scratch(b, len);
+    if (p == NULL)
+        return 0;
+    p[0] = (unsigned char)vlen;
+    p[1] = (unsigned char)(vlen >> 8);
+    p[2] = (unsigned char)(vlen >> 16);
+    p[3] = (unsigned char)(vlen >> 24);
+    memcpy(p + 4, rec->vhost, vlen);
+    put_tagged(p + 4 + vlen, rec);
+    return len;
+}
+
+/* The virtual host of a pair key (checked by the snapshot reader). */
+static const char *pair_vhost(const void *key, size_t *len)
+{
+    const unsigned char *p = key;
+    *len = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+    return (const char *)p + 4;
+}
+
+/* Drops the pairs of the oldest buckets until the buckets' pairs fit
+ * conf.clients_bytes: clients per host stay known for the recent hours. */
+static void enforce_pair_budget(lt_buckets *b)
+{
+    for (size_t i = 0; i < b->n && b->pair_bytes > b->conf.clients_bytes; i++) {
+        struct bucket *k = b->b[i];
+        if (k->pairs == NULL)
+            continue;
+        b->pair_bytes -= k->pair_bytes;
+        lt_keyset_free(k->pairs);
+        k->pairs = NULL;
+        k->pair_bytes = 0;
+        k->pairs_unknown = 1;
+    }
+}
+
+static void remeasure_pairs(lt_buckets *b, struct bucket *k)
+{
+    size_t now = k->pairs ? lt_keyset_bytes(k->pairs) : 0;
+    b->pair_bytes += now - k->pair_bytes;
+    k->pair_bytes = now;
+    enforce_pair_budget(b);
+}
+
+/* The all-time pairs passed their budget or memory ran out: from now on
+ * distinct clients per virtual host are known for the buckets only. */
+static void lose_pairs(lt_buckets *b)
+{
+    lt_keyset_free(b->pairs);
+    b->pairs = NULL;
+    b->pairs_lost = 1;
+}
+
+static lt_keyset *all_pairs(lt_buckets *b)
+{
+    if (b->pairs == NULL && !b->pairs_lost) {
+        if ((b->pairs = lt_keyset_new()) == NULL)
+            lose_pairs(b);
+        else
+            lt_keyset_set_limit(b->pairs, b->conf.clients_bytes);
+    }
+    return b->pairs;
+}
+
+struct pair_into {
+    lt_keyset *dst;
+    lt_urls *per_host;   /* a new pair is one more client of its host here */
+    int rc;
+};
+
+static int pair_into(const void *key, size_t len, void *arg)
+{
+    struct pair_into *t = arg;
+    int r = lt_keyset_add(t->dst, key, len);
+    if (r == 1) {
+        size_t hl;
+        const char *h = pair_vhost(key, &hl);
+        r = lt_urls_add(t->per_host, h, hl, 1);
+    }
+    return r < 0 ? (t->rc = r) : 0;
+}
+
+/* Counts the pair of a record with a virtual host: in the all-time set,
+ * where a new pair is one more distinct client of its host, and in bucket
+ * k (NULL: none) while k's sets are exact, against their budget. */
+static int add_pair(lt_buckets *b, struct bucket *k, const lt_record *rec)
+{
+    size_t len = pair_key(b, rec);
+    if (len == 0)
+        return -ENOMEM;
+    lt_keyset *all = all_pairs(b);
+    if (all != NULL) {
+        int r = lt_keyset_add(all, b->scratch, len);
+        if (r == 1)
+            r = lt_urls_add(b->vhost_clients, rec->vhost, rec->vhost_len, 1);
+        if (r < 0)
+            lose_pairs(b);
+    }
+    if (k == NULL || k->pairs_unknown)
+        return 0;
+    if (k->pairs == NULL && (k->pairs = lt_keyset_new()) == NULL)
+        return -ENOMEM;
+    int added = lt_keyset_add(k->pairs, b->scratch, len);
+    if (added < 0)
+        return -ENOMEM;
+    if (added)
+        remeasure_pairs(b, k);
+    return 0;
+}
+
+/* Adds src's all-time pairs into dst's; with take, src's may simply move
+ * (it is about to be freed).  Past the budget or out of memory dst loses
+ * its pairs, never its other counts. */
+static void merge_pairs(lt_buckets *dst, lt_buckets *src, int take)
+{
+    if (dst->pairs_lost)
+        return;
+    if (src->pairs_lost) {
+        lose_pairs(dst);
+        return;
+    }
+    if (src->pairs == NULL)
+        return;
+    if (take && dst->pairs == NULL && lt_urls_size(dst->vhost_clients) == 0) {
+        lt_urls *u = dst->vhost_clients;
+        dst->pairs = src->pairs;
+        dst->vhost_clients = src->vhost_clients;
+        lt_keyset_set_limit(dst->pairs, dst->conf.clients_bytes);
+        src->pairs = NULL;
+        src->vhost_clients = u;
+        return;
+    }
+    lt_keyset *all = all_pairs(dst);
+    struct pair_into t = {all, dst->vhost_clients, 0};
+    if (all != NULL)
+        lt_keyset_foreach(src->pairs, pair_into, &t);
+    if (t.rc < 0)
+        lose_pairs(dst);
 }
 
 /* --- counting ----------------------------------------------------------- */
@@ -707,15 +930,18 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
     if (rec->vhost != NULL && lt_urls_add(b->vhosts, rec->vhost, rec->vhost_len, 1) < 0)
         return -ENOMEM;
     if (b->conf.totals_only)
-        return 0;
+        return rec->vhost != NULL ? add_pair(b, NULL, rec) : 0;
 
     int rc = 0;
     int64_t start = bucket_start(b, rec->ts);
     struct bucket *k = b->last < b->n && b->b[b->last]->start == start ? b->b[b->last]
                                                                      : bucket_at(b, start, &rc);
     if (k == NULL) {
-        if (rc == 0)
+        if (rc == 0) {
             b->dropped++;
+            if (rec->vhost != NULL)
+                rc = add_pair(b, NULL, rec);
+        }
         return rc;
     }
     k->requests++;
@@ -731,7 +957,9 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
         return -ENOMEM;
     if (rec->duration_us != LT_NO_DURATION && add_duration(k, rec->duration_us) < 0)
         return -ENOMEM;
-    return add_client(b, k, rec);
+    if (add_client(b, k, rec) < 0)
+        return -ENOMEM;
+    return rec->vhost != NULL ? add_pair(b, k, rec) : 0;
 }
 
 /* --- merging ------------------------------------------------------------ */
@@ -801,10 +1029,32 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
     return 0;
 }
 
-static int merge_totals(lt_buckets *dst, const lt_buckets *src)
+static int merge_bucket_pairs(lt_buckets *b, struct bucket *k, const struct bucket *src)
+{
+    if (k->pairs_unknown)
+        return 0;
+    if (src->pairs_unknown) {
+        b->pair_bytes -= k->pair_bytes;
+        lt_keyset_free(k->pairs);
+        k->pairs = NULL;
+        k->pair_bytes = 0;
+        k->pairs_unknown = 1;
+        return 0;
+    }
+    if (src->pairs == NULL)
+        return 0;
+    if (k->pairs == NULL && (k->pairs = lt_keyset_new()) == NULL)
+        return -ENOMEM;
+    int rc = lt_keyset_merge(k->pairs, src->pairs);
+    remeasure_pairs(b, k);
+    return rc < 0 ? -ENOMEM : 0;
+}
+
+static int merge_totals(lt_buckets *dst, lt_buckets *src, int take)
 {
     if (lt_urls_merge(dst->vhosts, src->vhosts) < 0)
         return -ENOMEM;
+    merge_pairs(dst, src, take);
     for (size_t i = 0; i < LT_STATUS_CODES; i++)
         dst->codes[i] += src->codes[i];
     for (size_t i = 0; i < LT_METHODS; i++)
@@ -818,7 +1068,8 @@ static int merge_totals(lt_buckets *dst, const lt_buckets *src)
 
 int lt_buckets_merge_totals(lt_buckets *dst, const lt_buckets *src)
 {
-    if (merge_totals(dst, src) < 0)
+    /* With take unset, src is only read. */
+    if (merge_totals(dst, (lt_buckets *)src, 0) < 0)
         return -ENOMEM;
     for (size_t i = 0; i < src->n; i++)
         dst->dropped += src->b[i]->requests;
@@ -838,7 +1089,8 @@ static int merge_bucket(lt_buckets *dst, struct bucket *k, const struct bucket *
             return -ENOMEM;
     if (lt_urls_merge(k->urls, s->urls) < 0 || lt_urls_merge(k->vhosts, s->vhosts) < 0)
         return -ENOMEM;
-    if (merge_clients(dst, k, s) < 0 || merge_durations(&k->durations, s->durations) < 0)
+    if (merge_clients(dst, k, s) < 0 || merge_bucket_pairs(dst, k, s) < 0 ||
+        merge_durations(&k->durations, s->durations) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -860,6 +1112,7 @@ static int move_bucket(lt_buckets *dst, size_t i, struct bucket *s)
     dst->n++;
     if (s->exact)
         dst->exact_bytes += s->set_bytes;
+    dst->pair_bytes += s->pair_bytes;
     if (s->open && s->start < open_from(dst))
         close_bucket(dst, s);
     if (dst->n > dst->max_buckets)
@@ -878,7 +1131,7 @@ static int merge_into(lt_buckets *dst, lt_buckets *src, int take)
     if (dst->conf.width != src->conf.width)
         return -EINVAL;
     take = take && dst->conf.urls == src->conf.urls && dst->conf.vhosts == src->conf.vhosts;
-    if (merge_totals(dst, src) < 0)
+    if (merge_totals(dst, src, take) < 0)
         return -ENOMEM;
     if (src->dropped_before > dst->dropped_before)
         dst->dropped_before = src->dropped_before;
@@ -910,6 +1163,7 @@ static int merge_into(lt_buckets *dst, lt_buckets *src, int take)
     }
     dst->sketch_tried_at = 0;
     enforce_budget(dst);
+    enforce_pair_budget(dst);
     return 0;
 }
 
@@ -928,6 +1182,7 @@ int lt_buckets_absorb(lt_buckets *dst, lt_buckets *src)
     src->n = 0;
     src->last = 0;
     src->exact_bytes = 0;
+    src->pair_bytes = 0;
     return rc;
 }
 
@@ -938,9 +1193,10 @@ void lt_window_release(lt_window *w)
     free(w->codes);
     lt_urls_free(w->urls);
     lt_urls_free(w->vhosts);
+    lt_urls_free(w->vhost_clients);
     lt_hist_free(w->durations);
     w->codes = NULL;
-    w->urls = w->vhosts = NULL;
+    w->urls = w->vhosts = w->vhost_clients = NULL;
     w->durations = NULL;
 }
 
@@ -965,20 +1221,22 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     w->codes = calloc(LT_STATUS_CODES, sizeof(*w->codes));
     w->urls = lt_urls_new(max_urls);
     w->vhosts = lt_urls_new(b->conf.vhosts);
+    w->vhost_clients = lt_urls_new(b->conf.vhosts);
     w->durations = lt_hist_new();
     lt_ip4set *v4 = lt_ip4set_new();
-    lt_keyset *keys = lt_keyset_new();
+    lt_keyset *keys = lt_keyset_new(), *pairs = lt_keyset_new();
     lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
     struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
     int exact = 1, rc = -ENOMEM;
-    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->durations == NULL ||
-        v4 == NULL ||
-        keys == NULL || hll[0] == NULL || hll[1] == NULL || hll[2] == NULL)
+    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->vhost_clients == NULL ||
+        w->durations == NULL || v4 == NULL || keys == NULL || pairs == NULL || hll[0] == NULL ||
+        hll[1] == NULL || hll[2] == NULL)
         goto fail;
     for (int i = 0; i < KINDS; i++)
         sk.hll[i] = hll[i];
 
     uint64_t kinds[KINDS] = {0, 0, 0};
+    int pairs_known = 1;
     for (size_t i = lower_bound(b, w->covered_from); i < b->n && b->b[i]->start <= to; i++) {
         const struct bucket *k = b->b[i];
         w->buckets++;
@@ -1010,6 +1268,20 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
         } else if (clients_into_sketch(&sk, k) < 0) {
             goto fail;
         }
+        /* Clients per virtual host: the union of the pairs, while every
+         * bucket read with a virtual host has its own. */
+        if (k->pairs_unknown) {
+            pairs_known &= lt_urls_total(k->vhosts) == 0;
+        } else if (pairs_known && k->pairs) {
+            struct pair_into t = {pairs, w->vhost_clients, 0};
+            lt_keyset_foreach(k->pairs, pair_into, &t);
+            if (t.rc < 0)
+                goto fail;
+        }
+    }
+    if (!pairs_known) {
+        lt_urls_free(w->vhost_clients);
+        w->vhost_clients = NULL;
     }
     lt_client_counts *c = &w->clients;
     if (exact) {
@@ -1038,6 +1310,7 @@ fail:
     for (int i = 0; i < KINDS; i++)
         lt_hll_free(hll[i]);
     lt_keyset_free(keys);
+    lt_keyset_free(pairs);
     lt_ip4set_free(v4);
     if (rc < 0)
         lt_window_release(w);
@@ -1076,10 +1349,12 @@ size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)
     lt_buckets_memory m = {0};
     m.counters = sizeof(*b) + b->cap * sizeof(*b->b) + b->scratch_cap;
     m.vhosts = lt_urls_bytes(b->vhosts);
+    m.vhost_clients = lt_urls_bytes(b->vhost_clients) + (b->pairs ? lt_keyset_bytes(b->pairs) : 0);
     for (size_t i = 0; i < b->n; i++) {
         const struct bucket *k = b->b[i];
         m.counters += sizeof(*k) + k->cap_codes * sizeof(*k->codes);
         m.client_sets += sets_bytes(k);
+        m.vhost_clients += k->pair_bytes;
         for (int j = 0; j < KINDS; j++)
             m.hll += k->hll[j] ? lt_hll_bytes(k->hll[j]) : 0;
         m.urls += lt_urls_bytes(k->urls);
@@ -1088,7 +1363,7 @@ size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)
     }
     if (parts)
         *parts = m;
-    return m.counters + m.client_sets + m.hll + m.urls + m.vhosts + m.durations;
+    return m.counters + m.client_sets + m.hll + m.urls + m.vhosts + m.durations + m.vhost_clients;
 }
 
 /* --- writing ------------------------------------------------------------ */
@@ -1221,6 +1496,25 @@ static int cmp_key(const void *a, const void *b)
     return cmp_bytes(x->p, x->len, y->p, y->len);
 }
 
+/* u32 n, then n x (u32 len, bytes), ascending bytes (NULL: an empty set). */
+static int put_keys(lt_buf *o, const lt_keyset *s)
+{
+    size_t nk = s ? (size_t)lt_keyset_size(s) : 0;
+    struct collect_keys ck = {malloc((nk ? nk : 1) * sizeof(struct key_ref)), 0};
+    if (ck.k == NULL)
+        return -ENOMEM;
+    if (s)
+        lt_keyset_foreach(s, collect_key, &ck);
+    qsort(ck.k, ck.n, sizeof(*ck.k), cmp_key);
+    put_u32(o, (uint32_t)ck.n);
+    for (size_t i = 0; i < ck.n; i++) {
+        put_u32(o, (uint32_t)ck.k[i].len);
+        lt_buf_append(o, ck.k[i].p, ck.k[i].len);
+    }
+    free(ck.k);
+    return 0;
+}
+
 static int put_clients(lt_buf *o, const struct bucket *k)
 {
     lt_buf_append(o, (unsigned char[]){(unsigned char)k->exact}, 1);
@@ -1234,31 +1528,17 @@ static int put_clients(lt_buf *o, const struct bucket *k)
         return 0;
     }
     size_t n4 = k->v4 ? (size_t)lt_ip4set_size(k->v4) : 0;
-    size_t nk = k->keys ? (size_t)lt_keyset_size(k->keys) : 0;
     struct collect_v4 c4 = {malloc((n4 ? n4 : 1) * sizeof(uint32_t)), 0};
-    struct collect_keys ck = {malloc((nk ? nk : 1) * sizeof(struct key_ref)), 0};
-    if (c4.a == NULL || ck.k == NULL) {
-        free(c4.a);
-        free(ck.k);
+    if (c4.a == NULL)
         return -ENOMEM;
-    }
     if (k->v4)
         lt_ip4set_foreach(k->v4, collect_v4, &c4);
-    if (k->keys)
-        lt_keyset_foreach(k->keys, collect_key, &ck);
     qsort(c4.a, c4.n, sizeof(*c4.a), cmp_u32);
-    qsort(ck.k, ck.n, sizeof(*ck.k), cmp_key);
     put_u32(o, (uint32_t)c4.n);
     for (size_t i = 0; i < c4.n; i++)
         put_u32(o, c4.a[i]);
-    put_u32(o, (uint32_t)ck.n);
-    for (size_t i = 0; i < ck.n; i++) {
-        put_u32(o, (uint32_t)ck.k[i].len);
-        lt_buf_append(o, ck.k[i].p, ck.k[i].len);
-    }
     free(c4.a);
-    free(ck.k);
-    return 0;
+    return put_keys(o, k->keys);
 }
 
 int lt_buckets_write(lt_buf *o, const lt_buckets *b)
@@ -1300,6 +1580,18 @@ int lt_buckets_write(lt_buf *o, const lt_buckets *b)
     for (size_t i = 0; i < b->n; i++)
         lt_hist_write(o, b->b[i]->durations ? b->b[i]->durations : none);
     lt_hist_free(none);
+    /* Then, from version 4, the virtual hosts' clients, last for the same
+     * reason. */
+    lt_buf_append(o, (unsigned char[]){(unsigned char)!b->pairs_lost}, 1);
+    if (!b->pairs_lost && (put_keys(o, b->pairs) < 0 || put_table(o, b->vhost_clients) < 0))
+        return -ENOMEM;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct bucket *k = b->b[i];
+        int known = !k->pairs_unknown;
+        lt_buf_append(o, (unsigned char[]){(unsigned char)known}, 1);
+        if (known && put_keys(o, k->pairs) < 0)
+            return -ENOMEM;
+    }
     return lt_buf_failed(o) ? -ENOMEM : 0;
 }
 
@@ -1422,6 +1714,61 @@ static int get_table(reader *r, lt_urls *u)
     return rc;
 }
 
+/* A client key: a tagged IPv6 address or host, counted by kind in arg. */
+static int client_key_ok(const unsigned char *key, size_t len, void *arg)
+{
+    uint64_t *kinds = arg;
+    if (len < 1 || (key[0] == TAG_IPV6 && len != 17) || (key[0] != TAG_IPV6 && key[0] != TAG_HOST))
+        return 0;
+    kinds[key[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
+    return 1;
+}
+
+/* A pair key: a host and a client's tagged key (pair_key()). */
+static int pair_key_ok(const unsigned char *key, size_t len, void *arg)
+{
+    (void)arg;
+    size_t hl = 0, tail = 0;
+    if (len >= 4) {
+        pair_vhost(key, &hl);
+        tail = hl < len - 4 ? len - 4 - hl : 0;
+    }
+    const unsigned char *t = key + 4 + hl;
+    return tail > 0 && (t[0] != TAG_IPV4 || tail == 5) && (t[0] != TAG_IPV6 || tail == 17) &&
+           (t[0] != TAG_HOST || tail >= 2) &&
+           (t[0] == TAG_IPV4 || t[0] == TAG_IPV6 || t[0] == TAG_HOST);
+}
+
+/* Keys written by put_keys(), each of at least min_len bytes (with its
+ * u32 length, min_len + 4 in the section) and accepted by ok(key, len,
+ * arg), ascending, into a new *out (left NULL when there are none). */
+static int get_keys(reader *r, size_t min_len, int (*ok)(const unsigned char *, size_t, void *),
+                    const char *what, void *arg, lt_keyset **out, uint64_t *count)
+{
+    size_t n = (size_t)get_n(r, 4);
+    *count = n;
+    if (r->failed || n > (r->len - r->off) / (min_len + 4))
+        return bad(r, "bad count of %s keys", what);
+    if (n > 0 && (*out = lt_keyset_new()) == NULL)
+        return -ENOMEM;
+    const unsigned char *prev = NULL;
+    size_t prev_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = (size_t)get_n(r, 4);
+        if (need(r, len) < 0)
+            return -EINVAL;
+        const unsigned char *key = r->p + r->off;
+        if (!ok(key, len, arg) || (prev != NULL && cmp_bytes(prev, prev_len, key, len) >= 0))
+            return bad(r, "key %zu is not %s, or out of order", i, what);
+        r->off += len;
+        prev = key;
+        prev_len = len;
+        if (lt_keyset_add(*out, key, len) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
 {
     unsigned exact = (unsigned)get_n(r, 1);
@@ -1459,29 +1806,54 @@ static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
             return -ENOMEM;
     }
     k->kinds[KIND_IPV4] = n4;
-    size_t nk = (size_t)get_n(r, 4);
-    if (r->failed || nk > (r->len - r->off) / 5)
-        return bad(r, "bad client key count");
-    if (nk > 0 && (k->keys = lt_keyset_new()) == NULL)
-        return -ENOMEM;
-    const unsigned char *pk = NULL;
-    size_t pk_len = 0;
-    for (size_t i = 0; i < nk; i++) {
-        size_t len = (size_t)get_n(r, 4);
-        if (need(r, len) < 0)
-            return -EINVAL;
-        const unsigned char *key = r->p + r->off;
-        if (len < 1 || (key[0] == TAG_IPV6 && len != 17) || (key[0] != TAG_IPV6 && key[0] != TAG_HOST) ||
-            (pk != NULL && cmp_bytes(pk, pk_len, key, len) >= 0))
-            return bad(r, "client key %zu is not a tagged IPv6 or host, or out of order", i);
-        r->off += len;
-        pk = key;
-        pk_len = len;
-        if (lt_keyset_add(k->keys, key, len) < 0)
-            return -ENOMEM;
-        k->kinds[key[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
-    }
+    uint64_t nk;
+    int rc = get_keys(r, 5, client_key_ok, "a tagged IPv6 or host", k->kinds, &k->keys, &nk);
+    if (rc < 0)
+        return rc;
     remeasure(b, k);
+    return 0;
+}
+
+#define PAIR "a virtual host and a tagged client"
+
+/* The virtual hosts' clients (version 4), or, in an older section, the
+ * mark that they are unknown wherever a virtual host was counted. */
+static int get_vhost_clients(reader *r, lt_buckets *b)
+{
+    if (r->off == r->len) {
+        b->pairs_lost = lt_urls_total(b->vhosts) > 0;
+        for (size_t i = 0; i < b->n; i++)
+            b->b[i]->pairs_unknown = lt_urls_total(b->b[i]->vhosts) > 0;
+        return 0;
+    }
+    unsigned known = (unsigned)get_n(r, 1);
+    uint64_t n;
+    int rc;
+    if (r->failed || known > 1)
+        return bad(r, "bad virtual host clients flag");
+    b->pairs_lost = !known;
+    if (known) {
+        if ((rc = get_keys(r, 6, pair_key_ok, PAIR, NULL, &b->pairs, &n)) < 0 || (rc = get_table(r, b->vhost_clients)) < 0)
+            return rc;
+        if (lt_urls_total(b->vhost_clients) != n)
+            return bad(r, "clients per virtual host add up to %llu, not the %llu pairs",
+                       (unsigned long long)lt_urls_total(b->vhost_clients), (unsigned long long)n);
+        if (b->pairs != NULL)
+            lt_keyset_set_limit(b->pairs, b->conf.clients_bytes);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct bucket *k = b->b[i];
+        known = (unsigned)get_n(r, 1);
+        if (r->failed || known > 1)
+            return bad(r, "bucket %lld: bad virtual host clients flag", (long long)k->start);
+        k->pairs_unknown = !known;
+        if (known) {
+            if ((rc = get_keys(r, 6, pair_key_ok, PAIR, NULL, &k->pairs, &n)) < 0)
+                return rc;
+            k->pair_bytes = k->pairs ? lt_keyset_bytes(k->pairs) : 0;
+            b->pair_bytes += k->pair_bytes;
+        }
+    }
     return 0;
 }
 
@@ -1608,6 +1980,8 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
             k->durations = NULL;
         }
     }
+    if ((rc = get_vhost_clients(&r, b)) < 0)
+        goto fail;
     if (r.off != r.len) {
         rc = bad(&r, "%zu bytes after the last bucket", r.len - r.off);
         goto fail;
@@ -1620,6 +1994,7 @@ int lt_buckets_read(const void *data, size_t len, const lt_buckets_conf *conf, l
     while (b->n > b->max_buckets)
         drop_oldest(b);
     enforce_budget(b);
+    enforce_pair_budget(b);
     close_old(b);
     *out = b;
     return 0;

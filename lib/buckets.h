@@ -3,7 +3,8 @@
  * Requests are counted per UTC-aligned bucket of a fixed width (1 minute to
  * 1 day): by status code and class, by method, bytes, distinct clients
  * (exact sets while a budget allows, then HyperLogLogs), hot URLs and
- * virtual hosts (bounded Space-Saving tables).  Any range of buckets merges
+ * virtual hosts (bounded Space-Saving tables), and distinct clients per
+ * virtual host (exact sets of (host, client) pairs, under the same budget).  Any range of buckets merges
  * into one answer that says whether its clients and URLs are exact, and
  * their error bound when not.  See buckets.c for the design. */
 #ifndef LT_BUCKETS_H
@@ -114,6 +115,8 @@ typedef struct lt_window {
     lt_client_counts clients;
     lt_urls *urls;                   /* hot URLs of the range, owned */
     lt_urls *vhosts;                 /* requests per virtual host, owned */
+    lt_urls *vhost_clients;          /* distinct clients per virtual host, owned; NULL when
+                                        a bucket read lost them (sketched clients) */
     lt_hist *durations;              /* response times of the buckets read, owned */
 } lt_window;
 
@@ -141,6 +144,10 @@ int lt_buckets_code_series(const lt_buckets *b, unsigned code, int64_t from, int
 const uint64_t *lt_buckets_codes(const lt_buckets *b);      /* LT_STATUS_CODES entries */
 const uint64_t *lt_buckets_methods(const lt_buckets *b);    /* LT_METHODS entries */
 const lt_urls *lt_buckets_vhosts(const lt_buckets *b);
+/* Distinct clients per virtual host since the first record (a table of
+ * the same bound as the vhosts'), or NULL once the (host, client) pairs
+ * passed conf.clients_bytes or came from a snapshot without them. */
+const lt_urls *lt_buckets_vhost_clients(const lt_buckets *b);
 /* Status classes: 1xx..5xx, then "other" (0xx and 6xx..9xx). */
 #define LT_STATUS_CLASSES 6
 unsigned lt_buckets_status_class(unsigned status);   /* 0..5 */
@@ -156,6 +163,7 @@ bool lt_buckets_span(const lt_buckets *b, int64_t *first_start, int64_t *last_en
 /* Bytes of memory held, in total and by part. */
 typedef struct lt_buckets_memory {
     size_t counters, client_sets, hll, urls, vhosts, durations;
+    size_t vhost_clients;   /* the (host, client) pairs, all time and per bucket */
 } lt_buckets_memory;
 size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts);   /* parts may be NULL */
 

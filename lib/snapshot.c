@@ -38,7 +38,8 @@
  *               bucket limits); then 5 x the rps layout: the per-second
  *               tables of 1xx, 3xx, 4xx, 5xx and other statuses (version 2)
  *  10 buckets   the time buckets, in the layout of buckets.c   (version 2;
- *               response times per bucket from version 3)
+ *               response times per bucket from version 3, clients per
+ *               virtual host from version 4)
  *
  * Version 1 had sections 1..8 only; it still loads, with empty buckets and
  * class tables (its all-time totals are all there is of its past).  The

@@ -12,7 +12,8 @@
 #include "tally.h"
 
 #define LT_SNAPSHOT_MAGIC "LOGTALLY"
-#define LT_SNAPSHOT_VERSION 3   /* 1 (no time buckets) and 2 (no response times per bucket) still read */
+#define LT_SNAPSHOT_VERSION 4   /* 1 (no time buckets), 2 (no response times per bucket) and
+                                   3 (no clients per virtual host) still read */
 
 /* Where reading stood in one file (checkpoints only). */
 typedef struct lt_snapshot_source {

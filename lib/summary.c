@@ -20,8 +20,9 @@
 /* Virtual hosts in the all-time summary's list. */
 #define LT_SUMMARY_VHOSTS 10
 
-static int fill_vhosts(lt_summary *s, const lt_urls *v, size_t n)
+static int fill_vhosts(lt_summary *s, const lt_urls *v, const lt_urls *clients, size_t n)
 {
+    s->vhost_clients = clients;
     s->distinct_vhosts = lt_urls_size(v);
     s->vhosts_exact = lt_urls_exact(v);
     s->vhost_error_bound = lt_urls_error_bound(v);
@@ -149,7 +150,7 @@ int lt_summary_fill(lt_summary *s, const lt_tally *t, size_t top_n)
     for (unsigned c = 0; c < LT_STATUS_CODES; c++)
         s->status_classes[c / 100 >= 1 && c / 100 <= 5 ? c / 100 - 1 : 5] += s->status_codes[c];
     s->bucket_bytes = lt_buckets_bytes(b, NULL);
-    return fill_vhosts(s, lt_buckets_vhosts(b), LT_SUMMARY_VHOSTS);
+    return fill_vhosts(s, lt_buckets_vhosts(b), lt_buckets_vhost_clients(b), LT_SUMMARY_VHOSTS);
 }
 
 int lt_summary_fill_window(lt_summary *s, const lt_tally *t, int64_t from, int64_t to,
@@ -212,7 +213,7 @@ int lt_summary_fill_window(lt_summary *s, const lt_tally *t, int64_t from, int64
         }
         s->n_top = lt_urls_top(w->urls, top_n, s->top);
     }
-    rc = fill_vhosts(s, w->vhosts, top_vhosts);
+    rc = fill_vhosts(s, w->vhosts, w->vhost_clients, top_vhosts);
     if (rc < 0)
         lt_summary_release(s);
     return rc;
@@ -276,17 +277,34 @@ void lt_summary_json_status(lt_buf *b, const lt_summary *s)
     lt_summary_json_vhosts(b, s);
 }
 
+bool lt_summary_vhost_clients(const lt_summary *s, size_t i, lt_url_count *out)
+{
+    return s->vhost_clients != NULL &&
+           lt_urls_get(s->vhost_clients, s->vhosts[i].url, s->vhosts[i].len, out);
+}
+
 void lt_summary_json_vhosts(lt_buf *b, const lt_summary *s)
 {
-    lt_buf_printf(b, "\"vhosts\":{\"distinct\":%zu,\"exact\":%s,\"error_bound\":%llu,\"top\":[",
+    int clients_exact = s->vhost_clients != NULL && lt_urls_exact(s->vhost_clients);
+    lt_buf_printf(b,
+                  "\"vhosts\":{\"distinct\":%zu,\"exact\":%s,\"error_bound\":%llu,"
+                  "\"clients_exact\":%s,\"top\":[",
                   s->distinct_vhosts, s->vhosts_exact ? "true" : "false",
-                  (unsigned long long)s->vhost_error_bound);
+                  (unsigned long long)s->vhost_error_bound, clients_exact ? "true" : "false");
     for (size_t i = 0; i < s->n_vhosts; i++) {
         lt_buf_puts(b, i ? ",{\"vhost\":" : "{\"vhost\":");
         lt_buf_json_string(b, s->vhosts[i].url, s->vhosts[i].len);
         lt_buf_printf(b, ",\"requests\":%llu", (unsigned long long)s->vhosts[i].count);
         if (!s->vhosts_exact)
             lt_buf_printf(b, ",\"error\":%llu", (unsigned long long)s->vhosts[i].error);
+        lt_url_count c;
+        if (!lt_summary_vhost_clients(s, i, &c))
+            lt_buf_puts(b, ",\"clients\":null");
+        else if (clients_exact)
+            lt_buf_printf(b, ",\"clients\":%llu", (unsigned long long)c.count);
+        else
+            lt_buf_printf(b, ",\"clients\":%llu,\"clients_error\":%llu",
+                          (unsigned long long)c.count, (unsigned long long)c.error);
         lt_buf_puts(b, "}");
     }
     lt_buf_puts(b, "]}");

@@ -5,6 +5,7 @@
 #ifndef LT_SUMMARY_H
 #define LT_SUMMARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,8 @@ typedef struct lt_summary {
     int vhosts_exact;
     uint64_t vhost_error_bound;
     uint64_t vhost_total;                /* requests with a virtual host */
+    const lt_urls *vhost_clients;        /* distinct clients per virtual host (borrowed, or
+                                            the window's); NULL when not known */
     size_t bucket_bytes;
     /* Set by lt_summary_fill_window(): the range asked and what answered. */
     int has_window;
@@ -81,7 +84,13 @@ void lt_summary_json(lt_buf *b, const lt_summary *s, const char *const *sources,
  * summary object, without a separator after them: the one renderer of
  * these three, also for GET /v1/status and /v1/vhosts. */
 void lt_summary_json_status(lt_buf *b, const lt_summary *s);
-/* Appends the "vhosts" member alone (always, empty or not). */
+/* The distinct clients of virtual host i of s->vhosts: false when not
+ * known (see lt_buckets_vhost_clients()), or when a top-k table of hosts
+ * no longer holds that host. */
+bool lt_summary_vhost_clients(const lt_summary *s, size_t i, lt_url_count *out);
+/* Appends the "vhosts" member alone (always, empty or not).  Each host has
+ * "clients" (null when not known; with "clients_error" past the top-k
+ * bound of hosts, as its requests have "error"). */
 void lt_summary_json_vhosts(lt_buf *b, const lt_summary *s);
 /* Appends the "window" member (only for lt_summary_fill_window()). */
 void lt_summary_json_window(lt_buf *b, const lt_summary *s);

@@ -954,6 +954,15 @@ static const unsigned char *lookup(const lt_urls *u, const char *key, size_t len
     return off == 0 ? NULL : rec_at(u, off);
 }
 
+bool lt_urls_get(const lt_urls *u, const char *url, size_t len, lt_url_count *out)
+{
+    uint32_t off = u->slots[find(u, url, len, lt_urls_hash(url, len))].off;
+    if (off == 0)
+        return false;
+    fill(u, off, out);
+    return true;
+}
+
 /* A new Space-Saving table of the n candidates (n <= max) with the given
  * bound and total, or NULL when out of memory.  Shared by merge and by
  * lt_urls_restore(). */

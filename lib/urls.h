@@ -75,6 +75,10 @@ size_t lt_urls_bytes(const lt_urls *u);
  * change to the table.  O(size log n). */
 size_t lt_urls_top(const lt_urls *u, size_t n, lt_url_count *out);
 
+/* Fills *out with the entry of the len bytes at url and returns true, or
+ * returns false when the table does not hold them.  O(1) expected. */
+bool lt_urls_get(const lt_urls *u, const char *url, size_t len, lt_url_count *out);
+
 /* Calls fn for every URL held, in no particular order.  A non-zero return
  * from fn stops the walk and is returned. */
 int lt_urls_foreach(const lt_urls *u, int (*fn)(const lt_url_count *e, void *arg), void *arg);

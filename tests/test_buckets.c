@@ -131,6 +131,7 @@ static lt_buckets *count_events(const lt_buckets_conf *conf, size_t from, size_t
 typedef struct ref {
     uint64_t requests, bytes, unparsed, methods[LT_METHODS], codes[LT_STATUS_CODES];
     uint64_t clients, ipv4, ipv6, other;
+    uint64_t vhost_clients[3];                /* distinct clients per vhosts[] */
     uint64_t durations, p50, p90, p99, max;   /* response times, exact */
 } ref;
 
@@ -155,7 +156,7 @@ static uint64_t rank_value(const uint64_t *v, size_t n, double q)
 static void reference(int64_t from, int64_t to, ref *out)
 {
     memset(out, 0, sizeof(*out));
-    char **keys = malloc(n_evs * sizeof(*keys));
+    char **keys = malloc(n_evs * sizeof(*keys)), **pairs = malloc(n_evs * sizeof(*pairs));
     uint64_t *d = malloc(n_evs * sizeof(*d));
     size_t nk = 0, nd = 0;
     for (size_t i = 0; i < n_evs; i++) {
@@ -177,9 +178,14 @@ static void reference(int64_t from, int64_t to, ref *out)
                      e->rec.ipv6[14], e->rec.ipv6[15]);
         else
             snprintf(k, sizeof(k), "h:%s", e->host);
-        keys[nk++] = strdup(k);
+        keys[nk] = strdup(k);
+        /* The same client with its virtual host in front. */
+        char pk[80];
+        snprintf(pk, sizeof(pk), "%d%s", e->vhost, k);
+        pairs[nk++] = strdup(pk);
     }
     qsort(keys, nk, sizeof(*keys), cmp_key);
+    qsort(pairs, nk, sizeof(*pairs), cmp_key);
     for (size_t i = 0; i < nk; i++) {
         if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0) {
             out->clients++;
@@ -187,10 +193,15 @@ static void reference(int64_t from, int64_t to, ref *out)
             out->ipv6 += keys[i][0] == '6';
             out->other += keys[i][0] == 'h';
         }
+        if (i == 0 || strcmp(pairs[i], pairs[i - 1]) != 0)
+            out->vhost_clients[pairs[i][0] - '0']++;
     }
-    for (size_t i = 0; i < nk; i++)
+    for (size_t i = 0; i < nk; i++) {
         free(keys[i]);
+        free(pairs[i]);
+    }
     free(keys);
+    free(pairs);
     qsort(d, nd, sizeof(*d), cmp_u64);
     out->durations = nd;
     if (nd > 0) {
@@ -232,6 +243,16 @@ static void assert_window(const lt_buckets *b, int64_t from, int64_t to, int cli
     assert_quantile(w.durations, 0.50, r.p50);
     assert_quantile(w.durations, 0.90, r.p90);
     assert_quantile(w.durations, 0.99, r.p99);
+    /* Clients per virtual host: exact wherever they are known. */
+    if (w.vhost_clients != NULL) {
+        ck_assert(lt_urls_exact(w.vhost_clients));
+        for (int v = 0; v < 3; v++) {
+            lt_url_count c = {0};
+            bool held = lt_urls_get(w.vhost_clients, vhosts[v], strlen(vhosts[v]), &c);
+            ck_assert_int_eq(held, r.vhost_clients[v] > 0);
+            FAST_EQ(c.count, r.vhost_clients[v]);
+        }
+    }
     if (clients_exact) {
         ck_assert_int_eq(w.clients.exact, 1);
         FAST_EQ(w.clients.total, r.clients);
@@ -280,6 +301,18 @@ START_TEST(every_hour_and_random_windows)
     /* The all-time totals. */
     ref r;
     reference(INT64_MIN, INT64_MAX, &r);
+    lt_window all;
+    ck_assert_int_eq(lt_buckets_window(b, T0, T0 + DAYS * 86400 - 1, 10, &all), 0);
+    ck_assert_ptr_nonnull(all.vhost_clients);
+    lt_window_release(&all);
+    const lt_urls *vc = lt_buckets_vhost_clients(b);
+    ck_assert_ptr_nonnull(vc);
+    for (int v = 0; v < 3; v++) {
+        lt_url_count c;
+        ck_assert(lt_urls_get(vc, vhosts[v], strlen(vhosts[v]), &c));
+        ck_assert_uint_eq(c.count, r.vhost_clients[v]);
+        ck_assert_uint_lt(c.count, r.clients);   /* not every client saw every host */
+    }
     for (size_t c = 0; c < LT_STATUS_CODES; c++)
         FAST_EQ(lt_buckets_codes(b)[c], r.codes[c]);
     for (size_t m = 0; m < LT_METHODS; m++)
@@ -333,6 +366,9 @@ START_TEST(lowered_budget_estimates)
     ck_assert(m.hll > 0);
     ck_assert_uint_le(m.client_sets, 600 * 1024);
     ck_assert_uint_gt(m.client_sets, 0);
+    /* The pairs of hosts and clients have a budget of their own (see
+     * pair_budget): the client sets' stayed theirs. */
+    ck_assert_uint_le(m.vhost_clients, 2 * 600 * 1024 + 65536);
     lt_window w;
     ck_assert_int_eq(lt_buckets_window(b, T0, T0 + DAYS * 86400 - 1, 10, &w), 0);
     ck_assert_int_eq(w.clients.exact, 0);
@@ -349,6 +385,36 @@ START_TEST(lowered_budget_estimates)
     ck_assert_uint_eq(w.clients.total, r.clients);
     ck_assert_int_eq(w.clients.exact, 1);
     lt_window_release(&w);
+    lt_buckets_free(b);
+}
+END_TEST
+
+/* The pairs of hosts and clients have a budget of their own, for the
+ * buckets and again for all time.  Here it holds every client set but
+ * not every day's pairs: the newest day keeps them, the oldest not, all
+ * time has passed it, and where known they are exact (assert_window). */
+START_TEST(pair_budget)
+{
+    rng_state = 2;
+    make_events(N_RECORDS, 30000, 300);
+    lt_buckets_conf conf = {.width = 86400, .clients_bytes = 1800 * 1024};
+    lt_buckets *b = count_events(&conf, 0, n_evs);
+    lt_buckets_memory m;
+    lt_buckets_bytes(b, &m);
+    ck_assert_uint_eq(m.hll, 0);
+    ck_assert_uint_gt(m.vhost_clients, 0);
+    ck_assert_uint_le(m.vhost_clients, 2 * 1800 * 1024);
+    ck_assert_ptr_null(lt_buckets_vhost_clients(b));
+    lt_window old, young;
+    ck_assert_int_eq(lt_buckets_window(b, T0, T0 + 86399, 10, &old), 0);
+    ck_assert_int_eq(lt_buckets_window(b, T0 + 2 * 86400, T0 + 3 * 86400 - 1, 10, &young), 0);
+    ck_assert_ptr_null(old.vhost_clients);
+    ck_assert_ptr_nonnull(young.vhost_clients);
+    ck_assert_int_eq(old.clients.exact, 1);
+    lt_window_release(&old);
+    lt_window_release(&young);
+    for (int64_t d = 0; d < DAYS; d++)
+        assert_window(b, T0 + d * 86400, T0 + d * 86400 + 86399, 1);
     lt_buckets_free(b);
 }
 END_TEST
@@ -657,11 +723,32 @@ START_TEST(version_2_section_reads)
         lt_window_release(&w);
     }
     ck_assert_uint_gt(tail.len, 4 * lt_buckets_count(b));
-    ck_assert(memcmp(one.data + one.len - tail.len, tail.data, tail.len) == 0);
+    /* The histograms, then version 4's pairs of hosts and clients. */
+    size_t at = one.len - tail.len;
+    while (at > 0 && memcmp(one.data + at, tail.data, tail.len) != 0)
+        at--;
+    ck_assert_uint_gt(at, 0);
+    ck_assert_uint_gt(one.len, at + tail.len + 5 * lt_buckets_count(b));
     lt_buckets *c = NULL;
     char err[256] = "";
-    ck_assert_msg(lt_buckets_read(one.data, one.len - tail.len, NULL, &c, err, sizeof(err)) == 0,
+    ck_assert_msg(lt_buckets_read(one.data, at, NULL, &c, err, sizeof(err)) == 0, "%s", err);
+    /* Version 3: response times, and no clients per virtual host. */
+    lt_buckets *v3 = NULL;
+    ck_assert_msg(lt_buckets_read(one.data, at + tail.len, NULL, &v3, err, sizeof(err)) == 0,
                   "%s", err);
+    ck_assert_ptr_nonnull(lt_buckets_vhost_clients(b));
+    ck_assert_ptr_null(lt_buckets_vhost_clients(v3));
+    lt_window z;
+    ck_assert_int_eq(lt_buckets_window(v3, first, last, 10, &z), 0);
+    ck_assert_ptr_null(z.vhost_clients);
+    ck_assert_uint_gt(lt_hist_count(z.durations), 0);
+    lt_window_release(&z);
+    lt_buckets_free(v3);
+    /* Part of the pairs is a damaged section. */
+    lt_buckets *e = (lt_buckets *)1;
+    ck_assert_int_eq(lt_buckets_read(one.data, at + tail.len + 3, NULL, &e, err, sizeof(err)),
+                     -EINVAL);
+    ck_assert_ptr_null(e);
     lt_window x, y;
     ck_assert_int_eq(lt_buckets_window(b, first, last, 100000, &x), 0);
     ck_assert_int_eq(lt_buckets_window(c, first, last, 100000, &y), 0);
@@ -673,8 +760,7 @@ START_TEST(version_2_section_reads)
     lt_window_release(&y);
     /* Part of the histograms only is a damaged section. */
     lt_buckets *d = (lt_buckets *)1;
-    ck_assert_int_eq(lt_buckets_read(one.data, one.len - tail.len + 4, NULL, &d, err, sizeof(err)),
-                     -EINVAL);
+    ck_assert_int_eq(lt_buckets_read(one.data, at + 4, NULL, &d, err, sizeof(err)), -EINVAL);
     ck_assert_ptr_null(d);
     lt_buf_free(&one);
     lt_buf_free(&tail);
@@ -729,6 +815,7 @@ int main(void)
     tcase_add_test(tc, top_urls_bound);
     tcase_add_test(tc, merge_of_halves);
     tcase_add_test(tc, absorb_is_merge);
+    tcase_add_test(tc, pair_budget);
     tcase_add_test(tc, retention_by_count);
     tcase_add_test(tc, write_read_round_trip);
     tcase_add_test(tc, version_2_section_reads);

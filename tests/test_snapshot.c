@@ -323,7 +323,7 @@ START_TEST(forged_values_are_refused)
     /* A version from the future. */
     b = small_snapshot();
     b.data[8] = LT_SNAPSHOT_VERSION + 1;
-    expect_refusal(&b, "version 4");
+    expect_refusal(&b, "version 5");
     lt_buf_free(&b);
     /* Not a snapshot at all. */
     b = small_snapshot();
@@ -460,11 +460,15 @@ START_TEST(response_times_round_trip)
     }
     ck_assert_uint_eq(e[0], 10);
     ck_assert_uint_eq(off + len, v2.len);
-    ck_assert(memcmp(d + v2.len - tail.len, tail.data, tail.len) == 0);
-    len -= tail.len;
+    /* The histogram, then version 4's pairs of hosts and clients. */
+    size_t cut = v2.len - tail.len;
+    while (cut > off && memcmp(d + cut, tail.data, tail.len) != 0)
+        cut--;
+    ck_assert_uint_gt(cut, off);
+    len -= v2.len - cut;
     for (int k = 0; k < 8; k++)
         e[16 + k] = (unsigned char)(len >> (8 * k));
-    v2.len -= tail.len;
+    v2.len = cut;
     d[8] = 2;
     reseal(&v2);
     ck_assert_msg(lt_snapshot_read(v2.data, v2.len, NULL, &old, NULL, NULL, err, sizeof(err)) == 0,

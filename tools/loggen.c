@@ -4,9 +4,10 @@
  * is known without trusting the code under test.  loggen writes such a log
  * and, with --truth, the exact answers as one JSON object with the keys of
  * the analyzer's report; with --truth-lines, one record per valid line
- * (second, status, method, bytes, client, URL), from which the answers of
- * any window follow (every hour, any range) without reading the log.  The answers are computed by construction while the
- * log is written, never by reading the log back, and loggen shares no code
+ * (second, status, method, bytes, client, URL, response time, virtual
+ * host), from which the answers of any window follow (every hour, any
+ * range) without reading the log.  The answers are computed by
+ * construction while the log is written, never by reading the log back, and loggen shares no code
  * with lib/: a bug in the parser cannot hide in the truth.
  *
  * What a line is made of
@@ -605,6 +606,7 @@ typedef struct line {
     uint64_t dur_us;
     unsigned ms;            /* milliseconds of $msec and Caddy's ts */
     size_t cut;             /* other forms: a line cut below this is malformed */
+    const char *vhost;      /* %v of vhost_combined (NULL: none) */
 } line;
 
 typedef struct truth {
@@ -1987,6 +1989,7 @@ static void render_valid(gen *g, int64_t t)
     uint32_t url = alias_draw(&g->urls, r);
     url_kind ukind = (url_kind)g->url_kind[url];
 
+    L->vhost = NULL;
     if (g->opt.format == FMT_VHOST) {
         if (ukind == U_STATIC)
             p = put_str(p, "static.example.com:443 ");
@@ -1994,6 +1997,8 @@ static void render_valid(gen *g, int64_t t)
             p = put_str(p, "api.example.com:443 ");
         else
             p = put_str(p, rng_below(r, 10) ? "www.example.com:443 " : "www.example.com:80 ");
+        L->vhost = ukind == U_STATIC ? "static.example.com"
+                 : ukind == U_API    ? "api.example.com" : "www.example.com";
     }
 
     L->client_at = (size_t)(p - L->buf);
@@ -2257,7 +2262,8 @@ static uint64_t second_load(gen *g, int64_t t)
 /* One valid line's record for --truth-lines: second, status, method (as
  * logtally counts it: PROPFIND is "other"), bytes, client index, URL
  * ("-" for none), response time in microseconds as logged ("-" for none),
- * tab-separated.  Generated URLs hold no tab or newline. */
+ * virtual host ("-" for none), tab-separated.  Generated URLs hold no tab
+ * or newline. */
 static void truth_line(gen *g, const line *L)
 {
     const char *m = L->method != NULL ? L->method : "none";
@@ -2276,9 +2282,11 @@ static void truth_line(gen *g, const line *L)
         fwrite(u, 1, n, g->truth_lines);
     }
     if (L->timed)
-        fprintf(g->truth_lines, "\t%llu\n", (unsigned long long)L->dur_us);
+        fprintf(g->truth_lines, "\t%llu\t", (unsigned long long)L->dur_us);
     else
-        fputs("\t-\n", g->truth_lines);
+        fputs("\t-\t", g->truth_lines);
+    fputs(L->vhost != NULL ? L->vhost : "-", g->truth_lines);
+    fputc('\n', g->truth_lines);
 }
 
 static void generate(gen *g)
@@ -2325,8 +2333,8 @@ static void usage(FILE *f)
         "  --out FILE           the log (standard output)\n"
         "  --truth FILE         the answers (none)\n"
         "  --truth-lines FILE   one record per valid line: second, status, method,\n"
-        "                       bytes, client index, URL, response time in us\n"
-        "                       (tab-separated; none)\n"
+        "                       bytes, client index, URL, response time in us,\n"
+        "                       virtual host (tab-separated; none)\n"
         "  --start EPOCH        UTC second of the first request (1704067200)\n"
         "  --rps R              mean requests per second, before bursts (100)\n"
         "  --malformed PERMILLE share of malformed lines (5)\n"
