@@ -6,7 +6,8 @@
  * population every hour) and URLs drawn from a skewed population of
  * 20,000, with statuses, methods and four virtual hosts.  Prints the bytes
  * each part holds (lt_buckets_bytes()), the number of buckets whose clients
- * stayed exact, and the peak RSS.
+ * stayed exact and of those that kept their (host, client) pairs, and the
+ * peak RSS.
  *
  *   bench/buckets [days] [rps] [clients_per_hour] [bucket_clients_bytes]
  */
@@ -96,13 +97,14 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     lt_buckets_memory m;
     size_t total = lt_buckets_bytes(b, &m);
-    size_t exact = 0;
+    size_t exact = 0, pairs = 0;
     int64_t first, end;
     lt_buckets_span(b, &first, &end);
     for (int64_t h = first; h < end; h += 3600) {
         lt_window w;
         if (lt_buckets_window(b, h, h + 3599, 1000, &w) == 0) {
             exact += w.clients.exact && w.buckets > 0;
+            pairs += w.vhost_clients != NULL && w.buckets > 0;
             lt_window_release(&w);
         }
     }
@@ -111,11 +113,13 @@ int main(int argc, char **argv)
     printf("%ld days, %ld req/s, %ld clients/hour: %llu lines in %.1f s\n", days, rps, per_hour,
            (unsigned long long)lines,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    printf("buckets %zu, with exact clients %zu\n", lt_buckets_count(b), exact);
+    printf("buckets %zu, with exact clients %zu, with clients per virtual host %zu\n",
+           lt_buckets_count(b), exact, pairs);
     printf("bytes: total %.1f MiB = counters %.1f + client sets %.1f + HLL %.1f + URLs %.1f + "
-           "vhosts %.1f MiB\n",
+           "vhosts %.1f + vhost clients %.1f MiB\n",
            total / 1048576.0, m.counters / 1048576.0, m.client_sets / 1048576.0,
-           m.hll / 1048576.0, m.urls / 1048576.0, m.vhosts / 1048576.0);
+           m.hll / 1048576.0, m.urls / 1048576.0, m.vhosts / 1048576.0,
+           m.vhost_clients / 1048576.0);
     printf("peak RSS %.1f MiB\n", ru.ru_maxrss / 1024.0);
     lt_buckets_free(b);
     return 0;

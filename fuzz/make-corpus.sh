@@ -196,7 +196,7 @@ common --lines 15 --seed 22 | gz >"$out/gz/gzip"
 
 # ---- snapshot: byte 0 is the mode (see fuzz_snapshot.c), then a snapshot ----
 # Real snapshots: `logtally analyze --save` (exact, and inexact with no
-# client budget and 5 exact URLs), an empty one, and a daemon's with its
+# client budget and 5 exact URLs), one with virtual hosts, an empty one, and a daemon's with its
 # sources (a plain file and a .gz read whole).
 tmp=$(mktemp -d)
 daemon_pid=
@@ -213,6 +213,9 @@ common --lines 40 --seed 31 --rps 1 --malformed 100 >"$tmp/a.log"
 "$logtally" analyze --exact-clients-bytes 0 --url-entries 5 --save "$tmp/inexact.snap" \
   "$tmp/b.log" >/dev/null
 "$logtally" analyze --save "$tmp/empty.snap" "$tmp/empty.log" >/dev/null
+"$loggen" --format vhost_combined --lines 50 --seed 35 --rps 1 --malformed 60 --ipv6 200 \
+  --hostnames 150 >"$tmp/v.log"
+"$logtally" analyze -f vhost_combined --save "$tmp/vhost.snap" "$tmp/v.log" >/dev/null
 "$loggen" --lines 30 --seed 33 --rps 1 --malformed 100 >"$tmp/d.log"
 "$loggen" --lines 10 --seed 34 | gzip -n -c >"$tmp/e.log.gz"
 mkdir "$tmp/state"
@@ -236,6 +239,7 @@ seed exact-b '\x15' exact-strip-reseal-small
 seed empty '\x1c' empty-defaults
 seed daemon '\x04' daemon
 seed daemon '\x00' daemon-no-sources
+seed vhost '\x04' vhost
 # Compact seeds (modes 2 and 3): the hll section (table entry 3, whose
 # length is at byte 144) cut to its first K bytes; the target lays the
 # sections out again and reseals, so offsets and checksums may stay stale.
@@ -256,6 +260,7 @@ compact inexact '\x1f' 256 compact-inexact-tile-defaults
 compact empty '\x02' 0 compact-empty
 compact daemon '\x06' 16 compact-daemon
 compact daemon '\x0a' 0 compact-daemon-tiny
+compact vhost '\x06' 0 compact-vhost
 
 # ---- http: flags, generation (u32), then "METHOD PATH?QUERY" or raw HTTP ----
 # flags: bits 0-1 peer (0 TCP, 1 unknown uid, 2 root, 3 other uid), bit 2 raw
