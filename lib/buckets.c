@@ -1347,7 +1347,9 @@ int lt_buckets_code_series(const lt_buckets *b, unsigned code, int64_t from, int
 size_t lt_buckets_bytes(const lt_buckets *b, lt_buckets_memory *parts)
 {
     lt_buckets_memory m = {0};
-    m.counters = sizeof(*b) + b->cap * sizeof(*b->b) + b->scratch_cap;
+    /* Not the scratch key: a tally merged from parts may never have built
+     * one, and its bytes must be the single reader's. */
+    m.counters = sizeof(*b) + b->cap * sizeof(*b->b);
     m.vhosts = lt_urls_bytes(b->vhosts);
     m.vhost_clients = lt_urls_bytes(b->vhost_clients) + (b->pairs ? lt_keyset_bytes(b->pairs) : 0);
     for (size_t i = 0; i < b->n; i++) {

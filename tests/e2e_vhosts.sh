@@ -3,7 +3,8 @@
 # Distinct clients per virtual host, end to end, against the generator's
 # per-line truth (its eighth column is the host):
 #   1. all time, `analyze --json` of a 2-day vhost_combined log gives every
-#      host's requests and distinct clients, said to be exact;
+#      host's requests and distinct clients, said to be exact, and 1 and 2
+#      threads give the same JSON byte for byte;
 #   2. for every hour and 30 random windows, `merge --from --to` of its
 #      snapshot gives them for the buckets the window names as covered;
 #   3. `analyze --from --to`, the daemon's /v1/vhosts (`logtally vhosts`)
@@ -42,6 +43,12 @@ want=$(truth 0 99999999999)
 [ "$(got <"$tmp/all.json")" = "$want" ] || fail "all time:
   got  $(got <"$tmp/all.json" | paste -sd' ')
   want $(paste -sd' ' <<<"$want")"
+# Big enough for several 32 MiB chunks, so that 2 threads merge parts.
+"$loggen" --format vhost_combined --lines 500000 --seed 22 --clients 60000 --out "$tmp/big.log"
+"$logtally" analyze --json -f vhost_combined --threads 1 "$tmp/big.log" >"$tmp/one.json"
+"$logtally" analyze --json -f vhost_combined --threads 2 "$tmp/big.log" >"$tmp/two.json"
+cmp -s "$tmp/one.json" "$tmp/two.json" ||
+  fail "1 and 2 threads differ: $(diff <(jq -S . "$tmp/one.json") <(jq -S . "$tmp/two.json") | head -6)"
 echo "1. all time: $(paste -sd' ' <<<"$want" | sed 's/ \([a-z]\)/; \1/g') (host requests clients)"
 
 # 2. Every hour and 30 random windows, from the snapshot.
