@@ -39,8 +39,8 @@
  * A log with %v counts each (host, client) pair once: a key of the host's
  * length (u32), the host and the client's tagged key (TAG_IPV4 and the 4
  * address bytes here, so one key set holds every kind).  Each bucket keeps
- * its pairs in an lt_keyset.  A pair costs some 45..60 bytes where an IPv4
- * client costs 4..8, so the pairs have a budget of their own (the figure
+ * its pairs in an lt_keyset.  A pair costs about 80 bytes (slot and key)
+ * where an IPv4 client costs 4..8, so the pairs have a budget of their own (the figure
  * of conf.clients_bytes again) and never push a client set into its
  * sketches: past it the oldest buckets drop their pairs, and a window that
  * reads such a bucket (one that saw a virtual host) cannot say how many
@@ -51,8 +51,8 @@
  * their own (conf.clients_bytes again); past it the all-time figure is no
  * longer known (lt_buckets_vhost_clients() is NULL) and the buckets still
  * answer.  Per host this is exact where an HLL per host would cost 12 KiB
- * each; a log of one host costs a pair per client, about what its client
- * sets cost.  Logs without %v pay nothing.
+ * each; a log of one host costs a pair per client, some ten times what its
+ * IPv4 set costs.  Logs without %v pay nothing.
  *
  * Hot URLs
  * --------
@@ -655,15 +655,16 @@ static unsigned char *scratch(lt_buckets *b, size_t len)
     return b->scratch;
 }
 
-/* Writes the tagged key of rec's client at p (room for tagged_len(rec)
- * bytes): TAG_IPV4 only where IPv4 clients share a set with the others,
- * in pair keys. */
+/* The length of rec's client's tagged key. */
 static size_t tagged_len(const lt_record *rec)
 {
     return rec->client == LT_CLIENT_IPV4 ? 5 : rec->client == LT_CLIENT_IPV6 ? 17
                                                                              : rec->host_len + 1;
 }
 
+/* Writes the tagged key of rec's client at p (room for tagged_len(rec)
+ * bytes): TAG_IPV4 only where IPv4 clients share a set with the others,
+ * in pair keys. */
 static void put_tagged(unsigned char *p, const lt_record *rec)
 {
     if (rec->client == LT_CLIENT_IPV4) {
@@ -759,20 +760,23 @@ static const char *pair_vhost(const void *key, size_t *len)
     return (const char *)p + 4;
 }
 
+/* Bucket k no longer knows its clients per host. */
+static void drop_pairs(lt_buckets *b, struct bucket *k)
+{
+    b->pair_bytes -= k->pair_bytes;
+    lt_keyset_free(k->pairs);
+    k->pairs = NULL;
+    k->pair_bytes = 0;
+    k->pairs_unknown = 1;
+}
+
 /* Drops the pairs of the oldest buckets until the buckets' pairs fit
  * conf.clients_bytes: clients per host stay known for the recent hours. */
 static void enforce_pair_budget(lt_buckets *b)
 {
-    for (size_t i = 0; i < b->n && b->pair_bytes > b->conf.clients_bytes; i++) {
-        struct bucket *k = b->b[i];
-        if (k->pairs == NULL)
-            continue;
-        b->pair_bytes -= k->pair_bytes;
-        lt_keyset_free(k->pairs);
-        k->pairs = NULL;
-        k->pair_bytes = 0;
-        k->pairs_unknown = 1;
-    }
+    for (size_t i = 0; i < b->n && b->pair_bytes > b->conf.clients_bytes; i++)
+        if (b->b[i]->pairs != NULL)
+            drop_pairs(b, b->b[i]);
 }
 
 static void remeasure_pairs(lt_buckets *b, struct bucket *k)
@@ -823,7 +827,7 @@ static int pair_into(const void *key, size_t len, void *arg)
 
 /* Counts the pair of a record with a virtual host: in the all-time set,
  * where a new pair is one more distinct client of its host, and in bucket
- * k (NULL: none) while k's sets are exact, against their budget. */
+ * k (NULL: none) unless k dropped its pairs, against their budget. */
 static int add_pair(lt_buckets *b, struct bucket *k, const lt_record *rec)
 {
     size_t len = pair_key(b, rec);
@@ -1034,11 +1038,7 @@ static int merge_bucket_pairs(lt_buckets *b, struct bucket *k, const struct buck
     if (k->pairs_unknown)
         return 0;
     if (src->pairs_unknown) {
-        b->pair_bytes -= k->pair_bytes;
-        lt_keyset_free(k->pairs);
-        k->pairs = NULL;
-        k->pair_bytes = 0;
-        k->pairs_unknown = 1;
+        drop_pairs(b, k);
         return 0;
     }
     if (src->pairs == NULL)
@@ -1809,7 +1809,7 @@ static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
     }
     k->kinds[KIND_IPV4] = n4;
     uint64_t nk;
-    int rc = get_keys(r, 5, client_key_ok, "a tagged IPv6 or host", k->kinds, &k->keys, &nk);
+    int rc = get_keys(r, 1, client_key_ok, "a tagged IPv6 or host", k->kinds, &k->keys, &nk);
     if (rc < 0)
         return rc;
     remeasure(b, k);

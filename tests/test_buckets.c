@@ -769,6 +769,38 @@ START_TEST(version_2_section_reads)
 }
 END_TEST
 
+/* Hostname clients of one to three bytes (keys of two to four): a count
+ * bound that assumed longer keys would refuse the section. */
+START_TEST(short_client_keys_read)
+{
+    lt_buckets *b = lt_buckets_new(NULL);
+    ck_assert_ptr_nonnull(b);
+    char names[1000][4];
+    for (int i = 0; i < 1000; i++) {
+        lt_record r = {0};
+        snprintf(names[i], sizeof(names[i]), "%d", i);
+        r.ts = T0;
+        r.status = 200;
+        r.client = LT_CLIENT_HOST;
+        r.host = names[i];
+        r.host_len = strlen(names[i]);
+        r.duration_us = LT_NO_DURATION;
+        ck_assert_int_eq(lt_buckets_add(b, &r, NULL, 0, 0), 0);
+    }
+    lt_buf one = written(b);
+    lt_buckets *c = NULL;
+    char err[256] = "";
+    ck_assert_msg(lt_buckets_read(one.data, one.len, NULL, &c, err, sizeof(err)) == 0, "%s", err);
+    lt_window w;
+    ck_assert_int_eq(lt_buckets_window(c, T0, T0, 10, &w), 0);
+    ck_assert_uint_eq(w.clients.other, 1000);
+    lt_window_release(&w);
+    lt_buf_free(&one);
+    lt_buckets_free(b);
+    lt_buckets_free(c);
+}
+END_TEST
+
 START_TEST(conf_and_methods)
 {
     char err[256];
@@ -816,6 +848,7 @@ int main(void)
     tcase_add_test(tc, merge_of_halves);
     tcase_add_test(tc, absorb_is_merge);
     tcase_add_test(tc, pair_budget);
+    tcase_add_test(tc, short_client_keys_read);
     tcase_add_test(tc, retention_by_count);
     tcase_add_test(tc, write_read_round_trip);
     tcase_add_test(tc, version_2_section_reads);
