@@ -14,9 +14,10 @@
  *   discover.c finding the files the sources name (a job on the pool)
  *
  * Threads.  Everything here runs on the libuv loop thread except jobs on
- * libuv's thread pool: a file's read job (sources.c), the parts of a
- * backlog, a merge (commit.c), a scan (discover.c) and a checkpoint
- * (main.c).  The rule:
+ * libuv's thread pool: a file's read job (sources.c; one that reads a
+ * large backlog starts reader threads of its own, lib/ingest.c, and joins
+ * them before it ends), a merge (commit.c), a scan (discover.c) and a
+ * checkpoint (main.c).  The rule:
  * a job touches only what it owns -- the state the loop handed it before
  * queueing it (for a read job: the file's follower, parser and job fields,
  * with its start position claimed from the registry on the loop; for a
@@ -112,7 +113,7 @@ void daemon_stop(lt_daemon *d);
 /* sources.c */
 typedef struct ingest_progress {
     uint64_t done, total;          /* bytes counted, bytes in the files */
-    uint64_t parts;                /* backlog parts read in parallel so far */
+    uint64_t parts;                /* backlog parts read on the reader threads so far */
     double rate;                   /* bytes per second, recent */
     int catching_up;               /* more than a little is still to read */
     size_t files_open;             /* files holding a descriptor */

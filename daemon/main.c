@@ -512,9 +512,10 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* The thread pool reads backlogs in parallel parts (one per reader
-     * thread) and still has room for a checkpoint and other files.  Its
-     * size is fixed when it first runs: a reload cannot grow it. */
+    /* The thread pool reads files (a job reading a backlog part starts
+     * the other reader threads itself) and has room for merges,
+     * checkpoints and scans meanwhile.  Its size is fixed when it first
+     * runs: a reload cannot grow it. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     d.cpus = cpus > 0 ? (unsigned)cpus : 1;
     unsigned readers = daemon_readers(&d);

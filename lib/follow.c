@@ -38,9 +38,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "ingest.h"
 #include "scan.h"
-
-#define READ_BUF (2u * LT_LINE_MAX)
 
 struct lt_follow {
     char *path;
@@ -201,7 +200,6 @@ struct counter {
     lt_parser *p;
     uint32_t source;
     uint64_t lines, malformed;
-    int skipping;             /* inside an overlong line already counted */
 };
 
 static int count_lines(void *arg, const lt_line *lines, size_t n)
@@ -214,58 +212,22 @@ static int count_lines(void *arg, const lt_line *lines, size_t n)
     return rc;
 }
 
-/* Counts the lines of buf[0, n); returns the bytes consumed (up to the
- * last complete line, or all of them when last is set) or a negative
- * errno. */
-static int64_t count_buffer(struct counter *c, const char *buf, size_t n, int last)
+/* Counts the lines of [pos->offset, to) by pread(), advancing pos past
+ * what was consumed (see lt_scan_pread_lines()).  Returns 0 or a negative
+ * errno with a message naming the file in err. */
+static int count_range(int fd, const char *path, struct counter *c, lt_scan_pos *pos, uint64_t to,
+                       uint64_t max_bytes, int final, int *more, char *err, size_t errlen)
 {
-    lt_batch b = {.max = LT_SCAN_BATCH, .fn = count_lines, .arg = c};
-    size_t used;
-    int rc = lt_cut_lines(buf, n, 0, last, &c->skipping, lt_batch_line, &b, &used);
-    if (rc == 0)
-        rc = lt_batch_flush(&b);    /* the lines point into buf */
-    return rc < 0 ? rc : (int64_t)used;
-}
-
-/* Counts the lines of [*offset, to) read into buf, advancing *offset past
- * what was consumed; stops early at a partial line (final unset) or at an
- * end of file before `to` (a truncation since).  Returns 0 or a negative
- * errno with a message in err. */
-static int count_range(int fd, const char *path, struct counter *c, char *buf, uint64_t *offset,
-                       uint64_t to, uint64_t max_bytes, int final, int *more, char *err,
-                       size_t errlen)
-{
-    uint64_t consumed = 0;
-
-    while (*offset < to) {
-        if (consumed >= max_bytes) {
-            *more = 1;
-            break;
-        }
-        uint64_t want = to - *offset;
-        size_t n = want < READ_BUF ? (size_t)want : READ_BUF;
-        ssize_t got = pread(fd, buf, n, (off_t)*offset);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            int e = errno;
-            snprintf(err, errlen, "%s: read: %s", path, strerror(e));
-            return -e;
-        }
-        if (got == 0)
-            break;    /* truncated since: the next read sees it */
-        int at_end = *offset + (uint64_t)got >= to;
-        int64_t used = count_buffer(c, buf, (size_t)got, final && at_end);
-        if (used < 0) {
-            snprintf(err, errlen, "%s: out of memory while counting", path);
-            return (int)used;
-        }
-        if (used == 0)
-            break;    /* only a partial line: wait for its '\n' */
-        *offset += (uint64_t)used;
-        consumed += (uint64_t)used;
+    char why[128] = "";
+    int rc = lt_scan_pread_lines(fd, pos, to, final, max_bytes, more, count_lines, c, why,
+                                 sizeof(why));
+    if (rc != 0) {
+        if (rc > 0)
+            rc = -EIO;
+        snprintf(err, errlen, "%s: %s", path,
+                 why[0] ? why : rc == -ENOMEM ? "out of memory while counting" : strerror(-rc));
     }
-    return 0;
+    return rc;
 }
 
 int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_bytes, int final,
@@ -302,83 +264,52 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
     f->size = size;
     update_fingerprint(f);
 
-    char *buf = malloc(READ_BUF);
-    if (buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", f->path);
-        return -ENOMEM;
-    }
     struct counter c = {.t = t, .p = p, .source = f->source, .lines = f->lines,
-                        .malformed = f->malformed, .skipping = f->pos.skipping};
+                        .malformed = f->malformed};
     uint64_t start = f->pos.offset;
-    int rc = count_range(f->fd, f->path, &c, buf, &f->pos.offset, size, max_bytes, final, more,
-                         err, errlen);
-    free(buf);
+    int rc = count_range(f->fd, f->path, &c, &f->pos, size, max_bytes, final, more, err, errlen);
     f->lines = c.lines;
     f->malformed = c.malformed;
-    f->pos.skipping = c.skipping;
     return rc < 0 ? rc : (int64_t)(f->pos.offset - start);
 }
 
-int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
-                   lt_follow_part *parts)
+int lt_follow_plan(const lt_follow *f, uint64_t max_bytes, uint64_t min_bytes,
+                   lt_follow_part *part)
 {
     struct stat st;
 
-    if (f->fd < 0 || f->pos.skipping || n < 2 || min_part == 0 || fstat(f->fd, &st) < 0)
+    if (f->fd < 0 || f->pos.skipping || min_bytes == 0 || fstat(f->fd, &st) < 0)
         return 0;
     uint64_t size = (uint64_t)st.st_size;
-    if (size < f->pos.offset)
-        return 0;    /* truncated: lt_follow_read() starts it over */
-    /* Not worth it unless each reader gets min_part at least.  The n parts
-     * are read together and the next round waits for the last of them, so
-     * they are of one size, lt_plan_piece() of the backlog: together at
-     * most half of it, so the last cut is never near the end of the file,
-     * where a line may still be being written. */
-    uint64_t left = size - f->pos.offset;
-    if (max_part < min_part || left / (2 * (uint64_t)n) < min_part)
-        return 0;
-    uint64_t part = lt_plan_piece(left, max_part, min_part, n), from = f->pos.offset;
-    for (unsigned k = 0; k < n; k++) {
-        memset(&parts[k], 0, sizeof(parts[k]));
-        parts[k].from = from;
-        parts[k].to = from + part;
-        parts[k].first = k == 0;
-        parts[k].size = size;
-        from += part;
-    }
-    return (int)n;
+    if (size < f->pos.offset || size - f->pos.offset < min_bytes)
+        return 0;    /* truncated (lt_follow_read() starts it over), or too little */
+    memset(part, 0, sizeof(*part));
+    part->from = f->pos.offset;
+    part->to = size - f->pos.offset > max_bytes ? f->pos.offset + max_bytes : size;
+    part->size = size;
+    return 1;
 }
 
-int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t, lt_parser *p,
-                        char *err, size_t errlen)
+int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t,
+                        const lt_format *fmt, unsigned threads, char *err, size_t errlen)
 {
-    struct counter c = {.t = t, .p = p, .source = f->source};
-    int rc, more = 0;
-
-    /* Cut at line starts the way the neighbouring part does. */
-    if ((!part->first && (rc = lt_scan_line_start(f->fd, part->from, part->size, &part->from)) < 0) ||
-        (rc = lt_scan_line_start(f->fd, part->to, part->size, &part->to)) < 0) {
-        snprintf(err, errlen, "%s: read: %s", f->path, strerror(-rc));
-        return rc;
-    }
-    char *buf = malloc(READ_BUF);
-    if (buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", f->path);
-        return -ENOMEM;
-    }
-    uint64_t at = part->from;
-    rc = count_range(f->fd, f->path, &c, buf, &at, part->to, UINT64_MAX, 0, &more, err, errlen);
-    free(buf);
-    part->consumed = at - part->from;
-    part->lines = c.lines;
-    part->malformed = c.malformed;
-    part->skipping = c.skipping;
+    lt_ingest_range r = {.fd = f->fd, .from = part->from, .to = part->to, .size = part->size};
+    char why[256] = "";
+    int rc = lt_ingest_range_read(t, &r, f->source, fmt, threads, why, sizeof(why));
+    if (rc != 0)
+        snprintf(err, errlen, "%s: %s", f->path, why);
+    part->to = r.to;    /* moved on to a line start */
+    part->consumed = r.consumed;
+    part->lines = r.lines;
+    part->malformed = r.malformed;
+    part->skipping = r.skipping;
+    part->cut_short = r.cut_short;
     return rc;
 }
 
 int lt_follow_advance(lt_follow *f, const lt_follow_part *part)
 {
-    if (part->from != f->pos.offset || f->pos.skipping)
+    if (part->from != f->pos.offset || f->pos.skipping || part->cut_short)
         return -1;
     f->pos.offset += part->consumed;
     f->pos.skipping = part->skipping;

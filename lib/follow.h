@@ -83,45 +83,44 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
                        int *more, char *err, size_t errlen);
 
 /* Reading a large backlog on several threads.  lt_follow_plan() marks out
- * n parts of about part_bytes each from the offset; each is read by
- * lt_follow_read_part(), on any thread, into its own tally, numbering its
- * lines from 1; then, on one thread, in order, lt_follow_advance() moves the follower past
- * each part, and the caller merges the part's tally (its line numbers
- * shifted by the lines counted before it) only when advance said so.  The
- * follower must not be read in between.  Parts cut at line starts, so a
- * line is counted by exactly one of them; a part that found the file
- * shorter (truncated since) stops the chain, and the caller reads on with
- * lt_follow_read(), which sees the truncation. */
+ * the next part of the backlog; lt_follow_read_part() counts it into a
+ * tally of its own on `threads` workers (lt_ingest_range_read(): the
+ * engine of `analyze`, with pread()), on any thread, numbering its lines
+ * from 1; then, on the follower's thread, lt_follow_advance() moves the
+ * follower past it, and the caller merges the part's tally (its line
+ * numbers shifted by the lines counted before it) only when advance said
+ * so.  The follower must not be read in between.  A part stops at the
+ * last complete line; one that found the file cut short (truncated since)
+ * counts nothing, and the caller reads on with lt_follow_read(), which
+ * sees the truncation. */
 typedef struct lt_follow_part {
-    uint64_t from, to;        /* set by the plan; then the bytes read */
+    uint64_t from, to;        /* set by the plan */
     uint64_t size;            /* the file's size when planned */
-    int first;                /* starts at the offset itself */
     uint64_t consumed;        /* bytes of whole lines counted */
     uint64_t lines, malformed;
     int skipping;             /* ended inside an overlong line */
+    int cut_short;            /* the file shrank while the part was read */
 } lt_follow_part;
 
-/* Plans n parts of the backlog as the file stands now (one fstat), all of
- * lt_plan_piece() of it (max_part, or a 2n-th of the backlog once that is
- * less), so that they cover at most half of it and the last cut is never
- * near the end of the file; returns n, or 0 when a 2n-th of the backlog is
- * smaller than min_part (not worth it; also when max_part < min_part), the
- * file shrank (a truncation, for lt_follow_read()) or the follower is
- * inside an overlong line. */
-int lt_follow_plan(const lt_follow *f, unsigned n, uint64_t max_part, uint64_t min_part,
-                   lt_follow_part *parts);
+/* Plans the part of the backlog from the offset, max_bytes at most (to the
+ * file's size as it stands now, one fstat); returns 1, or 0 when the
+ * backlog is smaller than min_bytes (not worth it), the file shrank (a
+ * truncation, for lt_follow_read()) or the follower is inside an overlong
+ * line. */
+int lt_follow_plan(const lt_follow *f, uint64_t max_bytes, uint64_t min_bytes,
+                   lt_follow_part *part);
 
-/* Counts the lines of one planned part into t with parser p.  Touches only
- * part, t and p: parts of one file may be read at once.  Returns 0 or a
- * negative errno with a message in err. */
-int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t, lt_parser *p,
-                        char *err, size_t errlen);
+/* Counts the lines of a planned part into t (fresh: it is dropped when the
+ * part is cut short) with parsers for fmt on `threads` workers.  Touches
+ * only part and t.  Returns 0 or a negative errno with a message in err. */
+int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t,
+                        const lt_format *fmt, unsigned threads, char *err, size_t errlen);
 
 /* Moves the follower past a part that was read, when it starts where the
- * follower stands.  Returns 1 when the part was merged whole and the next
- * part may follow, 0 when its tally is to be merged but no later part
- * (it ended early), -1 when the part does not start where the follower
- * stands (its tally must be dropped). */
+ * follower stands.  Returns 1 when the part was read whole, 0 when its
+ * tally is to be merged but it ended early (a partial line), -1 when it
+ * does not start where the follower stands or was cut short (its tally
+ * must be dropped). */
 int lt_follow_advance(lt_follow *f, const lt_follow_part *part);
 
 /* 1 when the open file's size differs from the offset (new bytes, or a

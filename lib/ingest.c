@@ -1,4 +1,4 @@
-/* ingest.c -- reading whole files into a tally, on all cores.
+/* ingest.c -- reading whole files, or ranges of followed ones, into a tally, on all cores.
  *
  * A large regular file is cut into chunks of about `chunk` bytes (smaller
  * towards the end, so the workers finish together) that start at line
@@ -83,6 +83,18 @@
  * each batch is counted by lt_tally_lines(), which overlaps the table
  * lookups of the batch's lines.
  *
+ * The daemon reads a followed file's backlog the same way
+ * (lt_ingest_range_read()): a range of an open file, by pread() into a
+ * buffer per worker instead of mapped windows, since another program may
+ * truncate the file meanwhile (a mapped page past the new end raises
+ * SIGBUS).  Only the last chunk may end early (at a partial line that the
+ * writer has not finished); a chunk before it that ends early means the
+ * file was cut short while it was read, and since the shared IPv4 set then
+ * holds addresses of lines that will be read again, the whole range is
+ * dropped (cut_short) for the follower to start over.  On the benchmark
+ * log above, page-cached, the pread workers were no slower than the
+ * mapped ones (0.63 s against 0.75-0.81 s on 2 threads, without windows).
+ *
  * One thread, or a small file, counts straight into the caller's tally.
  * Streams (pipes, /dev/stdin) cannot be mapped or split: they are read
  * sequentially by one thread (lt_stream_lines).
@@ -112,6 +124,9 @@ struct piece {
     lt_tally *delta;          /* NULL for an empty chunk */
     uint64_t lines;
     size_t bytes;
+    uint64_t consumed;        /* bytes of whole lines counted */
+    int whole;                /* read to its end, not inside an overlong line */
+    int skipping;             /* ended inside an overlong line */
     int ready;
 };
 
@@ -119,6 +134,9 @@ struct piece {
 struct job {
     lt_tally *t;
     int fd;
+    int use_pread;            /* a followed file: pread, never a mapping */
+    int final;                /* the bytes after the last '\n' at size are a line */
+    uint64_t end;             /* the range ends here, at size or before it */
     uint64_t size, nchunks;
     uint64_t *cuts;           /* chunk k is [cuts[k], cuts[k + 1]) before
                                  moving each inner cut to a line start */
@@ -130,6 +148,9 @@ struct job {
     uint64_t next;            /* the next chunk to claim */
     uint64_t merged;          /* chunks merged into t */
     uint64_t lines;           /* lines of the merged chunks */
+    uint64_t consumed;        /* their bytes of whole lines */
+    int skipping;             /* the last merged chunk ended inside an overlong line */
+    int cut_short;            /* a chunk before the last one ended early */
     int merging;              /* a worker is merging (outside the lock) */
     lt_urls *handed[4 * MAX_THREADS]; /* workers' full URL tables, to merge */
     unsigned nhanded;
@@ -187,15 +208,21 @@ static ssize_t read_fd(void *src, char *buf, size_t cap, char *err, size_t errle
     }
 }
 
-/* Counts chunk k into a new partial tally, w->tally. */
-static int read_chunk(struct worker *w, uint64_t k)
+/* Counts chunk k into a new partial tally, w->tally, and says in *p how
+ * much of it was read. */
+static int read_chunk(struct worker *w, uint64_t k, struct piece *p)
 {
     struct job *j = w->j;
-    uint64_t from = 0, to = j->size;
+    uint64_t from = j->cuts[0], to = j->end;
     int rc;
 
     w->tally = NULL;
     w->lineno = 0;
+    p->consumed = 0;
+    p->whole = 1;
+    p->skipping = 0;
+    /* Every cut inside the range moves to a line start: both neighbours
+     * of a cut find the same one. */
     if ((k > 0 && (rc = lt_scan_line_start(j->fd, j->cuts[k], j->size, &from)) < 0) ||
         (k + 1 < j->nchunks &&
          (rc = lt_scan_line_start(j->fd, j->cuts[k + 1], j->size, &to)) < 0)) {
@@ -213,8 +240,15 @@ static int read_chunk(struct worker *w, uint64_t k)
     lt_tally_borrow_clients(w->tally, j->t, w->index);
     lt_tally_borrow_urls(w->tally, w->urls);
     lt_scan_pos pos = {from, 0};
-    rc = lt_scan_fd_lines(j->fd, &pos, to, to >= j->size, count_lines, w, w->err,
-                          sizeof(w->err));
+    int final = to >= j->size && j->final, more;
+    if (j->use_pread)
+        rc = lt_scan_pread_lines(j->fd, &pos, to, final, UINT64_MAX, &more, count_lines, w,
+                                 w->err, sizeof(w->err));
+    else
+        rc = lt_scan_fd_lines(j->fd, &pos, to, final, count_lines, w, w->err, sizeof(w->err));
+    p->consumed = pos.offset - from;
+    p->skipping = pos.skipping;
+    p->whole = pos.offset == to && !pos.skipping;
     /* The worker's table may be handed over and freed before this partial
      * is merged: the partial keeps no pointer to it. */
     lt_tally_borrow_urls(w->tally, NULL);
@@ -250,6 +284,13 @@ static void merge_ready(struct job *j)
         if (j->rc != 0 || j->merged >= j->nchunks || !j->slots[j->merged % j->nslots].ready)
             break;
         struct piece *p = &j->slots[j->merged % j->nslots];
+        if (!p->whole && j->merged + 1 < j->nchunks) {
+            /* Only the last chunk may end early (at a partial line): the
+             * file was cut short while it was read. */
+            j->cut_short = 1;
+            fail(j, -EAGAIN, "the file shrank while it was read");
+            break;
+        }
         int rc = 0;
         pthread_mutex_unlock(&j->mu);
         if (p->delta != NULL) {
@@ -261,6 +302,8 @@ static void merge_ready(struct job *j)
         p->delta = NULL;
         p->ready = 0;
         j->lines += p->lines;
+        j->consumed += p->consumed;
+        j->skipping = p->skipping;
         j->waiting_bytes -= p->bytes;
         j->merged++;
         if (rc < 0)
@@ -285,7 +328,8 @@ static void *run_worker(void *arg)
         pthread_mutex_unlock(&j->mu);
 
         w->err[0] = '\0';
-        int rc = read_chunk(w, k);
+        struct piece got;
+        int rc = read_chunk(w, k, &got);
         size_t bytes = w->tally ? lt_tally_bytes(w->tally) : 0;
 
         pthread_mutex_lock(&j->mu);
@@ -295,6 +339,9 @@ static void *run_worker(void *arg)
             break;
         }
         struct piece *p = &j->slots[k % j->nslots];
+        p->consumed = got.consumed;
+        p->whole = got.whole;
+        p->skipping = got.skipping;
         p->delta = w->tally;
         p->lines = w->lineno;
         p->bytes = bytes;
@@ -319,31 +366,33 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
-/* Cuts [0, size) into chunks of `chunk` bytes, smaller towards the end
+/* Cuts [from, to) into chunks of `chunk` bytes, smaller towards the end
  * (lt_plan_piece(), down to MIN_CHUNK), so the workers finish together
  * instead of one reading the last big chunk alone.  Returns the array of
  * nchunks + 1 offsets, or NULL when out of memory. */
-static uint64_t *cut_chunks(uint64_t size, uint64_t chunk, unsigned n, uint64_t *nchunks)
+static uint64_t *cut_chunks(uint64_t from, uint64_t to, uint64_t chunk, unsigned n,
+                            uint64_t *nchunks)
 {
-    uint64_t count = 0, cap = size / chunk + 2 * n * 16 + 2, pos = 0;
+    uint64_t count = 0, cap = (to - from) / chunk + 2 * n * 16 + 2, pos = from;
     uint64_t least = chunk < MIN_CHUNK ? chunk : MIN_CHUNK;
     uint64_t *cuts = malloc(cap * sizeof(*cuts));
     if (cuts == NULL)
         return NULL;
-    cuts[count++] = 0;
-    while (pos < size && count + 1 < cap) {
-        pos += lt_plan_piece(size - pos, chunk, least, n);
+    cuts[count++] = from;
+    while (pos < to && count + 1 < cap) {
+        pos += lt_plan_piece(to - pos, chunk, least, n);
         cuts[count++] = pos;
     }
-    cuts[count - 1] = size;
+    cuts[count - 1] = to;
     *nchunks = count - 1;
     return cuts;
 }
 
-/* Reads a large regular file with n workers (this thread one of them). */
-static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, const lt_format *f,
-                         unsigned n, uint64_t chunk, lt_ingest_stats *stats, char *err,
-                         size_t errlen)
+/* Reads r's range of a regular file with n workers (this thread one of
+ * them), by pread() when use_pread is set, through mapped windows if not. */
+static int read_parallel(lt_tally *t, lt_ingest_range *r, int use_pread, uint32_t source,
+                         const lt_format *f, unsigned n, uint64_t chunk, lt_ingest_stats *stats,
+                         char *err, size_t errlen)
 {
     struct job *j = calloc(1, sizeof(*j));
     struct worker w[MAX_THREADS];
@@ -354,9 +403,12 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
     if (j == NULL)
         return -ENOMEM;
     j->t = t;
-    j->fd = fd;
-    j->size = size;
-    if ((j->cuts = cut_chunks(size, chunk, n, &j->nchunks)) == NULL) {
+    j->fd = r->fd;
+    j->use_pread = use_pread;
+    j->final = r->final;
+    j->size = r->size;
+    j->end = r->to;
+    if ((j->cuts = cut_chunks(r->from, r->to, chunk, n, &j->nchunks)) == NULL) {
         free(j);
         return -ENOMEM;
     }
@@ -410,7 +462,13 @@ static int read_parallel(lt_tally *t, int fd, uint64_t size, uint32_t source, co
     for (unsigned i = 0; i < n; i++)
         lt_parser_free(w[i].parser);
     rc = j->rc;
-    if (rc != 0)
+    r->consumed = j->consumed;
+    r->lines = j->lines;
+    r->skipping = j->skipping;
+    r->cut_short = j->cut_short;
+    if (j->cut_short)
+        rc = 0;    /* not an error: the caller starts over where the file now ends */
+    else if (rc != 0)
         snprintf(err, errlen, "%s", j->err);
     if (stats != NULL)
         *stats = j->stats;
@@ -454,7 +512,8 @@ int lt_ingest_chunked(lt_tally *t, const char *path, uint32_t source, const lt_f
     if (threads > (size + chunk - 1) / chunk)
         threads = (unsigned)((size + chunk - 1) / chunk);
     if (S_ISREG(st.st_mode) && threads > 1 && size >= LT_INGEST_SPLIT_MIN) {
-        rc = read_parallel(t, fd, size, source, f, threads, chunk, stats, why, sizeof(why));
+        lt_ingest_range r = {.fd = fd, .from = 0, .to = size, .size = size, .final = 1};
+        rc = read_parallel(t, &r, 0, source, f, threads, chunk, stats, why, sizeof(why));
     } else if ((w.parser = lt_parser_new(f)) == NULL) {
         rc = -ENOMEM;
     } else if (S_ISREG(st.st_mode)) {
@@ -473,6 +532,56 @@ int lt_ingest_chunked(lt_tally *t, const char *path, uint32_t source, const lt_f
     }
     lt_parser_free(w.parser);
     close(fd);
+    return rc;
+}
+
+int lt_ingest_range_read(lt_tally *t, lt_ingest_range *r, uint32_t source, const lt_format *f,
+                         unsigned threads, char *err, size_t errlen)
+{
+    char why[256] = "";
+    uint64_t malformed = lt_tally_counters(t)->malformed;
+
+    r->consumed = r->lines = r->malformed = 0;
+    r->skipping = r->cut_short = 0;
+    if (r->to > r->size || r->from > r->to) {
+        snprintf(err, errlen, "a range past the file's size");
+        return -EINVAL;
+    }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    int rc = 0;
+    if (r->to < r->size && (rc = lt_scan_line_start(r->fd, r->to, r->size, &r->to)) < 0) {
+        snprintf(err, errlen, "read: %s", strerror(-rc));
+        return rc;
+    }
+    if (r->to <= r->from) {
+        /* inside a line longer than the range: nothing whole to count */
+    } else if (threads > 1) {
+        rc = read_parallel(t, r, 1, source, f, threads, LT_INGEST_CHUNK, NULL, why, sizeof(why));
+    } else {
+        /* One reader counts straight into t; a file cut short ends its
+         * read early, at a line start, which is not an error. */
+        struct worker w = {.tally = t, .source = source};
+        lt_scan_pos pos = {r->from, 0};
+        int more;
+        if ((w.parser = lt_parser_new(f)) == NULL)
+            rc = -ENOMEM;
+        else
+            rc = lt_scan_pread_lines(r->fd, &pos, r->to, r->final && r->to >= r->size,
+                                     UINT64_MAX, &more, count_lines, &w, why, sizeof(why));
+        lt_parser_free(w.parser);
+        r->consumed = pos.offset - r->from;
+        r->lines = w.lineno;
+        r->skipping = pos.skipping;
+    }
+    if (rc != 0)
+        snprintf(err, errlen, "%s", why[0] ? why : strerror(-rc));
+    if (r->cut_short)
+        r->consumed = r->lines = 0;
+    else
+        r->malformed = lt_tally_counters(t)->malformed - malformed;
     return rc;
 }
 

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -172,6 +173,54 @@ int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_
 {
     lt_batch b = {.max = LT_SCAN_BATCH, .fn = fn, .arg = arg};
     return scan(fd, pos, to, final, &b, err, errlen);
+}
+
+int lt_scan_pread_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, uint64_t max_bytes,
+                        int *more, lt_lines_fn fn, void *arg, char *err, size_t errlen)
+{
+    lt_batch b = {.max = LT_SCAN_BATCH, .fn = fn, .arg = arg};
+    uint64_t consumed = 0;
+    int rc = 0;
+
+    *more = 0;
+    char *buf = malloc(LT_SCAN_PREAD_BUF);
+    if (buf == NULL) {
+        set_err(err, errlen, "read", ENOMEM);
+        return -ENOMEM;
+    }
+    while (pos->offset < to) {
+        if (consumed >= max_bytes) {
+            *more = 1;
+            break;
+        }
+        uint64_t want = to - pos->offset;
+        size_t n = want < LT_SCAN_PREAD_BUF ? (size_t)want : LT_SCAN_PREAD_BUF;
+        ssize_t got = pread(fd, buf, n, (off_t)pos->offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            set_err(err, errlen, "read", -rc);
+            break;
+        }
+        if (got == 0)
+            break;    /* truncated since: the caller's next look sees it */
+        int at_end = pos->offset + (uint64_t)got >= to;
+        size_t used;
+        rc = lt_cut_lines(buf, (size_t)got, 0, final && at_end, &pos->skipping, lt_batch_line,
+                          &b, &used);
+        if (rc == 0)
+            rc = lt_batch_flush(&b);    /* the lines point into buf */
+        b.n = 0;
+        pos->offset += used;
+        consumed += used;
+        if (rc != 0 || used == 0)
+            break;    /* fn stopped, or only a partial line: wait for its '\n' */
+    }
+    if (rc == 0 && final && pos->offset >= to)
+        pos->skipping = 0;
+    free(buf);
+    return rc;
 }
 
 uint64_t lt_plan_piece(uint64_t left, uint64_t max, uint64_t min, unsigned n)

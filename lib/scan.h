@@ -87,6 +87,22 @@ int lt_scan_fd(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_line_fn fn, 
 int lt_scan_fd_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, lt_lines_fn fn, void *arg,
                      char *err, size_t errlen);
 
+/* Bytes lt_scan_pread_lines() reads at a time: any line a parser accepts
+ * fits in one buffer with room to spare. */
+#define LT_SCAN_PREAD_BUF (2u * LT_LINE_MAX)
+
+/* lt_scan_fd_lines() through pread() into a buffer (allocated for the
+ * call) instead of a mapping, for a file that another program may truncate
+ * while it is read (a followed file: touching a mapped page past a new end
+ * of file raises SIGBUS).  Stops at `to`, after the buffer that brings the
+ * bytes consumed to max_bytes (setting *more when bytes remain before
+ * `to`), at an end of file before `to` (a truncation since, which the
+ * caller's next look sees), or at a partial line waiting for its '\n'.
+ * Returns 0, fn's non-zero value, or a negative errno with a message in
+ * err naming the operation. */
+int lt_scan_pread_lines(int fd, lt_scan_pos *pos, uint64_t to, int final, uint64_t max_bytes,
+                        int *more, lt_lines_fn fn, void *arg, char *err, size_t errlen);
+
 /* The one planner of every parallel read (lib/ingest.c's chunks, the
  * daemon's backlog parts): the size of the next piece of a range with left
  * bytes to go, for n readers: max, until a 2n-th of what is left is less,

@@ -281,8 +281,28 @@ int lt_tally_merge(lt_tally *dst, const lt_tally *src)
     return merge(dst, (lt_tally *)src, 0);
 }
 
+static int same_limits(const lt_limits *a, const lt_limits *b)
+{
+    const lt_buckets_conf *x = &a->buckets, *y = &b->buckets;
+    return a->exact_clients_bytes == b->exact_clients_bytes && a->url_entries == b->url_entries &&
+           a->strip_query == b->strip_query && a->rps_bytes == b->rps_bytes &&
+           x->width == y->width && x->retention == y->retention &&
+           x->clients_bytes == y->clients_bytes && x->urls == y->urls && x->vhosts == y->vhosts &&
+           x->totals_only == y->totals_only;
+}
+
 int lt_tally_absorb(lt_tally *dst, lt_tally *src)
 {
+    /* A tally that has counted nothing (a first start's backlog, read into
+     * a tally of its own) takes src's tables as they are: a move, where a
+     * merge would copy millions of clients and URLs. */
+    if (dst->n.lines == 0 && dst->n.bytes == 0 && !dst->urls_borrowed && !src->urls_borrowed &&
+        same_limits(&dst->limits, &src->limits)) {
+        lt_tally swap = *dst;
+        *dst = *src;
+        *src = swap;
+        return 0;
+    }
     return merge(dst, src, 1);
 }
 

@@ -87,7 +87,8 @@ void lt_tally_shift_lines(lt_tally *t, uint32_t source, uint64_t delta);
 int lt_tally_merge(lt_tally *dst, const lt_tally *src);
 /* lt_tally_merge() of a src that is no longer needed: parts of src that
  * dst lacks, such as the time buckets of a new hour, are moved instead of
- * copied.  src is left fit only for lt_tally_free(), which the caller
+ * copied, and so is all of src when dst has counted nothing yet under the
+ * same limits.  src is left fit only for lt_tally_free(), which the caller
  * calls (also on failure). */
 int lt_tally_absorb(lt_tally *dst, lt_tally *src);
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # e2e_merge_answers.sh LOGTALLYD LOGTALLY LOGGEN
 # Answers while merges run off the loop (daemon/commit.c).  The daemon
-# reads a large backlog with many clients and URLs (parallel parts, each
-# merged on the thread pool) and checkpoints every 100 ms, while two
+# follows a log that grows in eight bursts of about 33 MB with many
+# clients and URLs (each burst a backlog part read on both threads and
+# merged on the thread pool into the counts of the bursts before it) and
+# checkpoints every 100 ms, while two
 # clients ask for summaries: one the same question again and again, the
 # other a different one each time (so it often finds no earlier answer and
 # is held until a merge ends).  Then:
@@ -24,7 +26,9 @@ loggen=$3
 sock=$tmp/s.sock
 log=$tmp/access.log
 
-"$loggen" --lines 1500000 --seed 17 --clients 500000 --client-skew 0 --urls 200000 --out "$log"
+"$loggen" --lines 1500000 --seed 17 --clients 500000 --client-skew 0 --urls 200000 --out "$tmp/full"
+split -n l/8 "$tmp/full" "$tmp/burst."
+cp "$tmp/full" "$log"
 fields='[.lines, .valid, .malformed, .bytes, .clients.total, .peak, .status, .methods,
          (.top[:10] | map([.url, .count]))]'
 "$logtally" analyze --json --top 10 "$log" | jq -c "$fields" >"$tmp/want"
@@ -62,10 +66,12 @@ sources:
   - path: $log
 YAML
   rm -f "$sock" "$tmp"/same.* "$tmp"/varied.*
+  : >"$log"
   "$logtallyd" -c "$tmp/c.yaml" 2>"$tmp/daemon.err" &
   pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
   [ -S "$sock" ] || fail "the daemon did not create its socket"
+  for b in "$tmp"/burst.*; do cat "$b" >>"$log"; sleep 0.2; done &
 
   asker same same &
   a1=$!

@@ -194,32 +194,27 @@ START_TEST(overlong_line_between_reads)
 }
 END_TEST
 
-/* Reads the backlog of f into t in planned parts of part_bytes, n at a
- * time, the way the daemon does, while there is one; returns the parts. */
-static int read_in_parts(lt_follow *f, lt_tally *t, unsigned n, uint64_t part_bytes)
+/* Reads the backlog of f into t in planned parts of up to part_bytes on
+ * `threads` workers, the way the daemon does, while there is one; returns
+ * the parts. */
+static int read_in_parts(lt_follow *f, lt_tally *t, unsigned threads, uint64_t part_bytes)
 {
-    lt_follow_part parts[4];
+    lt_follow_part part;
     char err[256];
-    int used = 0, planned;
-    while ((planned = lt_follow_plan(f, n, part_bytes, part_bytes, parts)) > 0) {
-        lt_tally *d[4];
-        for (int k = 0; k < planned; k++) {
-            d[k] = lt_tally_new(&limits);
-            ck_assert_int_eq(lt_follow_read_part(f, &parts[k], d[k], ps, err, sizeof(err)), 0);
-        }
-        int go = 1;
-        for (int k = 0; k < planned; k++) {
-            lt_follow_info i;
-            lt_follow_info_get(f, &i);
-            int r = go ? lt_follow_advance(f, &parts[k]) : -1;
-            if (r >= 0) {
-                lt_tally_shift_lines(d[k], 0, i.lines);
-                ck_assert_int_eq(lt_tally_merge(t, d[k]), 0);
-                used++;
-            }
-            go = r == 1;
-            lt_tally_free(d[k]);
-        }
+    int used = 0;
+    while (lt_follow_plan(f, part_bytes, 4096, &part)) {
+        lt_tally *d = lt_tally_new(&limits);
+        ck_assert_int_eq(lt_follow_read_part(f, &part, d, fmt, threads, err, sizeof(err)), 0);
+        lt_follow_info i;
+        lt_follow_info_get(f, &i);
+        int r = lt_follow_advance(f, &part);
+        ck_assert_int_ge(r, 0);
+        lt_tally_shift_lines(d, 0, i.lines);
+        ck_assert_int_eq(lt_tally_absorb(t, d), 0);
+        lt_tally_free(d);
+        used++;
+        if (r == 0)
+            break;    /* a partial line: a plain read waits for it */
     }
     return used;
 }
@@ -246,6 +241,12 @@ static void assert_same_tally(const lt_tally *a, const lt_tally *b)
  * LT_LINE_MAX across the cuts; the partial last line left waiting. */
 START_TEST(parts_read_like_one_reader)
 {
+    /* Many small parts, each one chunk; or the whole backlog in one part
+     * cut into 1 MiB chunks, on 3 threads or 1. */
+    static const struct { unsigned threads; uint64_t part_bytes; } runs[] = {
+        {3, 64 << 10}, {3, UINT64_MAX}, {1, UINT64_MAX}, {2, 1 << 20}};
+    unsigned threads = runs[_i].threads;
+    uint64_t part_bytes = runs[_i].part_bytes;
     char err[256];
     size_t big = (size_t)3 << 19;    /* 1.5 MiB: overlong */
     char *junk = malloc(big + 2);
@@ -266,7 +267,7 @@ START_TEST(parts_read_like_one_reader)
     read_all(f, a, 0);
     int more;
     ck_assert_int_ge(lt_follow_read(g, b, ps, 4096, 0, &more, err, sizeof(err)), 4096);
-    ck_assert_int_gt(read_in_parts(g, b, 3, 64 << 10), 20);
+    ck_assert_int_gt(read_in_parts(g, b, threads, part_bytes), (part_bytes < (1 << 20) ? 20 : 0));
     read_all(g, b, 0);
     assert_same_tally(a, b);
     lt_follow_info fi, gi;
@@ -292,45 +293,36 @@ START_TEST(parts_stop_at_a_truncation)
 {
     char err[256];
     append(path, 0, 60000, NULL);    /* 4 MB: a first read takes 2 MiB */
+    append(path, 0, 60000, NULL);    /* 4 MB more: 6 chunks of 1 MiB */
     lt_follow *f = lt_follow_new(path, 0);
     lt_tally *t = lt_tally_new(&limits);
     ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
     int more;
     ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
-    lt_follow_part parts[3];
-    /* The parts are a sixth (a 2n-th) of the backlog each, up to the
-     * maximum: together at most half of it. */
+    lt_follow_part part;
     lt_follow_info i;
     lt_follow_info_get(f, &i);
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 20, 4096, parts), 3);
-    uint64_t left = i.size - i.offset;
-    ck_assert_uint_eq(parts[0].from, i.offset);
-    for (int k = 0; k < 3; k++) {
-        ck_assert_uint_eq(parts[k].to - parts[k].from, left / 6);
-        if (k > 0)
-            ck_assert_uint_eq(parts[k].from, parts[k - 1].to);
-    }
-    ck_assert_uint_le(parts[2].to - i.offset, left / 2);
-    ck_assert_int_eq(lt_follow_plan(f, 3, 4096, 8192, parts), 0);    /* max < min */
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 20, i.size, parts), 0);    /* too small */
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 3);
-    ck_assert_uint_eq(parts[2].to - parts[2].from, 64 << 10);
-    /* Cut the file in the middle of the second part. */
-    ck_assert_int_eq(truncate(path, (off_t)(parts[1].from + (32 << 10))), 0);
-    lt_tally *d[3];
-    for (int k = 0; k < 3; k++) {
-        d[k] = lt_tally_new(&limits);
-        ck_assert_int_eq(lt_follow_read_part(f, &parts[k], d[k], ps, err, sizeof(err)), 0);
-    }
-    ck_assert_int_eq(lt_follow_advance(f, &parts[0]), 1);
-    ck_assert_int_eq(lt_follow_advance(f, &parts[1]), 0);     /* short */
-    ck_assert_int_eq(lt_follow_advance(f, &parts[2]), -1);    /* not where f stands */
-    for (int k = 0; k < 2; k++)
-        ck_assert_int_eq(lt_tally_merge(t, d[k]), 0);
-    for (int k = 0; k < 3; k++)
-        lt_tally_free(d[k]);
-    lt_follow_info_get(f, &i);
-    ck_assert_uint_eq(i.lines, lt_tally_counters(t)->lines);
+    ck_assert_int_eq(lt_follow_plan(f, 64 << 20, 4096, &part), 1);
+    ck_assert_uint_eq(part.from, i.offset);
+    ck_assert_uint_eq(part.to, i.size);
+    ck_assert_int_eq(lt_follow_plan(f, 64 << 20, i.size, &part), 0);    /* too small */
+    ck_assert_int_eq(lt_follow_plan(f, 64 << 10, 4096, &part), 1);
+    ck_assert_uint_eq(part.to - part.from, 64 << 10);
+    ck_assert_int_eq(lt_follow_plan(f, UINT64_MAX, 4096, &part), 1);
+    /* Cut the file inside the second of the part's 1 MiB chunks: nothing
+     * of the part counts (the first chunk's clients are in the shared
+     * set already), and the follower has not moved. */
+    ck_assert_int_eq(truncate(path, (off_t)(part.from + (1 << 20) + (32 << 10))), 0);
+    lt_tally *d = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_read_part(f, &part, d, fmt, 3, err, sizeof(err)), 0);
+    ck_assert_int_eq(part.cut_short, 1);
+    ck_assert_uint_eq(part.consumed, 0);
+    ck_assert_int_eq(lt_follow_advance(f, &part), -1);
+    lt_tally_free(d);
+    lt_follow_info j;
+    lt_follow_info_get(f, &j);
+    ck_assert_uint_eq(j.offset, i.offset);
+    ck_assert_uint_eq(j.lines, lt_tally_counters(t)->lines);
     /* Every whole line left in the file counted once. */
     read_all(f, t, 0);
     FILE *fp = fopen(path, "r");
@@ -343,19 +335,18 @@ START_TEST(parts_stop_at_a_truncation)
     lt_tally_free(t);
     lt_follow_free(f);
 
-    /* Cut below the offset (copytruncate) while far behind: no parts are
-     * planned from the old offset and the size seen before the cut; the
-     * plain read starts over. */
+    /* Cut below the offset (copytruncate) while far behind: no part is
+     * planned from the old offset; the plain read starts over. */
     ck_assert_int_eq(truncate(path, 0), 0);
     append(path, 0, 60000, NULL);
     f = lt_follow_new(path, 0);
     t = lt_tally_new(&limits);
     ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
     ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 3);
+    ck_assert_int_eq(lt_follow_plan(f, 64 << 10, 4096, &part), 1);
     lt_follow_info_get(f, &i);
     ck_assert_int_eq(truncate(path, (off_t)(i.offset / 2)), 0);
-    ck_assert_int_eq(lt_follow_plan(f, 3, 64 << 10, 64 << 10, parts), 0);
+    ck_assert_int_eq(lt_follow_plan(f, 64 << 10, 4096, &part), 0);
     ck_assert_int_ge(lt_follow_read(f, t, ps, UINT64_MAX, 0, &more, err, sizeof(err)), 1);
     lt_follow_info_get(f, &i);
     ck_assert_uint_eq(i.truncations, 1);
@@ -449,7 +440,7 @@ int main(void)
     tcase_add_test(tc, overlong_line_between_reads);
     tcase_add_test(tc, resume_at_offset);
     tcase_add_test(tc, fingerprint_follows_the_file);
-    tcase_add_test(tc, parts_read_like_one_reader);
+    tcase_add_loop_test(tc, parts_read_like_one_reader, 0, 4);
     tcase_add_test(tc, parts_stop_at_a_truncation);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
