@@ -32,6 +32,7 @@
 
 static void merge_run(uv_work_t *w)
 {
+    daemon_pool_thread();
     struct merge_job *j = w->data;
     for (size_t i = 0; i < j->n; i++) {
         if (lt_tally_absorb(j->d->tally, j->deltas[i]) < 0)

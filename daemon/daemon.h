@@ -107,6 +107,10 @@ int daemon_reload(lt_daemon *d, char *err, size_t errlen);
 /* main.c: reader threads for a backlog, as the configuration says them
  * (threads: 0 is one per online CPU). */
 unsigned daemon_readers(const lt_daemon *d);
+/* Called first by every job on the thread pool: the calling thread (and
+ * the reader threads it starts) runs at a lower priority than the loop,
+ * so that the loop, woken by a request, gets a core at once. */
+void daemon_pool_thread(void);
 /* main.c: starts a clean shutdown. */
 void daemon_stop(lt_daemon *d);
 

@@ -584,6 +584,7 @@ static void find_hint(tracked *t)
 /* On the thread pool: touches only t's follower, parser and job fields. */
 static void job_run(uv_work_t *w)
 {
+    daemon_pool_thread();
     tracked *t = w->data;
     lt_follow_info info;
 
@@ -1093,6 +1094,7 @@ static void on_poll(uv_timer_t *timer)
 
 static void scan_work(uv_work_t *w)
 {
+    daemon_pool_thread();
     struct sources *s = w->data;
     scan_run(&s->sc);
 }
