@@ -50,14 +50,9 @@ static void teardown(void)
     lt_format_free(fmt);
 }
 
-static char *json_limited(const char *p, const lt_limits *lim, unsigned threads, uint64_t chunk,
-                          lt_ingest_stats *st, size_t *bytes)
+/* The summary of t as JSON, less its memory figures. */
+static char *json_tally(lt_tally *t)
 {
-    char err[256];
-    lt_tally *t = lt_tally_new(lim);
-    ck_assert_int_eq(lt_ingest_chunked(t, p, 0, fmt, threads, chunk, st, err, sizeof(err)), 0);
-    if (bytes != NULL)
-        *bytes = lt_tally_bytes(t);
     lt_summary s;
     lt_buf b;
     ck_assert_int_eq(lt_summary_fill(&s, t, 20), 0);
@@ -66,8 +61,20 @@ static char *json_limited(const char *p, const lt_limits *lim, unsigned threads,
     lt_buf_init(&b);
     lt_summary_json(&b, &s, NULL, 0);
     lt_summary_release(&s);
-    lt_tally_free(t);
     return b.data;
+}
+
+static char *json_limited(const char *p, const lt_limits *lim, unsigned threads, uint64_t chunk,
+                          lt_ingest_stats *st, size_t *bytes)
+{
+    char err[256];
+    lt_tally *t = lt_tally_new(lim);
+    ck_assert_int_eq(lt_ingest_chunked(t, p, 0, fmt, threads, chunk, st, err, sizeof(err)), 0);
+    if (bytes != NULL)
+        *bytes = lt_tally_bytes(t);
+    char *json = json_tally(t);
+    lt_tally_free(t);
+    return json;
 }
 
 static char *json_chunked(const char *p, unsigned threads, uint64_t chunk, lt_ingest_stats *st,
@@ -312,6 +319,67 @@ static void *feed_pipe(void *arg)
     return NULL;
 }
 
+/* Counts [from, to) of the file into a new tally (lines numbered from
+ * `before` + 1) with lt_ingest_range_read(), and checks what it says. */
+static lt_tally *read_range(int fd, uint64_t from, uint64_t to, uint64_t size, int final,
+                            unsigned threads, uint64_t before, lt_ingest_range *r)
+{
+    char err[256];
+    lt_tally *t = lt_tally_new(&limits);
+    *r = (lt_ingest_range){.fd = fd, .from = from, .to = to, .size = size, .final = final};
+    ck_assert_int_eq(lt_ingest_range_read(t, r, 0, fmt, threads, err, sizeof(err)), 0);
+    ck_assert_int_eq(r->cut_short, 0);
+    ck_assert_uint_eq(r->lines, lt_tally_counters(t)->lines);
+    ck_assert_uint_eq(r->malformed, lt_tally_counters(t)->malformed);
+    lt_tally_shift_lines(t, 0, before);
+    return t;
+}
+
+/* The daemon's reads: a range that ends at the file's end leaves the last
+ * line (no '\n') unless final; one that ends inside a line stops at the
+ * next line start; ranges read one after another, on any thread count,
+ * give the whole file's counts and sample line numbers. */
+START_TEST(ranges_read_like_the_file)
+{
+    char *want = json_of(path, 1);
+    int fd = open(path, O_RDONLY);
+    uint64_t size = (uint64_t)lseek(fd, 0, SEEK_END);
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        lt_ingest_range r1, r2, r3;
+        /* The whole file, not final: every line but the last. */
+        lt_tally *t = read_range(fd, 0, size, size, 0, threads, 0, &r1);
+        ck_assert_uint_eq(r1.lines, 49999);
+        ck_assert_uint_eq(r1.to, size);
+        ck_assert_uint_lt(r1.consumed, size);
+        lt_tally *last = read_range(fd, r1.consumed, size, size, 1, threads, r1.lines, &r2);
+        ck_assert_uint_eq(r2.lines, 1);
+        ck_assert_uint_eq(r1.consumed + r2.consumed, size);
+        ck_assert_int_eq(lt_tally_absorb(t, last), 0);
+        lt_tally_free(last);
+        char *got = json_tally(t);
+        ck_assert_str_eq(got, want);
+        free(got);
+        lt_tally_free(t);
+
+        /* Cut in the middle of a line, then the rest. */
+        uint64_t mid = size / 2 + 17;
+        t = read_range(fd, 0, mid, size, 0, threads, 0, &r1);
+        ck_assert_uint_gt(r1.to, mid);
+        ck_assert_uint_eq(r1.consumed, r1.to);
+        last = read_range(fd, r1.to, size, size, 1, threads, r1.lines, &r3);
+        ck_assert_uint_eq(r1.lines + r3.lines, 50000);
+        ck_assert_int_eq(lt_tally_absorb(t, last), 0);
+        lt_tally_free(last);
+        got = json_tally(t);
+        ck_assert_str_eq(got, want);
+        free(got);
+        lt_tally_free(t);
+    }
+    close(fd);
+    free(want);
+}
+END_TEST
+
 START_TEST(stream_reads_like_a_file)
 {
     int p[2];
@@ -356,6 +424,7 @@ int main(void)
     tcase_add_test(tc, many_clients_agree);
     tcase_add_test(tc, url_handovers_agree);
     tcase_add_test(tc, url_handovers_bounded);
+    tcase_add_test(tc, ranges_read_like_the_file);
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);
