@@ -43,7 +43,9 @@
 #   --sweep            instead: the cardinality sweep: four --lines logs
 #                      with about 140 K, 500 K, 1.5 M and 3 M distinct
 #                      clients (and 100 K to 1 M URLs); for each, wc -l,
-#                      logtally with 1 and --threads threads, logswan,
+#                      logtally with 1 and --threads threads (and with
+#                      --threads keeping time buckets, as the daemon
+#                      does), logswan,
 #                      DuckDB (a regular-expression parse into distinct
 #                      clients, top 10 URLs and the busiest second) and
 #                      logtallyd's initial ingest with the latency of
@@ -445,13 +447,16 @@ if [ "$sweep" -eq 1 ]; then
     warm "$log"
     check_answers "$log" "$threads"
     check_answers "$log" 1
-    for n in wc lt1 ltall logswan duckdb ld; do rm -f "$tmp/$n" "$tmp/$n.lat"; done
+    for n in wc lt1 ltall ltwin logswan duckdb ld; do rm -f "$tmp/$n" "$tmp/$n.lat"; done
     for ((r = 1; r <= runs; r++)); do
       note "$name: round $r of $runs"
       warm "$log"
       timed wc wc -l "$log"
       timed lt1 "$logtally" analyze --json --threads 1 "$log"
       timed ltall "$logtally" analyze --json --threads "$threads" "$log"
+      # With the time buckets the daemon keeps (a window makes analyze keep them).
+      timed ltwin "$logtally" analyze --json --threads "$threads" --from 1970-01-01T00:00:00Z \
+            --to 2100-01-01T00:00:00Z "$log"
       timed logswan logswan "$log"
       timed duckdb node "$duckdb_js" "$log"
       daemon_sweep ld
@@ -463,10 +468,11 @@ if [ "$sweep" -eq 1 ]; then
     awk -v c="$clients" -v u="$urls" -v s="$size" -v wc="$(median_col wc 1)" -v t1="$(median_col lt1 1)" \
         -v ta="$(median_col ltall 1)" -v ls="$(median_col logswan 1)" -v dk="$(median_col duckdb 1)" \
         -v rss1="$(median_col lt1 2)" -v rssa="$(median_col ltall 2)" -v rssd="$(median_col duckdb 2)" \
-        -v dm="$(median_col ld 1)" -v drss="$(median_col ld 2)" -v lat="$lat" 'BEGIN{
-      printf "| %.2fM / %.2fM | %.0f | %.3f | %.3f | %.3f | **%.2fx** | %.2fx | %.3f | %.1fx | %.2f | %.1fx | %.0f / %.0f | %.2f | %.2fx | %s | %.0f / %.0f |\n",
+        -v dm="$(median_col ld 1)" -v drss="$(median_col ld 2)" -v lat="$lat" \
+        -v tw="$(median_col ltwin 1)" 'BEGIN{
+      printf "| %.2fM / %.2fM | %.0f | %.3f | %.3f | %.3f | **%.2fx** | %.2fx | %.3f | %.1fx | %.2f | %.1fx | %.0f / %.0f | %.3f | %.2f | %.2fx / %.2fx | %s | %.0f / %.0f |\n",
         c / 1e6, u / 1e6, s / 1e6, wc, t1, ta, t1 / ta, ta / wc, ls, ls / ta, dk, dk / ta,
-        rss1 / 1024, rssa / 1024, dm, dm / ta, lat, drss / 1024, rssd / 1024 }' >>"$tmp/rows"
+        rss1 / 1024, rssa / 1024, tw, dm, dm / ta, dm / tw, lat, drss / 1024, rssd / 1024 }' >>"$tmp/rows"
   done
   machine
   echo "## Cardinality sweep: $lines-line combined logs, page-cached; median of $runs runs"
@@ -478,10 +484,11 @@ if [ "$sweep" -eq 1 ]; then
   echo "and logtallyd's, equal the generator's truth on every row (checked before timing).  \"daemon\" is"
   echo "logtallyd's initial ingest with \`threads: $threads\`, from its start until \`/v1/summary\` counts"
   echo "every line; the answer times are those of \`/v1/summary?n=10\`, asked every 20 ms meanwhile (time"
-  echo "to first byte, curl's connection included)."
+  echo "to first byte, curl's connection included).  \"with windows\" is \`analyze\` with $threads threads keeping"
+  echo "the time buckets the daemon keeps (\`--from 1970-01-01T00:00:00Z --to 2100-01-01T00:00:00Z\`)."
   echo
-  echo "| distinct clients / URLs | MB | \`wc -l\` s | logtally 1 thread s | logtally $threads threads s | $threads vs 1 | vs \`wc -l\` | logswan s | logswan / logtally | DuckDB s | DuckDB / logtally | peak RSS MiB (1 / $threads) | daemon ingest s | daemon / analyze | answers during ingest p50 / p99 / max ms | RSS MiB daemon / DuckDB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| distinct clients / URLs | MB | \`wc -l\` s | logtally 1 thread s | logtally $threads threads s | $threads vs 1 | vs \`wc -l\` | logswan s | logswan / logtally | DuckDB s | DuckDB / logtally | peak RSS MiB (1 / $threads) | with windows s | daemon ingest s | daemon / analyze (plain / with windows) | answers during ingest p50 / p99 / max ms | RSS MiB daemon / DuckDB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   cat "$tmp/rows"
   echo
   echo "DuckDB's regular-expression answers against the truth (it takes the client field as written:"

@@ -459,7 +459,7 @@ static void on_status(uv_timer_t *t)
 /* The nice value of the thread pool's threads; the loop's stays 0.  On
  * two cores, with both reading a backlog, /v1/summary asked every 3 ms
  * during the initial ingest of the 1.58 M-client benchmark log waited up
- * to 4.5-5.4 ms at p99 for a core with the pool at nice 0, 0.4-2.7 ms at
+ * to 3.6-5.4 ms at p99 for a core with the pool at nice 0, 0.4-2.7 ms at
  * nice 10 and 0.3-0.5 ms at nice 19 (SCHED_BATCH: no better than 0).
  * Against a web server at nice 0 on the same cores, a busy pool at nice 10
  * gets about a tenth of a contended core: the server comes first, and the
