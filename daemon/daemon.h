@@ -108,8 +108,9 @@ int daemon_reload(lt_daemon *d, char *err, size_t errlen);
  * (threads: 0 is one per online CPU). */
 unsigned daemon_readers(const lt_daemon *d);
 /* Called first by every job on the thread pool: the calling thread (and
- * the reader threads it starts) runs at a lower priority than the loop,
- * so that the loop, woken by a request, gets a core at once. */
+ * the reader threads it starts) runs 10 nice levels below the loop, so
+ * that the loop, woken by a request, gets a core at once.  A no-op on the
+ * loop's own thread. */
 void daemon_pool_thread(void);
 /* main.c: starts a clean shutdown. */
 void daemon_stop(lt_daemon *d);

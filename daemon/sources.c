@@ -177,6 +177,7 @@ typedef struct tracked {
     int try_backlog;         /* the job reads a backlog part if there is one */
     unsigned readers;        /* on this many threads */
     int in_backlog;          /* it did: the job's output is the part */
+    int backlog_slot;        /* its job holds the one backlog read allowed */
     lt_follow_part part;
     int plain_next;          /* a backlog read ended early: a plain job reads next */
     /* the job's input, set on the loop before it is queued */
@@ -236,6 +237,7 @@ struct sources {
     uint64_t rate_done, rate_ms;
     double rate;
     uint64_t parts_read;
+    unsigned backlog_jobs;   /* jobs that may read a backlog part: 0 or 1 */
     int initial_done;        /* the first catch-up ended: checkpointed at once */
     int stop_waiting;        /* stopped, every job ended: waits for the merges */
     int stopping;
@@ -755,6 +757,10 @@ static void job_done(uv_work_t *w, int status)
     lt_daemon *d = s->d;
     uint64_t now = uv_now(d->loop);
 
+    if (t->backlog_slot) {
+        t->backlog_slot = 0;
+        s->backlog_jobs--;
+    }
     if (status == 0 && t->in_backlog) {
         t->in_backlog = 0;
         backlog_done(t, status);
@@ -878,14 +884,14 @@ static void backlog_done(tracked *t, int status)
      * truncation; after an error that is the poll's next round, not at
      * once. */
     t->plain_next = r != 1;
-    if (rc == 0)
+    if (rc == 0) {
         t->logged_error = 0;
-    if (!s->stopping && !t->drop && rc == 0) {
-        t->again = 0;
-        schedule(t);
+        start_watch(t);
     }
     merge_delta(t, delta);
-    after_job(t, 0);
+    /* The next read is queued by after_job(), once a reload's new format
+     * (if any) has replaced the old one: never under a job using it. */
+    after_job(t, rc == 0);
 }
 
 /* --- jobs that end while a checkpoint waits ---------------------------- */
@@ -1023,7 +1029,9 @@ static void schedule(tracked *t)
     }
     t->job_final = t->finishing && now - t->grew_ms >= t->rotate_wait_ms;
     t->job_bytes = JOB_BYTES;
-    t->try_backlog = !t->gz && !t->job_final && !t->plain_next;
+    /* One backlog at a time: each takes every reader thread, and a tally
+     * of up to BACKLOG_BYTES of lines. */
+    t->try_backlog = !t->gz && !t->job_final && !t->plain_next && s->backlog_jobs == 0;
     t->in_backlog = 0;
     unsigned readers = daemon_readers(s->d);
     t->readers = readers > 64 ? 64 : readers;
@@ -1031,6 +1039,10 @@ static void schedule(tracked *t)
     if (uv_queue_work(s->d->loop, &t->work, job_run, job_ended) == 0) {
         t->busy = 1;
         s->jobs++;
+        if (t->try_backlog) {
+            t->backlog_slot = 1;
+            s->backlog_jobs++;
+        }
     }
 }
 

@@ -281,8 +281,9 @@ int lt_follow_plan(const lt_follow *f, uint64_t max_bytes, uint64_t min_bytes,
     if (f->fd < 0 || f->pos.skipping || min_bytes == 0 || fstat(f->fd, &st) < 0)
         return 0;
     uint64_t size = (uint64_t)st.st_size;
-    if (size < f->pos.offset || size - f->pos.offset < min_bytes)
-        return 0;    /* truncated (lt_follow_read() starts it over), or too little */
+    if (size < f->pos.offset || size - f->pos.offset < min_bytes || !same_start(f))
+        return 0;    /* truncated, maybe refilled since (lt_follow_read() starts
+                        it over), or too little */
     memset(part, 0, sizeof(*part));
     part->from = f->pos.offset;
     part->to = size - f->pos.offset > max_bytes ? f->pos.offset + max_bytes : size;

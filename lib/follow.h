@@ -104,8 +104,9 @@ typedef struct lt_follow_part {
 
 /* Plans the part of the backlog from the offset, max_bytes at most (to the
  * file's size as it stands now, one fstat); returns 1, or 0 when the
- * backlog is smaller than min_bytes (not worth it), the file shrank (a
- * truncation, for lt_follow_read()) or the follower is inside an overlong
+ * backlog is smaller than min_bytes (not worth it), the file shrank or
+ * its first bytes changed (a truncation, maybe refilled past the offset
+ * since: for lt_follow_read()) or the follower is inside an overlong
  * line. */
 int lt_follow_plan(const lt_follow *f, uint64_t max_bytes, uint64_t min_bytes,
                    lt_follow_part *part);

@@ -126,6 +126,8 @@ struct piece {
     size_t bytes;
     uint64_t consumed;        /* bytes of whole lines counted */
     int whole;                /* read to its end, not inside an overlong line */
+    int at_end;               /* its end is the range's: it may end early */
+    int empty;                /* it starts where it ends (inside a long line) */
     int skipping;             /* ended inside an overlong line */
     int ready;
 };
@@ -220,6 +222,7 @@ static int read_chunk(struct worker *w, uint64_t k, struct piece *p)
     w->lineno = 0;
     p->consumed = 0;
     p->whole = 1;
+    p->at_end = p->empty = 0;
     p->skipping = 0;
     /* Every cut inside the range moves to a line start: both neighbours
      * of a cut find the same one. */
@@ -229,6 +232,11 @@ static int read_chunk(struct worker *w, uint64_t k, struct piece *p)
         snprintf(w->err, sizeof(w->err), "read: %s", strerror(-rc));
         return rc;
     }
+    /* The cuts near the end of the range may all move to its end (a long
+     * last line): the chunk that reaches it is the one that may stop at a
+     * partial line. */
+    p->at_end = to >= j->end;
+    p->empty = from >= to;
     if (from >= to)
         return 0;    /* inside a line longer than the chunk */
     const lt_limits *lim = lt_tally_limits(j->t);
@@ -284,9 +292,10 @@ static void merge_ready(struct job *j)
         if (j->rc != 0 || j->merged >= j->nchunks || !j->slots[j->merged % j->nslots].ready)
             break;
         struct piece *p = &j->slots[j->merged % j->nslots];
-        if (!p->whole && j->merged + 1 < j->nchunks) {
-            /* Only the last chunk may end early (at a partial line): the
-             * file was cut short while it was read. */
+        if (!p->whole && !p->at_end) {
+            /* Only the chunk that reaches the range's end may end early
+             * (at a partial line): the file was cut short while it was
+             * read. */
             j->cut_short = 1;
             fail(j, -EAGAIN, "the file shrank while it was read");
             break;
@@ -303,7 +312,8 @@ static void merge_ready(struct job *j)
         p->ready = 0;
         j->lines += p->lines;
         j->consumed += p->consumed;
-        j->skipping = p->skipping;
+        if (!p->empty)
+            j->skipping = p->skipping;
         j->waiting_bytes -= p->bytes;
         j->merged++;
         if (rc < 0)
@@ -341,6 +351,8 @@ static void *run_worker(void *arg)
         struct piece *p = &j->slots[k % j->nslots];
         p->consumed = got.consumed;
         p->whole = got.whole;
+        p->at_end = got.at_end;
+        p->empty = got.empty;
         p->skipping = got.skipping;
         p->delta = w->tally;
         p->lines = w->lineno;

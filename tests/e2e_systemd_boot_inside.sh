@@ -155,6 +155,14 @@ done
 systemctl status --no-pager logtallyd | grep -q 'Status: "Following: 3,000 lines, 2,982 valid"' ||
   fail "systemctl status does not show the progress"
 ok "systemctl status: Status: \"$status\" (the log is root:adm 0640)"
+# Nice=-10 for the loop; the pool threads that read the logs lower
+# themselves to 0.
+pid=$(prop MainPID)
+loop_nice=$(awk '{ print $19 }' "/proc/$pid/stat")
+pool=$(cat /proc/"$pid"/task/*/stat | awk '$19 == 0' | wc -l)
+[ "$loop_nice" = -10 ] && [ "$pool" -ge 1 ] ||
+  fail "the loop runs at nice $loop_nice, not -10, and $pool threads at nice 0"
+ok "the loop at nice -10, $pool pool threads at nice 0"
 
 # --- access ------------------------------------------------------------------
 useradd -M -G logtally alice

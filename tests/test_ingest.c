@@ -380,6 +380,33 @@ START_TEST(ranges_read_like_the_file)
 }
 END_TEST
 
+/* A writer stopped inside a line longer than LT_LINE_MAX at the end: the
+ * cuts near the end all fall inside it, and the chunk that reaches the end
+ * of the range (not the nominal last one) ends early, which is no
+ * truncation.  The line is counted by its head, once, and the range ends
+ * inside it (skipping). */
+START_TEST(range_ends_inside_an_overlong_line)
+{
+    FILE *f = fopen(path, "a");
+    fputc('\n', f);
+    for (int i = 0; i < (3 << 19); i++)
+        fputc('x', f);
+    fclose(f);
+    int fd = open(path, O_RDONLY);
+    uint64_t size = (uint64_t)lseek(fd, 0, SEEK_END);
+    for (unsigned threads = 2; threads <= 3; threads++) {
+        lt_ingest_range r;
+        lt_tally *t = read_range(fd, 0, size, size, 0, threads, 0, &r);
+        ck_assert_uint_eq(r.consumed, size);
+        ck_assert_uint_eq(r.lines, 50001);
+        ck_assert_uint_eq(lt_tally_counters(t)->malformed, 51);
+        ck_assert_int_eq(r.skipping, 1);
+        lt_tally_free(t);
+    }
+    close(fd);
+}
+END_TEST
+
 START_TEST(stream_reads_like_a_file)
 {
     int p[2];
@@ -425,6 +452,7 @@ int main(void)
     tcase_add_test(tc, url_handovers_agree);
     tcase_add_test(tc, url_handovers_bounded);
     tcase_add_test(tc, ranges_read_like_the_file);
+    tcase_add_test(tc, range_ends_inside_an_overlong_line);
     tcase_add_test(tc, stream_reads_like_a_file);
     tcase_add_test(tc, errors_name_the_file);
     suite_add_tcase(s, tc);
