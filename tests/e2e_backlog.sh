@@ -17,7 +17,10 @@
 #      twice;
 #   3. the file copy-truncated while its part is read and refilled with
 #      1,000 lines: the part is dropped, and the daemon sees the truncation
-#      and ends with exactly those 1,000 lines read since.
+#      and ends with exactly those 1,000 lines read since;
+#   4. a 21 MB backlog that ends inside an unfinished line of 1.5 MiB is
+#      read in a part, whole (not taken for a truncation and dropped), the
+#      line counted once.
 set -euo pipefail
 logtallyd=$1
 logtally=$2
@@ -141,5 +144,21 @@ for _ in $(seq 300); do
 done
 [ "$src" = "$want" ] || fail "after the truncation /v1/sources says [offset, lines, truncations] = $src, not $want"
 echo "  truncated after $done_bytes bytes; the 1,000 lines written since are read, once"
+stop_daemon
+
+echo "4. a backlog that ends inside an unfinished line over 1 MiB"
+"$loggen" --lines 120000 --seed 5 --out "$log"
+head -c $((3 << 19)) /dev/zero | tr '\0' x >>"$log"    # a writer stalled mid-line
+lines=120001    # the overlong line counts once, by its head, as malformed
+rm -rf "$tmp/state"
+start_daemon 2
+wait_all
+n=$(parts)
+src=$(api /v1/sources | jq -c '.sources[0] | [.offset, .size]')
+[ "$src" = "[$(stat -c %s "$log"),$(stat -c %s "$log")]" ] || fail "/v1/sources says [offset, size] = $src"
+# Each part that is read counts; one dropped as if the file had shrunk
+# would not, and the backlog would be read again by 8 MiB plain jobs.
+[ "$n" -ge 1 ] || fail "the backlog was not read in a part ($n parts): the part was dropped"
+echo "  $(stat -c %s "$log") bytes in $n part(s); the unfinished line counted once"
 stop_daemon
 echo "e2e_backlog: ok"
