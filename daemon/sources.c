@@ -174,10 +174,10 @@ typedef struct tracked {
     uint64_t n_samples;
     struct tracked *next;
     struct tracked *queue_next;
-    int try_backlog;         /* the job reads a backlog part if there is one */
+    int try_backlog;         /* the job reads a backlog part if there is one,
+                                holding the one backlog read allowed */
     unsigned readers;        /* on this many threads */
     int in_backlog;          /* it did: the job's output is the part */
-    int backlog_slot;        /* its job holds the one backlog read allowed */
     lt_follow_part part;
     int plain_next;          /* a backlog read ended early: a plain job reads next */
     /* the job's input, set on the loop before it is queued */
@@ -747,9 +747,9 @@ static void gz_done(tracked *t, int rc, const char *err)
     }
 }
 
-/* On the loop thread, after job_run. */
-static void backlog_done(tracked *t, int status);
+static void backlog_done(tracked *t);
 
+/* On the loop thread, after job_run. */
 static void job_done(uv_work_t *w, int status)
 {
     tracked *t = w->data;
@@ -757,13 +757,13 @@ static void job_done(uv_work_t *w, int status)
     lt_daemon *d = s->d;
     uint64_t now = uv_now(d->loop);
 
-    if (t->backlog_slot) {
-        t->backlog_slot = 0;
+    if (t->try_backlog) {
+        t->try_backlog = 0;
         s->backlog_jobs--;
     }
     if (status == 0 && t->in_backlog) {
         t->in_backlog = 0;
-        backlog_done(t, status);
+        backlog_done(t);
         return;
     }
 
@@ -847,16 +847,14 @@ static void job_done(uv_work_t *w, int status)
 
 /* --- a backlog on every reader thread ----------------------------------- */
 
-static void job_ended(uv_work_t *w, int status);
-
 /* On the loop thread, after a job that read a backlog part: moves the follower past what was
  * read and queues its tally. */
-static void backlog_done(tracked *t, int status)
+static void backlog_done(tracked *t)
 {
     struct sources *s = t->src;
     lt_daemon *d = s->d;
     lt_tally *delta = t->delta;
-    int rc = status == 0 ? t->rc : -ECANCELED;
+    int rc = t->rc;
 
     t->delta = NULL;
     s->jobs--;
@@ -929,8 +927,6 @@ static void job_ended(uv_work_t *w, int status)
 {
     end_or_wait(((tracked *)w->data)->src, w, status, job_done);
 }
-
-
 
 void sources_committed(lt_daemon *d)
 {
@@ -1039,10 +1035,9 @@ static void schedule(tracked *t)
     if (uv_queue_work(s->d->loop, &t->work, job_run, job_ended) == 0) {
         t->busy = 1;
         s->jobs++;
-        if (t->try_backlog) {
-            t->backlog_slot = 1;
-            s->backlog_jobs++;
-        }
+        s->backlog_jobs += (unsigned)t->try_backlog;
+    } else {
+        t->try_backlog = 0;
     }
 }
 
