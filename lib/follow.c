@@ -38,7 +38,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "ingest.h"
 #include "scan.h"
 
 struct lt_follow {
@@ -294,17 +293,11 @@ int lt_follow_plan(const lt_follow *f, uint64_t max_bytes, uint64_t min_bytes,
 int lt_follow_read_part(const lt_follow *f, lt_follow_part *part, lt_tally *t,
                         const lt_format *fmt, unsigned threads, char *err, size_t errlen)
 {
-    lt_ingest_range r = {.fd = f->fd, .from = part->from, .to = part->to, .size = part->size};
     char why[256] = "";
-    int rc = lt_ingest_range_read(t, &r, f->source, fmt, threads, why, sizeof(why));
+    part->fd = f->fd;
+    int rc = lt_ingest_range_read(t, part, f->source, fmt, threads, why, sizeof(why));
     if (rc != 0)
         snprintf(err, errlen, "%s: %s", f->path, why);
-    part->to = r.to;    /* moved on to a line start */
-    part->consumed = r.consumed;
-    part->lines = r.lines;
-    part->malformed = r.malformed;
-    part->skipping = r.skipping;
-    part->cut_short = r.cut_short;
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ingest.h"
 #include "parse.h"
 #include "tally.h"
 
@@ -92,15 +93,9 @@ int64_t lt_follow_read(lt_follow *f, lt_tally *t, lt_parser *p, uint64_t max_byt
  * so.  The follower must not be read in between.  A part stops at the
  * last complete line; one that found the file cut short (truncated since)
  * counts nothing, and the caller reads on with lt_follow_read(), which
- * sees the truncation. */
-typedef struct lt_follow_part {
-    uint64_t from, to;        /* set by the plan */
-    uint64_t size;            /* the file's size when planned */
-    uint64_t consumed;        /* bytes of whole lines counted */
-    uint64_t lines, malformed;
-    int skipping;             /* ended inside an overlong line */
-    int cut_short;            /* the file shrank while the part was read */
-} lt_follow_part;
+ * sees the truncation.  A part is the range lt_ingest_range_read() reads:
+ * the plan sets from, to and size; the read, the rest. */
+typedef lt_ingest_range lt_follow_part;
 
 /* Plans the part of the backlog from the offset, max_bytes at most (to the
  * file's size as it stands now, one fstat); returns 1, or 0 when the

@@ -119,16 +119,21 @@
  * many bytes, or half the URL limit's entries (so that it stays exact). */
 #define URLS_HANDOVER_BYTES ((size_t)32 << 20)
 
-/* A chunk's partial tally, waiting for its turn to be merged. */
-struct piece {
-    lt_tally *delta;          /* NULL for an empty chunk */
-    uint64_t lines;
-    size_t bytes;
+/* Where a chunk's read ended. */
+struct chunk_end {
     uint64_t consumed;        /* bytes of whole lines counted */
     int whole;                /* read to its end, not inside an overlong line */
     int at_end;               /* its end is the range's: it may end early */
     int empty;                /* it starts where it ends (inside a long line) */
     int skipping;             /* ended inside an overlong line */
+};
+
+/* A chunk's partial tally, waiting for its turn to be merged. */
+struct piece {
+    lt_tally *delta;          /* NULL for an empty chunk */
+    uint64_t lines;
+    size_t bytes;
+    struct chunk_end end;
     int ready;
 };
 
@@ -212,7 +217,7 @@ static ssize_t read_fd(void *src, char *buf, size_t cap, char *err, size_t errle
 
 /* Counts chunk k into a new partial tally, w->tally, and says in *p how
  * much of it was read. */
-static int read_chunk(struct worker *w, uint64_t k, struct piece *p)
+static int read_chunk(struct worker *w, uint64_t k, struct chunk_end *p)
 {
     struct job *j = w->j;
     uint64_t from = j->cuts[0], to = j->end;
@@ -220,10 +225,7 @@ static int read_chunk(struct worker *w, uint64_t k, struct piece *p)
 
     w->tally = NULL;
     w->lineno = 0;
-    p->consumed = 0;
-    p->whole = 1;
-    p->at_end = p->empty = 0;
-    p->skipping = 0;
+    *p = (struct chunk_end){.whole = 1};
     /* Every cut inside the range moves to a line start: both neighbours
      * of a cut find the same one. */
     if ((k > 0 && (rc = lt_scan_line_start(j->fd, j->cuts[k], j->size, &from)) < 0) ||
@@ -292,7 +294,7 @@ static void merge_ready(struct job *j)
         if (j->rc != 0 || j->merged >= j->nchunks || !j->slots[j->merged % j->nslots].ready)
             break;
         struct piece *p = &j->slots[j->merged % j->nslots];
-        if (!p->whole && !p->at_end) {
+        if (!p->end.whole && !p->end.at_end) {
             /* Only the chunk that reaches the range's end may end early
              * (at a partial line): the file was cut short while it was
              * read. */
@@ -311,9 +313,9 @@ static void merge_ready(struct job *j)
         p->delta = NULL;
         p->ready = 0;
         j->lines += p->lines;
-        j->consumed += p->consumed;
-        if (!p->empty)
-            j->skipping = p->skipping;
+        j->consumed += p->end.consumed;
+        if (!p->end.empty)
+            j->skipping = p->end.skipping;
         j->waiting_bytes -= p->bytes;
         j->merged++;
         if (rc < 0)
@@ -338,7 +340,7 @@ static void *run_worker(void *arg)
         pthread_mutex_unlock(&j->mu);
 
         w->err[0] = '\0';
-        struct piece got;
+        struct chunk_end got;
         int rc = read_chunk(w, k, &got);
         size_t bytes = w->tally ? lt_tally_bytes(w->tally) : 0;
 
@@ -349,11 +351,7 @@ static void *run_worker(void *arg)
             break;
         }
         struct piece *p = &j->slots[k % j->nslots];
-        p->consumed = got.consumed;
-        p->whole = got.whole;
-        p->at_end = got.at_end;
-        p->empty = got.empty;
-        p->skipping = got.skipping;
+        p->end = got;
         p->delta = w->tally;
         p->lines = w->lineno;
         p->bytes = bytes;
