@@ -87,7 +87,7 @@ int main(int argc, char **argv)
             r.bytes = (y >> 40) % 50000;
             r.vhost = vhosts[(y >> 50) % 4];
             r.vhost_len = strlen(r.vhost);
-            if (lt_buckets_add(b, &r, url, ul, lt_urls_hash(url, ul)) < 0) {
+            if (lt_buckets_add(b, &r, url, ul, lt_urls_hash(url, ul), 0) < 0) {
                 fprintf(stderr, "out of memory\n");
                 return 1;
             }

@@ -21,10 +21,14 @@
  *
  * Distinct clients
  * ----------------
- * While exact, a bucket holds IPv4 clients in an lt_ip4set and IPv6 and
+ * While exact, a bucket holds IPv4 clients in an lt_ip4list and IPv6 and
  * hostname clients in one lt_keyset, each key tagged by its kind (0x06 and
  * 16 bytes, or 'h' and the name), so a hostname of 16 bytes can never equal
- * an IPv6 address.  The exact sets of all buckets share one budget
+ * an IPv6 address.  The IPv4 list is appended to only when the tally's
+ * all-time set says the address is not yet stamped with this bucket
+ * (lt_buckets_stamp(), "Stamps" in ip4set.c): the lookup the all-time
+ * count makes anyway serves the bucket too, and a closed bucket's list is
+ * a sorted array of 4 bytes per client.  The exact sets of all buckets share one budget
  * (conf.clients_bytes).  Past it, the oldest exact bucket is turned into
  * HyperLogLogs (one per kind present,
  * fed with the elements of its sets in the encoding of clients.c, so the
@@ -128,7 +132,7 @@
 
 #include "hist.h"
 #include "hll.h"
-#include "ip4set.h"
+#include "ip4list.h"
 #include "keyset.h"
 
 #define TAG_IPV4 0x04   /* in pair keys only: the client sets keep IPv4 apart */
@@ -150,8 +154,7 @@ struct bucket {
     uint16_t n_codes, cap_codes;
     int exact;
     int open;                   /* urls may hold LT_BUCKETS_OPEN_URLS, not conf.urls */
-    uint64_t kinds[KINDS];      /* distinct clients per kind while exact */
-    lt_ip4set *v4;              /* exact: IPv4 clients (NULL until one) */
+    lt_ip4list *v4;             /* exact: IPv4 clients (NULL until one) */
     lt_keyset *keys;            /* exact: tagged IPv6 and hostname clients */
     size_t set_bytes;           /* bytes of v4 and keys when last measured */
     lt_hll *hll[KINDS];         /* not exact: a sketch per kind seen */
@@ -184,7 +187,14 @@ struct lt_buckets {
     int pairs_lost;             /* the pairs passed their budget: vhost_clients is stale */
     unsigned char *scratch;     /* a tagged key being built */
     size_t scratch_cap;
+    int64_t stamp_start;        /* the bucket of the last lt_buckets_stamp() */
+    uint32_t stamp;             /* and its stamp */
 };
+
+/* A bucket's stamp is its start / width plus STAMP_BASE, or 0 (no stamp)
+ * outside the range of uint32_t: injective over the parser's years 1970 to
+ * 9999 at any width of a minute or more, so two buckets never share one. */
+#define STAMP_BASE ((int64_t)1 << 20)
 
 static const char *const method_names[LT_METHODS] = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "other", "none",
@@ -278,6 +288,7 @@ lt_buckets *lt_buckets_new(const lt_buckets_conf *conf)
     b->max_buckets = (size_t)(c.retention / c.width);
     b->dropped_before = INT64_MIN;
     b->newest = INT64_MIN;
+    b->stamp_start = INT64_MAX;
     b->vhosts = lt_urls_new(c.vhosts);
     b->vhost_clients = lt_urls_new(c.vhosts);
     if (b->vhosts == NULL || b->vhost_clients == NULL) {
@@ -294,7 +305,7 @@ static void bucket_free(struct bucket *k)
     if (k == NULL)
         return;
     free(k->codes);
-    lt_ip4set_free(k->v4);
+    lt_ip4list_free(k->v4);
     lt_keyset_free(k->keys);
     lt_keyset_free(k->pairs);
     for (int i = 0; i < KINDS; i++)
@@ -403,11 +414,15 @@ static void drop_oldest(lt_buckets *b)
     b->last = 0;
 }
 
+static void remeasure(lt_buckets *b, struct bucket *k);
+
 /* Cuts an open bucket's URL table to its conf.urls largest counts (see
- * the design comment).  Returns 0 or -ENOMEM (the bucket then stays open,
- * which costs memory, not truth). */
-static int close_bucket(const lt_buckets *b, struct bucket *k)
+ * the design comment), and sorts its IPv4 clients.  Returns 0 or -ENOMEM
+ * (the bucket then stays open, which costs memory, not truth). */
+static int close_bucket(lt_buckets *b, struct bucket *k)
 {
+    if (k->exact && k->v4 != NULL && lt_ip4list_compact(k->v4) > 0)
+        remeasure(b, k);
     size_t keep = b->conf.urls;
     lt_urls *u = k->urls, *c = lt_urls_new(keep);
     int rc = c == NULL ? -ENOMEM : 0;
@@ -547,7 +562,7 @@ static int add_code_slow(struct bucket *k, unsigned code, uint64_t count)
 
 static size_t sets_bytes(const struct bucket *k)
 {
-    return (k->v4 ? lt_ip4set_bytes(k->v4) : 0) + (k->keys ? lt_keyset_bytes(k->keys) : 0);
+    return (k->v4 ? lt_ip4list_bytes(k->v4) : 0) + (k->keys ? lt_keyset_bytes(k->keys) : 0);
 }
 
 static lt_hll *kind_hll(struct bucket *k, int kind)
@@ -596,7 +611,7 @@ static int sketch(lt_buckets *b, struct bucket *k)
 {
     struct to_hll t = {k, 0};
     if (k->v4)
-        lt_ip4set_foreach(k->v4, v4_to_hll, &t);
+        lt_ip4list_foreach(k->v4, v4_to_hll, &t);
     if (t.rc == 0 && k->keys)
         lt_keyset_foreach(k->keys, key_to_hll, &t);
     if (t.rc < 0) {
@@ -607,7 +622,7 @@ static int sketch(lt_buckets *b, struct bucket *k)
         return t.rc;
     }
     b->exact_bytes -= k->set_bytes;
-    lt_ip4set_free(k->v4);
+    lt_ip4list_free(k->v4);
     lt_keyset_free(k->keys);
     k->v4 = NULL;
     k->keys = NULL;
@@ -694,10 +709,12 @@ static size_t tagged_key(lt_buckets *b, const lt_record *rec)
     return len;
 }
 
-static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
+static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec, int seen)
 {
     int kind = rec->client == LT_CLIENT_IPV4 ? KIND_IPV4
              : rec->client == LT_CLIENT_IPV6 ? KIND_IPV6 : KIND_HOST;
+    if (kind == KIND_IPV4 && seen)
+        return 0;
     if (!k->exact) {
         lt_hll *h = kind_hll(k, kind);
         if (h == NULL)
@@ -712,9 +729,9 @@ static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
     }
     int added;
     if (kind == KIND_IPV4) {
-        if (k->v4 == NULL && (k->v4 = lt_ip4set_new()) == NULL)
+        if (k->v4 == NULL && (k->v4 = lt_ip4list_new()) == NULL)
             return -ENOMEM;
-        added = lt_ip4set_add(k->v4, rec->ipv4);
+        added = lt_ip4list_add(k->v4, rec->ipv4);   /* 1: its memory changed */
     } else {
         size_t len = tagged_key(b, rec);
         if (len == 0 || (k->keys == NULL && (k->keys = lt_keyset_new()) == NULL))
@@ -724,7 +741,6 @@ static int add_client(lt_buckets *b, struct bucket *k, const lt_record *rec)
     if (added < 0)
         return -ENOMEM;
     if (added) {
-        k->kinds[kind]++;
         remeasure(b, k);
         enforce_budget(b);
     }
@@ -919,12 +935,23 @@ void lt_buckets_prefetch(const lt_buckets *b, const lt_record *rec, uint64_t url
     }
     if (rec->url != NULL)
         lt_urls_prefetch(k->urls, url_hash);
-    if (k->exact && k->v4 != NULL && rec->client == LT_CLIENT_IPV4)
-        lt_ip4set_prefetch(k->v4, rec->ipv4);
+}
+
+uint32_t lt_buckets_stamp(lt_buckets *b, int64_t ts)
+{
+    if (b->conf.totals_only)
+        return 0;
+    if (ts >= b->stamp_start && (uint64_t)ts - (uint64_t)b->stamp_start < (uint64_t)b->conf.width)
+        return b->stamp;
+    int64_t start = bucket_start(b, ts), q = start / (int64_t)b->conf.width;
+    b->stamp_start = start;
+    b->stamp = q > -STAMP_BASE && q < (int64_t)UINT32_MAX - STAMP_BASE ? (uint32_t)(q + STAMP_BASE)
+                                                                      : 0;
+    return b->stamp;
 }
 
 int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
-                   uint64_t url_hash)
+                   uint64_t url_hash, int client_seen)
 {
     unsigned method = lt_buckets_method(rec->method, rec->method_len);
     unsigned code = rec->status < LT_STATUS_CODES ? rec->status : 0;
@@ -961,7 +988,7 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
         return -ENOMEM;
     if (rec->duration_us != LT_NO_DURATION && add_duration(k, rec->duration_us) < 0)
         return -ENOMEM;
-    if (add_client(b, k, rec) < 0)
+    if (add_client(b, k, rec, client_seen) < 0)
         return -ENOMEM;
     return rec->vhost != NULL ? add_pair(b, k, rec) : 0;
 }
@@ -992,7 +1019,7 @@ static int clients_into_sketch(struct bucket *k, const struct bucket *src)
     if (src->exact) {
         struct to_hll t = {k, 0};
         if (src->v4)
-            lt_ip4set_foreach(src->v4, v4_to_hll, &t);
+            lt_ip4list_foreach(src->v4, v4_to_hll, &t);
         if (t.rc == 0 && src->keys)
             lt_keyset_foreach(src->keys, key_to_hll, &t);
         return t.rc;
@@ -1015,16 +1042,18 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
     if (!k->exact)
         return clients_into_sketch(k, src);
     if (src->v4) {
-        if (k->v4 == NULL && (k->v4 = lt_ip4set_new()) == NULL)
+        if (k->v4 == NULL && (k->v4 = lt_ip4list_new()) == NULL)
             return -ENOMEM;
-        if (lt_ip4set_merge(k->v4, src->v4) < 0)
+        if (lt_ip4list_merge(k->v4, src->v4) < 0)
             return -ENOMEM;
-        k->kinds[KIND_IPV4] = lt_ip4set_size(k->v4);
+        /* A closed bucket's list stays sorted, for the windows that read it. */
+        if (!k->open && lt_ip4list_compact(k->v4) < 0)
+            return -ENOMEM;
     }
     if (src->keys) {
         if (k->keys == NULL && (k->keys = lt_keyset_new()) == NULL)
             return -ENOMEM;
-        struct key_into t = {k->keys, k->kinds, 0};
+        struct key_into t = {k->keys, NULL, 0};
         lt_keyset_foreach(src->keys, key_into, &t);
         if (t.rc < 0)
             return -ENOMEM;
@@ -1200,11 +1229,6 @@ void lt_window_release(lt_window *w)
     w->durations = NULL;
 }
 
-struct v4_into {
-    lt_ip4set *dst;
-    int rc;
-};
-
 int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_urls,
                       lt_window *w)
 {
@@ -1223,7 +1247,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     w->vhosts = lt_urls_new(b->conf.vhosts);
     w->vhost_clients = lt_urls_new(b->conf.vhosts);
     w->durations = lt_hist_new();
-    lt_ip4set *v4 = lt_ip4set_new();
+    lt_ip4list *v4 = lt_ip4list_new();
     lt_keyset *keys = lt_keyset_new(), *pairs = lt_keyset_new();
     lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
     struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
@@ -1258,7 +1282,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
             exact = 0;
         }
         if (exact) {
-            if (k->v4 && lt_ip4set_merge(v4, k->v4) < 0)
+            if (k->v4 && lt_ip4list_merge(v4, k->v4) < 0)
                 goto fail;
             struct key_into t = {keys, kinds, 0};
             if (k->keys)
@@ -1285,7 +1309,9 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     }
     lt_client_counts *c = &w->clients;
     if (exact) {
-        c->ipv4 = lt_ip4set_size(v4);
+        if (lt_ip4list_compact(v4) < 0)
+            goto fail;
+        c->ipv4 = lt_ip4list_size(v4);
         c->ipv6 = kinds[KIND_IPV6];
         c->other = kinds[KIND_HOST];
         c->total = c->ipv4 + c->ipv6 + c->other;
@@ -1311,7 +1337,7 @@ fail:
         lt_hll_free(hll[i]);
     lt_keyset_free(keys);
     lt_keyset_free(pairs);
-    lt_ip4set_free(v4);
+    lt_ip4list_free(v4);
     if (rc < 0)
         lt_window_release(w);
     return rc;
@@ -1529,16 +1555,23 @@ static int put_clients(lt_buf *o, const struct bucket *k)
         }
         return 0;
     }
-    size_t n4 = k->v4 ? (size_t)lt_ip4set_size(k->v4) : 0;
+    /* An open bucket's list may hold repeats, in any order: a copy is
+     * sorted and each address written once. */
+    size_t n4 = k->v4 ? (size_t)lt_ip4list_size(k->v4) : 0;
     struct collect_v4 c4 = {malloc((n4 ? n4 : 1) * sizeof(uint32_t)), 0};
     if (c4.a == NULL)
         return -ENOMEM;
     if (k->v4)
-        lt_ip4set_foreach(k->v4, collect_v4, &c4);
-    qsort(c4.a, c4.n, sizeof(*c4.a), cmp_u32);
-    put_u32(o, (uint32_t)c4.n);
+        lt_ip4list_foreach(k->v4, collect_v4, &c4);
+    if (k->v4 && !lt_ip4list_is_compact(k->v4))
+        qsort(c4.a, c4.n, sizeof(*c4.a), cmp_u32);
+    size_t distinct = 0;
     for (size_t i = 0; i < c4.n; i++)
-        put_u32(o, c4.a[i]);
+        distinct += i == 0 || c4.a[i] != c4.a[i - 1];
+    put_u32(o, (uint32_t)distinct);
+    for (size_t i = 0; i < c4.n; i++)
+        if (i == 0 || c4.a[i] != c4.a[i - 1])
+            put_u32(o, c4.a[i]);
     free(c4.a);
     return put_keys(o, k->keys);
 }
@@ -1796,7 +1829,7 @@ static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
     size_t n4 = (size_t)get_n(r, 4);
     if (r->failed || n4 > (r->len - r->off) / 4)
         return bad(r, "bad IPv4 client count");
-    if (n4 > 0 && (k->v4 = lt_ip4set_new()) == NULL)
+    if (n4 > 0 && (k->v4 = lt_ip4list_new()) == NULL)
         return -ENOMEM;
     int64_t prev = -1;
     for (size_t i = 0; i < n4; i++) {
@@ -1804,12 +1837,11 @@ static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
         if ((int64_t)a <= prev)
             return bad(r, "IPv4 clients must ascend");
         prev = a;
-        if (lt_ip4set_add(k->v4, a) < 0)
+        if (lt_ip4list_add(k->v4, a) < 0)   /* ascending: stays compact */
             return -ENOMEM;
     }
-    k->kinds[KIND_IPV4] = n4;
-    uint64_t nk;
-    int rc = get_keys(r, 1, client_key_ok, "a tagged IPv6 or host", k->kinds, &k->keys, &nk);
+    uint64_t nk, kinds[KINDS] = {0, 0, 0};
+    int rc = get_keys(r, 1, client_key_ok, "a tagged IPv6 or host", kinds, &k->keys, &nk);
     if (rc < 0)
         return rc;
     remeasure(b, k);

@@ -71,11 +71,20 @@ const lt_buckets_conf *lt_buckets_get_conf(const lt_buckets *b);
 
 /* Counts a valid record: url (url_len bytes hashing to url_hash with
  * lt_urls_hash(), NULL for a request without one) as counted after any
- * query stripping.  A record older than every retained bucket while the
- * buckets are full counts in the totals only.  Returns 0 or -ENOMEM (the
- * record may then be partly counted). */
+ * query stripping.  client_seen is 1 when rec's client is known to be in
+ * its bucket already: an IPv4 address that the tally's stamped all-time
+ * set held with lt_buckets_stamp(b, rec->ts) (lt_clients_add() says so);
+ * 0 when not or not known.  A record older than every retained bucket
+ * while the buckets are full counts in the totals only.  Returns 0 or
+ * -ENOMEM (the record may then be partly counted). */
 int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t url_len,
-                   uint64_t url_hash);
+                   uint64_t url_hash, int client_seen);
+
+/* The stamp of the bucket of time ts: nonzero and different for every
+ * bucket while buckets are kept, else 0 (none).  See "Stamps" in ip4set.c:
+ * an IPv4 address stamped so in the tally's all-time set is in that
+ * bucket, so lt_buckets_add() needs no lookup of its own. */
+uint32_t lt_buckets_stamp(lt_buckets *b, int64_t ts);
 
 /* A hint, changing nothing: lt_buckets_add() of this valid record is
  * coming (url_hash as it will be given), so start loading the slots of its

@@ -34,6 +34,12 @@
  * set's limit drops to what it holds, so every partial soon drops out of
  * exact counting too, and the set is freed once unshared.
  *
+ * Stamps for the time buckets: a tally that keeps buckets makes the IPv4
+ * set stamped, and lt_clients_add() hands the stamp of the line's bucket
+ * to the lookup it makes anyway; its return says whether the bucket
+ * already has the address ("Stamps" in ip4set.c).  Once the sets are
+ * dropped it says "not known" (0), and the buckets append every line.
+ *
  * Element encoding in the sketches: IPv4 as 4 bytes in network order, IPv6
  * as its 16 bytes, hostnames as their bytes.
  */
@@ -101,7 +107,7 @@ static void share_budget(lt_clients *c)
     lt_keyset_set_limit(c->host, bh + left);
 }
 
-lt_clients *lt_clients_new(size_t exact_bytes_limit)
+lt_clients *lt_clients_new(size_t exact_bytes_limit, int stamped)
 {
     lt_clients *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -110,7 +116,7 @@ lt_clients *lt_clients_new(size_t exact_bytes_limit)
     for (int k = 0; k < KINDS; k++)
         if ((c->hll[k] = lt_hll_new()) == NULL)
             goto fail;
-    c->v4 = lt_ip4set_new();
+    c->v4 = stamped ? lt_ip4set_new_stamped() : lt_ip4set_new();
     c->v6 = lt_keyset_new();
     c->host = lt_keyset_new();
     c->exact = 1;
@@ -151,23 +157,25 @@ static int after_set_add(lt_clients *c, int rc)
     return 1;
 }
 
-void lt_clients_add(lt_clients *c, const lt_record *rec)
+int lt_clients_add(lt_clients *c, const lt_record *rec, uint32_t stamp)
 {
     switch (rec->client) {
     case LT_CLIENT_IPV4: {
+        int fresh = 1;
         if (c->exact && c->borrowed) {
             int entered = c->entered;
             if (!entered)
                 lt_clients_enter(c);
-            int rc = lt_ip4set_add_shared(c->reader, rec->ipv4);
+            int rc = lt_ip4set_add_shared_stamped(c->reader, rec->ipv4, stamp, &fresh);
             if (rc < 0)
                 drop_exact(c);
             else if (!entered)
                 lt_clients_leave(c);
             if (rc == 0)
-                return;
-        } else if (c->exact && !after_set_add(c, lt_ip4set_add(c->v4, rec->ipv4))) {
-            return;
+                return stamp != 0 && !fresh;
+        } else if (c->exact &&
+                   !after_set_add(c, lt_ip4set_add_stamped(c->v4, rec->ipv4, stamp, &fresh))) {
+            return stamp != 0 && !fresh;
         }
         unsigned char b[4] = {(unsigned char)(rec->ipv4 >> 24), (unsigned char)(rec->ipv4 >> 16),
                               (unsigned char)(rec->ipv4 >> 8), (unsigned char)rec->ipv4};
@@ -176,15 +184,16 @@ void lt_clients_add(lt_clients *c, const lt_record *rec)
     }
     case LT_CLIENT_IPV6:
         if (c->exact && !after_set_add(c, lt_keyset_add(c->v6, rec->ipv6, 16)))
-            return;
+            return 0;
         lt_hll_add(c->hll[KIND_IPV6], rec->ipv6, 16);
         break;
     case LT_CLIENT_HOST:
         if (c->exact && !after_set_add(c, lt_keyset_add(c->host, rec->host, rec->host_len)))
-            return;
+            return 0;
         lt_hll_add(c->hll[KIND_HOST], rec->host, rec->host_len);
         break;
     }
+    return 0;
 }
 
 void lt_clients_prefetch(const lt_clients *c, const lt_record *rec)

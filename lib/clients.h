@@ -21,14 +21,17 @@ typedef struct lt_client_counts {
 
 /* Returns a new counter whose exact sets may use up to exact_bytes_limit bytes
  * together (0 means no exact sets at all: HLL only), or NULL when out of
- * memory. */
-lt_clients *lt_clients_new(size_t exact_bytes_limit);
+ * memory.  With stamped set, its IPv4 set keeps a stamp per address (the
+ * time buckets' hint, see lt_clients_add()), at twice the bytes. */
+lt_clients *lt_clients_new(size_t exact_bytes_limit, int stamped);
 void lt_clients_free(lt_clients *c);    /* NULL is a no-op */
 
 /* Counts the client of a parsed record.  Never fails: when the exact sets
  * would pass their budget, or memory runs out, they are dropped and the
- * HyperLogLog, fed from the first client on, answers from then on. */
-void lt_clients_add(lt_clients *c, const lt_record *rec);
+ * HyperLogLog, fed from the first client on, answers from then on.
+ * Returns 1 when the client is an IPv4 address that the exact set already
+ * held with this stamp (0 is no stamp), else 0; see "Stamps" in ip4set.c. */
+int lt_clients_add(lt_clients *c, const lt_record *rec, uint32_t stamp);
 
 /* A hint, changing nothing: lt_clients_add() of this record is coming, so
  * start loading the part of the exact set its lookup reads first (IPv4

@@ -7,8 +7,11 @@
 
 typedef struct lt_ip4set lt_ip4set;
 
-/* Returns a new empty set, or NULL when out of memory. */
+/* Returns a new empty set, or NULL when out of memory.  A stamped set
+ * keeps a 32-bit stamp beside each address, at 8 bytes a slot instead of 4
+ * ("Stamps" in ip4set.c). */
 lt_ip4set *lt_ip4set_new(void);
+lt_ip4set *lt_ip4set_new_stamped(void);
 void lt_ip4set_free(lt_ip4set *s);     /* NULL is a no-op */
 
 /* Caps the memory the set may hold (0, the default, means no cap): a growth
@@ -19,6 +22,12 @@ void lt_ip4set_set_limit(lt_ip4set *s, size_t bytes);
  * or -ENOSPC when the set had to grow and could not (it is then
  * unchanged). */
 int lt_ip4set_add(lt_ip4set *s, uint32_t addr);
+/* lt_ip4set_add() that also stamps: when fresh is non-NULL, *fresh is set
+ * to 0 when addr was present with this very stamp, else 1 (a new address,
+ * another stamp, 0.0.0.0, or a set without stamps); the address's stamp
+ * then becomes the larger of the two.  An address added unstamped (by
+ * lt_ip4set_add() or a merge) has stamp 0. */
+int lt_ip4set_add_stamped(lt_ip4set *s, uint32_t addr, uint32_t stamp, int *fresh);
 int lt_ip4set_contains(const lt_ip4set *s, uint32_t addr);
 /* A hint, changing nothing: start loading the slot where a lookup of addr
  * begins (see lt_urls_prefetch()). */
@@ -58,6 +67,8 @@ void lt_ip4set_leave(lt_ip4set_reader *r);
  * every reader, for good: the set holds what it held).  May wait while another reader grows
  * the table. */
 int lt_ip4set_add_shared(lt_ip4set_reader *r, uint32_t addr);
+/* Both at once: lt_ip4set_add_stamped() for a reader inside enter/leave. */
+int lt_ip4set_add_shared_stamped(lt_ip4set_reader *r, uint32_t addr, uint32_t stamp, int *fresh);
 /* Ends sharing.  Returns 0, or the error that made adds fail. */
 int lt_ip4set_unshare(lt_ip4set *s);
 

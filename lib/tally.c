@@ -78,7 +78,8 @@ lt_tally *lt_tally_new(const lt_limits *limits)
     if (t == NULL)
         return NULL;
     t->limits = *limits;
-    t->clients = lt_clients_new(limits->exact_clients_bytes);
+    /* With buckets kept, the all-time set stamps addresses for them. */
+    t->clients = lt_clients_new(limits->exact_clients_bytes, !limits->buckets.totals_only);
     t->urls = lt_urls_new(limits->url_entries > 0 ? limits->url_entries : 1);
     t->rps = lt_rps_new();
     t->durations = lt_hist_new();
@@ -179,9 +180,10 @@ static int count_record(lt_tally *t, const lt_record *rec, size_t url_len, uint6
         return -ENOMEM;
     if (rec->duration_us != LT_NO_DURATION && lt_hist_add(t->durations, rec->duration_us, 1) < 0)
         return -ENOMEM;
-    if (lt_buckets_add(t->buckets, rec, rec->url, url_len, url_hash) < 0)
+    /* The all-time set's lookup tells the bucket whether it has the client. */
+    int seen = lt_clients_add(t->clients, rec, lt_buckets_stamp(t->buckets, rec->ts));
+    if (lt_buckets_add(t->buckets, rec, rec->url, url_len, url_hash, seen) < 0)
         return -ENOMEM;
-    lt_clients_add(t->clients, rec);
     t->n.lines++;
     t->n.valid++;
     t->n.bytes += rec->bytes;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hll.h"
+#include "ip4set.h"
 #include "lt_test.h"
 
 #define FAST_EQ(a, b) do { if ((a) != (b)) ck_assert_uint_eq(a, b); } while (0)
@@ -118,12 +119,23 @@ static lt_buckets *count_events(const lt_buckets_conf *conf, size_t from, size_t
 {
     lt_buckets *b = lt_buckets_new(conf);
     ck_assert_ptr_nonnull(b);
+    /* As a tally counts: every other IPv4 line is told by a stamped
+     * all-time set whether its bucket has the client (the late lines
+     * included), the rest are not (as past the set's budget). */
+    lt_ip4set *all = lt_ip4set_new_stamped();
     for (size_t i = from; i < to; i++) {
         const ev *e = &evs[i];
         const char *u = e->rec.url;
+        int seen = 0, fresh;
+        uint32_t stamp = lt_buckets_stamp(b, e->rec.ts);
+        if (e->rec.client == LT_CLIENT_IPV4 && i % 2 == 0) {
+            ck_assert_int_ge(lt_ip4set_add_stamped(all, e->rec.ipv4, stamp, &fresh), 0);
+            seen = stamp != 0 && !fresh;
+        }
         ck_assert_int_eq(lt_buckets_add(b, &e->rec, u, e->url_len,
-                                        u ? lt_urls_hash(u, e->url_len) : 0), 0);
+                                        u ? lt_urls_hash(u, e->url_len) : 0, seen), 0);
     }
+    lt_ip4set_free(all);
     return b;
 }
 
@@ -624,7 +636,7 @@ START_TEST(retention_by_count)
     ck_assert_uint_eq(lt_buckets_dropped(b), 0);
     /* A line older than every bucket kept is counted in the totals only. */
     lt_record old = evs[0].rec;
-    ck_assert_int_eq(lt_buckets_add(b, &old, NULL, 0, 0), 0);
+    ck_assert_int_eq(lt_buckets_add(b, &old, NULL, 0, 0, 0), 0);
     ck_assert_uint_eq(lt_buckets_dropped(b), 1);
     ck_assert_uint_eq(lt_buckets_count(b), 24);
     /* The last day is complete and exact; a range reaching before it says
@@ -640,7 +652,7 @@ START_TEST(retention_by_count)
     /* A line stamped in 2100 costs one bucket, not the day before it. */
     lt_record r = evs[0].rec;
     r.ts = 4102444800LL;
-    ck_assert_int_eq(lt_buckets_add(b, &r, NULL, 0, 0), 0);
+    ck_assert_int_eq(lt_buckets_add(b, &r, NULL, 0, 0, 0), 0);
     ck_assert_uint_eq(lt_buckets_count(b), 24);
     ck_assert(lt_buckets_span(b, &first, &end));
     ck_assert_int_eq(first, T0 + DAYS * 86400 - 23 * HOUR);
@@ -785,7 +797,7 @@ START_TEST(short_client_keys_read)
         r.host = names[i];
         r.host_len = strlen(names[i]);
         r.duration_us = LT_NO_DURATION;
-        ck_assert_int_eq(lt_buckets_add(b, &r, NULL, 0, 0), 0);
+        ck_assert_int_eq(lt_buckets_add(b, &r, NULL, 0, 0, 0), 0);
     }
     lt_buf one = written(b);
     lt_buckets *c = NULL;
@@ -825,7 +837,7 @@ START_TEST(conf_and_methods)
     /* Negative times fall in the bucket that holds them. */
     lt_buckets *b = lt_buckets_new(NULL);
     lt_record rec = {.client = LT_CLIENT_IPV4, .ipv4 = 1, .ts = -1, .status = 200};
-    ck_assert_int_eq(lt_buckets_add(b, &rec, NULL, 0, 0), 0);
+    ck_assert_int_eq(lt_buckets_add(b, &rec, NULL, 0, 0, 0), 0);
     int64_t first, end;
     ck_assert(lt_buckets_span(b, &first, &end));
     ck_assert_int_eq(first, -3600);

@@ -17,7 +17,7 @@ static void add_text(lt_clients *c, const char *s)
     lt_record r;
     memset(&r, 0, sizeof(r));
     lt_parse_client(s, strlen(s), &r);
-    lt_clients_add(c, &r);
+    lt_clients_add(c, &r, 0);
 }
 
 static void add_v4(lt_clients *c, uint32_t a)
@@ -26,12 +26,12 @@ static void add_v4(lt_clients *c, uint32_t a)
     memset(&r, 0, sizeof(r));
     r.client = LT_CLIENT_IPV4;
     r.ipv4 = a;
-    lt_clients_add(c, &r);
+    lt_clients_add(c, &r, 0);
 }
 
 START_TEST(exact_by_kind)
 {
-    lt_clients *c = lt_clients_new(1 << 20);
+    lt_clients *c = lt_clients_new(1 << 20, 0);
     static const char *seen[] = {
         "192.0.2.1", "192.0.2.1", "::ffff:192.0.2.1", "198.51.100.7",   /* 2 IPv4 */
         "2001:db8::1", "[2001:DB8:0::1]", "2001:db8::1%eth0", "::1",    /* 2 IPv6 */
@@ -57,7 +57,7 @@ END_TEST
 START_TEST(switch_without_jump)
 {
     const size_t budget = 256 * 1024;
-    lt_clients *c = lt_clients_new(budget);
+    lt_clients *c = lt_clients_new(budget, 0);
     lt_client_counts n;
     uint64_t last_exact = 0, first_estimate = 0;
     uint32_t switched_at = 0;
@@ -96,7 +96,7 @@ END_TEST
 
 START_TEST(zero_budget_is_hll_only)
 {
-    lt_clients *c = lt_clients_new(0);
+    lt_clients *c = lt_clients_new(0, 0);
     lt_record r = {.client = LT_CLIENT_IPV4, .ipv4 = 7};
     lt_clients_prefetch(c, &r);    /* no exact set to look into: a no-op */
     for (uint32_t i = 0; i < 1000; i++)
@@ -112,7 +112,7 @@ END_TEST
 
 START_TEST(merge_union)
 {
-    lt_clients *a = lt_clients_new(1 << 24), *b = lt_clients_new(1 << 24);
+    lt_clients *a = lt_clients_new(1 << 24, 0), *b = lt_clients_new(1 << 24, 0);
     for (uint32_t i = 0; i < 50000; i++) {
         add_v4(a, i);
         add_v4(b, i + 25000);
@@ -130,7 +130,7 @@ START_TEST(merge_union)
     ck_assert(fabs((double)n.hll_estimate - 75002.0) / 75002.0 < 3 * LT_HLL_STD_ERROR);
 
     /* Exact into a counter that already gave up stays an estimate. */
-    lt_clients *h = lt_clients_new(0);
+    lt_clients *h = lt_clients_new(0, 0);
     lt_clients_merge(h, a);
     lt_clients_counts(h, &n);
     ck_assert(!n.exact);

@@ -244,6 +244,145 @@ START_TEST(shared_limit_as_plain)
 }
 END_TEST
 
+/* Stamps: fresh unless the address carries this very stamp; stamps only
+ * rise; they survive growth; unstamped adds and merges stamp 0. */
+START_TEST(stamps_say_fresh)
+{
+    lt_ip4set *s = lt_ip4set_new_stamped();
+    int fresh = -1;
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 5, &fresh), 1);
+    ck_assert_int_eq(fresh, 1);
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 5, &fresh), 0);
+    ck_assert_int_eq(fresh, 0);
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 1);
+    /* A late, older stamp is fresh but does not lower the stamp. */
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 5, &fresh), 0);
+    ck_assert_int_eq(fresh, 1);
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 0);
+    /* 0.0.0.0 is never reported stamped. */
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 0, 6, &fresh), 1);
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 0, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 1);
+    /* Through growth, every address keeps its stamp. */
+    for (uint32_t a = 1000; a < 201000; a++)
+        ck_assert_int_eq(lt_ip4set_add_stamped(s, a, a % 7 + 1, NULL), 1);
+    for (uint32_t a = 1000; a < 201000; a++) {
+        ck_assert_int_eq(lt_ip4set_add_stamped(s, a, a % 7 + 1, &fresh), 0);
+        ck_assert_int_eq(fresh, 0);
+    }
+    ck_assert_int_eq(lt_ip4set_add_stamped(s, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 0);
+    ck_assert_uint_eq(lt_ip4set_size(s), 200002);
+    /* Twice the bytes of a plain set of the same addresses. */
+    lt_ip4set *plain = lt_ip4set_new();
+    ck_assert_int_eq(lt_ip4set_merge(plain, s), 0);
+    ck_assert_uint_eq(lt_ip4set_size(plain), 200002);
+    ck_assert_uint_gt(lt_ip4set_bytes(s), lt_ip4set_bytes(plain) * 19 / 10);
+    /* A plain set says fresh always; merged-in addresses carry stamp 0. */
+    ck_assert_int_eq(lt_ip4set_add_stamped(plain, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 1);
+    lt_ip4set *m = lt_ip4set_new_stamped();
+    ck_assert_int_eq(lt_ip4set_merge(m, s), 0);
+    ck_assert_int_eq(lt_ip4set_add_stamped(m, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 1);
+    ck_assert_int_eq(lt_ip4set_add_stamped(m, 7, 6, &fresh), 0);
+    ck_assert_int_eq(fresh, 0);
+    ck_assert_int_eq(lt_ip4set_add(m, 8), 1);
+    ck_assert_int_eq(lt_ip4set_add_stamped(m, 8, 0, &fresh), 0);
+    ck_assert_int_eq(fresh, 0);
+    lt_ip4set_free(m);
+    lt_ip4set_free(plain);
+    lt_ip4set_free(s);
+}
+END_TEST
+
+/* Under a limit, a stamped set drops its stamps rather than refuse a
+ * growth, and holds as many addresses as a plain set before refusing; from
+ * then on every address is fresh, and nothing is lost. */
+START_TEST(stamps_yield_to_the_limit)
+{
+    lt_ip4set *plain = lt_ip4set_new(), *s = lt_ip4set_new_stamped();
+    lt_ip4set_set_limit(plain, 256 * 1024);
+    lt_ip4set_set_limit(s, 256 * 1024);
+    uint32_t k = 0, j = 0;
+    while (lt_ip4set_add(plain, shared_addr(k)) == 1)
+        k++;
+    int fresh, rc, dropped_at = -1;
+    while ((rc = lt_ip4set_add_stamped(s, shared_addr(j), 9, &fresh)) == 1) {
+        /* The first address keeps stamp 9 until the stamps go. */
+        if (dropped_at < 0 && lt_ip4set_add_stamped(s, shared_addr(0), 9, &fresh) == 0 && fresh)
+            dropped_at = (int)j;
+        j++;
+    }
+    ck_assert_int_eq(rc, -ENOSPC);
+    ck_assert_uint_eq(j, k);
+    ck_assert_uint_eq(lt_ip4set_bytes(s), lt_ip4set_bytes(plain));
+    ck_assert_int_gt(dropped_at, (int)k / 4);   /* late: the stamps were kept while they fit */
+    for (uint32_t m = 0; m < j; m++) {
+        ck_assert_int_eq(lt_ip4set_add_stamped(s, shared_addr(m), 9, &fresh), 0);
+        ck_assert_int_eq(fresh, 1);
+    }
+    lt_ip4set_free(plain);
+    lt_ip4set_free(s);
+}
+END_TEST
+
+/* Shared and stamped: two readers each stamp every address with their own
+ * stamp (1 and 2) many times over; each reader is told fresh at least once
+ * per address (the append it must make), the reader of the lower stamp
+ * every time after the higher one landed, and the stamps end at 2. */
+struct stamper {
+    lt_ip4set *s;
+    unsigned i;
+    uint64_t fresh, errors;
+};
+
+static void *stamp_shared(void *arg)
+{
+    struct stamper *a = arg;
+    lt_ip4set_reader *r = lt_ip4set_reader_at(a->s, a->i);
+    for (int round = 0; round < 4; round++)
+        for (uint32_t n = 0; n < SHARED_N; n += 16) {
+            lt_ip4set_enter(r);
+            for (uint32_t m = n; m < n + 16 && m < SHARED_N; m++) {
+                int fresh;
+                if (lt_ip4set_add_shared_stamped(r, shared_addr(m), a->i + 1, &fresh) < 0)
+                    a->errors++;
+                a->fresh += (uint64_t)fresh;
+            }
+            lt_ip4set_leave(r);
+        }
+    return NULL;
+}
+
+START_TEST(shared_stamps)
+{
+    lt_ip4set *s = lt_ip4set_new_stamped();
+    ck_assert_int_eq(lt_ip4set_share(s, 2), 0);
+    pthread_t tid[2];
+    struct stamper a[2];
+    for (unsigned i = 0; i < 2; i++) {
+        a[i] = (struct stamper){s, i, 0, 0};
+        pthread_create(&tid[i], NULL, stamp_shared, &a[i]);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_uint_eq(a[i].errors, 0);
+        ck_assert_uint_ge(a[i].fresh, SHARED_N);
+    }
+    ck_assert_int_eq(lt_ip4set_unshare(s), 0);
+    ck_assert_uint_eq(lt_ip4set_size(s), SHARED_N);
+    for (uint32_t m = 0; m < SHARED_N; m++) {
+        int fresh;
+        ck_assert_int_eq(lt_ip4set_add_stamped(s, shared_addr(m), 2, &fresh), 0);
+        ck_assert_int_eq(fresh, 0);
+    }
+    lt_ip4set_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ip4set");
@@ -255,6 +394,9 @@ int main(void)
     tcase_add_test(tc, merge_is_union);
     tcase_add_test(tc, shared_adds_once);
     tcase_add_test(tc, shared_limit_as_plain);
+    tcase_add_test(tc, stamps_say_fresh);
+    tcase_add_test(tc, shared_stamps);
+    tcase_add_test(tc, stamps_yield_to_the_limit);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }

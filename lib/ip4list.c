@@ -1,0 +1,223 @@
+/* ip4list.c -- a set of IPv4 addresses kept as an array, sorted lazily.
+ *
+ * What it is for
+ * --------------
+ * A time bucket's distinct IPv4 clients (buckets.c).  The tally's all-time
+ * set already looks every address up, and its stamps (see "Stamps" in
+ * ip4set.c) say when an address is new to the newest bucket, so the
+ * bucket needs no lookup of its own: it appends.  An append is a store to
+ * the end of an array, where a second hash table cost a cache miss per
+ * line and a rehash at each doubling.
+ *
+ * Representation
+ * --------------
+ *   a: | ascending, distinct (sorted) | appended since, any order (tail) | free |
+ *      0                        sorted                                   n    cap
+ *
+ * Duplicates arrive when the stamps cannot tell (a late line for an older
+ * bucket, two readers at once, a tally whose set has no stamps or has
+ * turned into a HyperLogLog), and so a list is made compact (sorted,
+ * duplicates dropped) when its array is full, before growing it: the array
+ * doubles only when it stays more than half full, and halves when it
+ * falls under a quarter, so its size follows the distinct addresses, not
+ * the appends.  The tail is sorted aside by a radix sort (4 passes of 8
+ * bits) and merged into the prefix from the back.  An address larger
+ * than every other, appended to a compact list, keeps it compact (the
+ * order of a snapshot's addresses).
+ *
+ * Complexity: append O(1) amortised (each compaction sorts what was
+ * appended since the last and moves the array once, and happens after at
+ * least cap / 2 appends); size and foreach O(n).  Memory: 4 bytes per
+ * entry, 4 to 16 per distinct address between doublings, and a transient
+ * of the tail's size while compacting.
+ */
+#include "ip4list.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_CAP 16
+/* Up to this many entries, insertion sort beats the radix sort's passes. */
+#define SMALL_SORT 48
+
+struct lt_ip4list {
+    uint32_t *a;
+    size_t n, sorted, cap;
+};
+
+lt_ip4list *lt_ip4list_new(void)
+{
+    return calloc(1, sizeof(lt_ip4list));
+}
+
+void lt_ip4list_free(lt_ip4list *l)
+{
+    if (l == NULL)
+        return;
+    free(l->a);
+    free(l);
+}
+
+static void insertion_sort(uint32_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Sorts v[0..n) with tmp[0..n) as scratch, least significant byte first,
+ * a pass skipped when every key has the same byte there.  Returns where
+ * the sorted keys are: v or tmp. */
+static uint32_t *radix_sort(uint32_t *v, uint32_t *tmp, size_t n)
+{
+    size_t count[4][256];
+    memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            count[d][(v[i] >> (8 * d)) & 0xff]++;
+    uint32_t *src = v, *dst = tmp;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = count[d];
+        if (c[(src[0] >> (8 * d)) & 0xff] == n)
+            continue;
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t k = c[b];
+            c[b] = sum;
+            sum += k;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i] >> (8 * d)) & 0xff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+/* Drops repeats from ascending v[0..n); returns the count left. */
+static size_t unique(uint32_t *v, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || v[m - 1] != v[i])
+            v[m++] = v[i];
+    return m;
+}
+
+/* Merges the ascending, distinct run r[0..t) into the ascending, distinct
+ * v[0..p), which has room for both, dropping what both hold; returns the
+ * count.  From the back, the write index w stays at or above i + j, so it
+ * never reaches a prefix entry not yet read. */
+static size_t merge_run(uint32_t *v, size_t p, const uint32_t *r, size_t t)
+{
+    size_t i = p, j = t, w = p + t;
+    while (j > 0) {
+        if (i > 0 && v[i - 1] > r[j - 1]) {
+            v[--w] = v[--i];
+        } else {
+            if (i > 0 && v[i - 1] == r[j - 1])
+                i--;
+            v[--w] = r[--j];
+        }
+    }
+    /* The rest of the prefix is where it belongs, w - i slots too high. */
+    size_t m = p + t - w + i;
+    if (w > i)
+        memmove(v + i, v + w, (p + t - w) * sizeof(*v));
+    return m;
+}
+
+/* Resizes the array to cap entries: 0 or -ENOMEM. */
+static int resize(lt_ip4list *l, size_t cap)
+{
+    uint32_t *a = realloc(l->a, cap * sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    l->a = a;
+    l->cap = cap;
+    return 0;
+}
+
+int lt_ip4list_compact(lt_ip4list *l)
+{
+    size_t t = l->n - l->sorted;
+    if (t == 0)
+        return 0;
+    uint32_t small[SMALL_SORT], *tmp = small, *run = l->a + l->sorted;
+    if (t <= SMALL_SORT) {
+        memcpy(tmp, run, t * sizeof(*run));
+        insertion_sort(tmp, t);
+        run = tmp;
+    } else {
+        if ((tmp = malloc(t * sizeof(*tmp))) == NULL)
+            return -ENOMEM;
+        if ((run = radix_sort(run, tmp, t)) != tmp) {
+            memcpy(tmp, run, t * sizeof(*run));
+            run = tmp;
+        }
+    }
+    t = unique(run, t);
+    l->n = l->sorted = merge_run(l->a, l->sorted, run, t);
+    if (tmp != small)
+        free(tmp);
+    /* Shrinking is a hint: a failed realloc leaves the larger array. */
+    if (l->cap > INITIAL_CAP && l->n < l->cap / 4 && resize(l, l->cap / 2) == 0)
+        return 1;
+    return 0;
+}
+
+/* Makes room for one more entry: 0, 1 when the memory changed, or -ENOMEM. */
+static int make_room(lt_ip4list *l)
+{
+    if (l->cap == 0)
+        return resize(l, INITIAL_CAP) < 0 ? -ENOMEM : 1;
+    int rc = lt_ip4list_compact(l);
+    if (rc < 0)
+        return rc;
+    if (l->n <= l->cap / 2)
+        return rc;
+    return resize(l, l->cap * 2) < 0 ? -ENOMEM : 1;
+}
+
+int lt_ip4list_add(lt_ip4list *l, uint32_t addr)
+{
+    int rc = 0;
+    if (l->n == l->cap && (rc = make_room(l)) < 0)
+        return rc;
+    if (l->sorted == l->n && (l->n == 0 || l->a[l->n - 1] < addr))
+        l->sorted++;
+    l->a[l->n++] = addr;
+    return rc;
+}
+
+int lt_ip4list_merge(lt_ip4list *dst, const lt_ip4list *src)
+{
+    int changed = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        int rc = lt_ip4list_add(dst, src->a[i]);
+        if (rc < 0)
+            return rc;
+        changed |= rc;
+    }
+    return changed;
+}
+
+uint64_t lt_ip4list_size(const lt_ip4list *l) { return l->n; }
+int lt_ip4list_is_compact(const lt_ip4list *l) { return l->sorted == l->n; }
+size_t lt_ip4list_bytes(const lt_ip4list *l) { return sizeof(*l) + l->cap * sizeof(*l->a); }
+
+int lt_ip4list_foreach(const lt_ip4list *l, int (*fn)(uint32_t addr, void *arg), void *arg)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        int rc = fn(l->a[i], arg);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
