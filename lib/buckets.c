@@ -205,14 +205,19 @@ const char *lt_buckets_method_name(unsigned m)
     return m < LT_METHODS ? method_names[m] : "?";
 }
 
-/* Up to 8 bytes of s as a little-endian integer, read byte by byte (no
- * call, no unaligned load). */
+/* The 3 to 7 bytes of s as a little-endian integer, read byte by byte (no
+ * call, no load past the token, no loop). */
 static inline uint64_t method_word(const char *s, size_t len)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++)
-        v |= (uint64_t)(unsigned char)s[i] << (8 * i);
-    return v;
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t v = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16;
+    switch (len) {
+    case 7: v |= (uint64_t)p[6] << 48; /* fall through */
+    case 6: v |= (uint64_t)p[5] << 40; /* fall through */
+    case 5: v |= (uint64_t)p[4] << 32; /* fall through */
+    case 4: v |= (uint64_t)p[3] << 24; /* fall through */
+    default: return v;
+    }
 }
 
 #define W3(a, b, c) ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16)
@@ -368,6 +373,13 @@ static int64_t bucket_start(const lt_buckets *b, int64_t ts)
 {
     int64_t w = b->conf.width, r = ts % w;
     return ts - (r < 0 ? r + w : r);
+}
+
+/* Whether ts falls in the bucket that starts at start: a subtraction
+ * where bucket_start() divides. */
+static inline int in_bucket(const lt_buckets *b, int64_t start, int64_t ts)
+{
+    return ts >= start && (uint64_t)ts - (uint64_t)start < (uint64_t)b->conf.width;
 }
 
 /* Index of the first bucket whose start is >= start. */
@@ -926,7 +938,7 @@ void lt_buckets_prefetch(const lt_buckets *b, const lt_record *rec, uint64_t url
     if (b->conf.totals_only || b->last >= b->n)
         return;
     const struct bucket *k = b->b[b->last];
-    if (k->start != bucket_start(b, rec->ts))
+    if (!in_bucket(b, k->start, rec->ts))
         return;    /* another bucket: rare, and found by a search */
     if (second) {
         if (rec->url != NULL)
@@ -941,7 +953,7 @@ uint32_t lt_buckets_stamp(lt_buckets *b, int64_t ts)
 {
     if (b->conf.totals_only)
         return 0;
-    if (ts >= b->stamp_start && (uint64_t)ts - (uint64_t)b->stamp_start < (uint64_t)b->conf.width)
+    if (in_bucket(b, b->stamp_start, ts))
         return b->stamp;
     int64_t start = bucket_start(b, ts), q = start / (int64_t)b->conf.width;
     b->stamp_start = start;
@@ -964,9 +976,9 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
         return rec->vhost != NULL ? add_pair(b, NULL, rec) : 0;
 
     int rc = 0;
-    int64_t start = bucket_start(b, rec->ts);
-    struct bucket *k = b->last < b->n && b->b[b->last]->start == start ? b->b[b->last]
-                                                                     : bucket_at(b, start, &rc);
+    struct bucket *k = b->last < b->n && in_bucket(b, b->b[b->last]->start, rec->ts)
+                           ? b->b[b->last]
+                           : bucket_at(b, bucket_start(b, rec->ts), &rc);
     if (k == NULL) {
         if (rc == 0) {
             b->dropped++;

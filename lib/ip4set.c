@@ -238,9 +238,19 @@ static void restamp(uint32_t *p, uint32_t stamp, int *fresh)
         *p = stamp;
 }
 
-int lt_ip4set_add_stamped(lt_ip4set *s, uint32_t addr, uint32_t stamp, int *fresh)
+/* A new address that needs a growth first: kept out of line, so that the
+ * probe's registers stay free of it. */
+static __attribute__((noinline)) int add_after_growth(lt_ip4set *s, uint32_t addr, uint32_t stamp)
 {
-    unsigned w = s->wide;
+    int rc = grow(s);
+    return rc < 0 ? rc : lt_ip4set_add_stamped(s, addr, stamp, NULL);
+}
+
+/* lt_ip4set_add_stamped() for slots of 1 << w words, w a constant where it
+ * is inlined, so that a plain set's probe has no shifts. */
+static inline __attribute__((always_inline)) int add(lt_ip4set *s, uint32_t addr, uint32_t stamp,
+                                                     int *fresh, unsigned w)
+{
     if (fresh != NULL)
         *fresh = 1;
     if (addr == 0) {
@@ -260,20 +270,18 @@ int lt_ip4set_add_stamped(lt_ip4set *s, uint32_t addr, uint32_t stamp, int *fres
             break;
         j = (j + 1) & s->mask;
     }
-    if ((s->count + 1) * 2 > s->mask + 1) {
-        int rc = grow(s);
-        if (rc < 0)
-            return rc;
-        w = s->wide;    /* the growth may have dropped the stamps */
-        j = home(s, addr);
-        while (s->slots[j << w] != 0)
-            j = (j + 1) & s->mask;
-    }
+    if ((s->count + 1) * 2 > s->mask + 1)
+        return add_after_growth(s, addr, stamp);
     s->slots[j << w] = addr;
     if (w)
         s->slots[(j << w) + 1] = stamp;
     s->count++;
     return 1;
+}
+
+int lt_ip4set_add_stamped(lt_ip4set *s, uint32_t addr, uint32_t stamp, int *fresh)
+{
+    return s->wide ? add(s, addr, stamp, fresh, 1) : add(s, addr, stamp, fresh, 0);
 }
 
 int lt_ip4set_add(lt_ip4set *s, uint32_t addr)
