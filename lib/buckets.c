@@ -1058,8 +1058,9 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
             return -ENOMEM;
         if (lt_ip4list_merge(k->v4, src->v4) < 0)
             return -ENOMEM;
-        /* A closed bucket's list stays sorted, for the windows that read it. */
-        if (!k->open && lt_ip4list_compact(k->v4) < 0)
+        /* A list older than the two newest buckets stays sorted, for the
+         * windows that read it; the newest are sorted when they close. */
+        if (k->start < open_from(b) && lt_ip4list_compact(k->v4) < 0)
             return -ENOMEM;
     }
     if (src->keys) {

@@ -122,6 +122,9 @@ lt_clients *lt_clients_new(size_t exact_bytes_limit, int stamped)
     c->exact = 1;
     if (c->v4 == NULL || c->v6 == NULL || c->host == NULL)
         goto fail;
+    /* Stamps yield to the budget from the start, as at every growth. */
+    if (exact_bytes(c) > exact_bytes_limit)
+        lt_ip4set_unstamp(c->v4);
     if (exact_bytes(c) > exact_bytes_limit)
         drop_exact(c);
     else
@@ -200,6 +203,14 @@ void lt_clients_prefetch(const lt_clients *c, const lt_record *rec)
 {
     if (c->exact && rec->client == LT_CLIENT_IPV4 && (!c->borrowed || c->entered))
         lt_ip4set_prefetch(c->v4, rec->ipv4);
+}
+
+void lt_clients_unstamp(lt_clients *c)
+{
+    if (c->exact && !c->borrowed && !c->sharing) {
+        lt_ip4set_unstamp(c->v4);
+        share_budget(c);
+    }
 }
 
 void lt_clients_hll(const lt_clients *c, lt_hll *out)

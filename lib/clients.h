@@ -33,6 +33,10 @@ void lt_clients_free(lt_clients *c);    /* NULL is a no-op */
  * held with this stamp (0 is no stamp), else 0; see "Stamps" in ip4set.c. */
 int lt_clients_add(lt_clients *c, const lt_record *rec, uint32_t stamp);
 
+/* Drops the IPv4 set's stamps, for a counter that only collects others
+ * (its adds, if it gets any, then always return 0). */
+void lt_clients_unstamp(lt_clients *c);
+
 /* A hint, changing nothing: lt_clients_add() of this record is coming, so
  * start loading the part of the exact set its lookup reads first (IPv4
  * clients, the bulk of most logs; the others are left alone). */

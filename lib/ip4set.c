@@ -183,6 +183,21 @@ static lt_ip4set *set_new(unsigned wide)
 lt_ip4set *lt_ip4set_new(void) { return set_new(0); }
 lt_ip4set *lt_ip4set_new_stamped(void) { return set_new(1); }
 
+void lt_ip4set_unstamp(lt_ip4set *s)
+{
+    if (!s->wide || s->sh != NULL)
+        return;
+    /* Same capacity, same homes, same probes: slot i's address moves from
+     * word 2i to word i, front to back, and the array halves. */
+    size_t cap = s->mask + 1;
+    for (size_t i = 0; i < cap; i++)
+        s->slots[i] = s->slots[i << 1];
+    s->wide = 0;
+    uint32_t *n = realloc(s->slots, cap * sizeof(uint32_t));
+    if (n != NULL)
+        s->slots = n;
+}
+
 void lt_ip4set_free(lt_ip4set *s)
 {
     if (s == NULL)
@@ -505,8 +520,11 @@ static void restamp_shared(uint32_t *p, uint32_t stamp, int *fresh)
     uint32_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
     if (fresh != NULL)
         *fresh = old != stamp;
-    if (old < stamp)
-        __atomic_store_n(p, stamp, __ATOMIC_RELAXED);
+    /* A compare-and-swap, so that a lower stamp never overwrites a higher
+     * one stored meanwhile; it runs once per address and bucket. */
+    while (old < stamp &&
+           !__atomic_compare_exchange_n(p, &old, stamp, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
 }
 
 int lt_ip4set_add_shared_stamped(lt_ip4set_reader *r, uint32_t addr, uint32_t stamp, int *fresh)

@@ -12,6 +12,9 @@ typedef struct lt_ip4set lt_ip4set;
  * ("Stamps" in ip4set.c). */
 lt_ip4set *lt_ip4set_new(void);
 lt_ip4set *lt_ip4set_new_stamped(void);
+/* Drops a stamped set's stamps (no-op for a plain or a shared set): it
+ * then costs what a plain set of its addresses costs. */
+void lt_ip4set_unstamp(lt_ip4set *s);
 void lt_ip4set_free(lt_ip4set *s);     /* NULL is a no-op */
 
 /* Caps the memory the set may hold (0, the default, means no cap): a growth

@@ -304,6 +304,9 @@ int lt_tally_absorb(lt_tally *dst, lt_tally *src)
         lt_tally swap = *dst;
         *dst = *src;
         *src = swap;
+        /* Its stamps served src's own counting; a tally that absorbs
+         * others (the daemon's live counts) adds no line itself. */
+        lt_clients_unstamp(dst->clients);
         return 0;
     }
     return merge(dst, src, 1);

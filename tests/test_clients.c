@@ -145,6 +145,72 @@ START_TEST(merge_union)
 }
 END_TEST
 
+/* What lt_clients_add() tells the buckets: 1 only for an IPv4 address the
+ * exact set holds with this very stamp; never for other kinds, stamp 0, a
+ * plain set, or once the sets are gone. */
+static int add_stamped(lt_clients *c, const char *s, uint32_t stamp)
+{
+    lt_record r;
+    memset(&r, 0, sizeof(r));
+    lt_parse_client(s, strlen(s), &r);
+    return lt_clients_add(c, &r, stamp);
+}
+
+START_TEST(stamps_told)
+{
+    lt_clients *c = lt_clients_new(1 << 20, 1);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 7), 0);   /* new */
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 7), 1);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 8), 0);   /* another bucket */
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 7), 0);   /* a late line */
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 8), 1);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 0), 0);
+    ck_assert_int_eq(add_stamped(c, "2001:db8::1", 8), 0);
+    ck_assert_int_eq(add_stamped(c, "2001:db8::1", 8), 0);
+    ck_assert_int_eq(add_stamped(c, "example.org", 8), 0);
+    ck_assert_int_eq(add_stamped(c, "example.org", 8), 0);
+    /* A counter that only collects gives its stamps up. */
+    lt_clients_unstamp(c);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 8), 0);
+    lt_client_counts n;
+    lt_clients_counts(c, &n);
+    ck_assert(n.exact);
+    ck_assert_uint_eq(n.ipv4, 1);
+    lt_clients_free(c);
+
+    /* A plain set never says seen. */
+    c = lt_clients_new(1 << 20, 0);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 7), 0);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 7), 0);
+    lt_clients_free(c);
+
+    /* Past the budget the sets are dropped, and nothing is seen. */
+    c = lt_clients_new(64 << 10, 1);
+    for (uint32_t i = 0; i < 20000; i++) {
+        char a[32];
+        snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+        add_stamped(c, a, 3);
+    }
+    lt_clients_counts(c, &n);
+    ck_assert(!n.exact);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 3), 0);
+    ck_assert_int_eq(add_stamped(c, "10.0.0.1", 3), 0);
+    lt_clients_free(c);
+
+    /* A budget the stamped start does not fit but a plain one does stays
+     * exact: the stamps yield first. */
+    lt_client_memory m;
+    lt_clients *plain = lt_clients_new(1 << 20, 0);
+    lt_clients_memory(plain, &m);
+    size_t need = m.ipv4_set + m.ipv6_set + m.host_set;
+    lt_clients_free(plain);
+    c = lt_clients_new(need, 1);
+    lt_clients_counts(c, &n);
+    ck_assert(n.exact);
+    lt_clients_free(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("clients");
@@ -154,6 +220,7 @@ int main(void)
     tcase_add_test(tc, switch_without_jump);
     tcase_add_test(tc, zero_budget_is_hll_only);
     tcase_add_test(tc, merge_union);
+    tcase_add_test(tc, stamps_told);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }

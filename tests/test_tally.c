@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients.h"
 #include "tally.h"
 #include "lt_test.h"
 
@@ -244,6 +245,39 @@ static void assert_same_tallies(const lt_tally *x, const lt_tally *y)
  * lt_tally_line() (and lt_tally_overlong()) count line by line: valid,
  * malformed and overlong lines, IPv4/IPv6/host clients, query strings
  * stripped or not, and URLs past the exact bound (Space-Saving). */
+/* A tally absorbed whole into an empty one (the daemon's first backlog)
+ * leaves its stamps behind: the collector's IPv4 set costs what a plain
+ * set costs, and the answers are the same. */
+START_TEST(absorbed_whole_drops_stamps)
+{
+    lt_tally *src = lt_tally_new(&limits), *dst = lt_tally_new(&limits);
+    lt_limits plain_limits = limits;
+    plain_limits.buckets.totals_only = 1;
+    lt_tally *plain = lt_tally_new(&plain_limits);
+    char line[160];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(line, sizeof(line), L("10.0.%d.%d", "07", "GET /x HTTP/1.1", "5"), i >> 8,
+                 i & 255);
+        ck_assert_int_eq(feed(src, line, (uint64_t)i + 1), LT_PARSE_OK);
+        ck_assert_int_eq(feed(plain, line, (uint64_t)i + 1), LT_PARSE_OK);
+    }
+    lt_client_memory before, after, want;
+    lt_clients_memory(lt_tally_clients(src), &before);
+    lt_clients_memory(lt_tally_clients(plain), &want);
+    ck_assert_uint_gt(before.ipv4_set, want.ipv4_set);   /* stamped while counting */
+    ck_assert_int_eq(lt_tally_absorb(dst, src), 0);
+    lt_clients_memory(lt_tally_clients(dst), &after);
+    ck_assert_uint_eq(after.ipv4_set, want.ipv4_set);
+    lt_client_counts n;
+    lt_clients_counts(lt_tally_clients(dst), &n);
+    ck_assert(n.exact);
+    ck_assert_uint_eq(n.ipv4, 5000);
+    lt_tally_free(src);
+    lt_tally_free(dst);
+    lt_tally_free(plain);
+}
+END_TEST
+
 START_TEST(batches_equal_lines)
 {
     for (int strip = 0; strip < 2; strip++) {
@@ -294,6 +328,7 @@ int main(void)
     tcase_add_test(tc, samples_keep_the_most_recent);
     tcase_add_test(tc, merge_equals_one_pass);
     tcase_add_test(tc, batches_equal_lines);
+    tcase_add_test(tc, absorbed_whole_drops_stamps);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
