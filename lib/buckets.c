@@ -28,7 +28,9 @@
  * all-time set says the address is not yet stamped with this bucket
  * (lt_buckets_stamp(), "Stamps" in ip4set.c): the lookup the all-time
  * count makes anyway serves the bucket too, and a closed bucket's list is
- * a sorted array of 4 bytes per client.  The exact sets of all buckets share one budget
+ * a sorted array of 4 bytes per client (trimmed when the bucket closes).
+ * Open, a list costs 4 to 16 bytes per client, as a hash set would cost 8
+ * to 16.  The exact sets of all buckets share one budget
  * (conf.clients_bytes).  Past it, the oldest exact bucket is turned into
  * HyperLogLogs (one per kind present,
  * fed with the elements of its sets in the encoding of clients.c, so the
@@ -433,7 +435,7 @@ static void remeasure(lt_buckets *b, struct bucket *k);
  * (the bucket then stays open, which costs memory, not truth). */
 static int close_bucket(lt_buckets *b, struct bucket *k)
 {
-    if (k->exact && k->v4 != NULL && lt_ip4list_compact(k->v4) > 0)
+    if (k->exact && k->v4 != NULL && lt_ip4list_trim(k->v4) > 0)
         remeasure(b, k);
     size_t keep = b->conf.urls;
     lt_urls *u = k->urls, *c = lt_urls_new(keep);
@@ -1058,9 +1060,11 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
             return -ENOMEM;
         if (lt_ip4list_merge(k->v4, src->v4) < 0)
             return -ENOMEM;
-        /* A list older than the two newest buckets stays sorted, for the
-         * windows that read it; the newest are sorted when they close. */
-        if (k->start < open_from(b) && lt_ip4list_compact(k->v4) < 0)
+        /* A closed bucket's list stays sorted and trimmed, as closing
+         * leaves it; an open one's is when it closes.  (With bucket_urls
+         * of LT_BUCKETS_OPEN_URLS or more no bucket is open, and a merge
+         * into the newest sorts its list: O(bucket), not O(src).) */
+        if (!k->open && lt_ip4list_trim(k->v4) < 0)
             return -ENOMEM;
     }
     if (src->keys) {
@@ -1157,6 +1161,8 @@ static int move_bucket(lt_buckets *dst, size_t i, struct bucket *s)
     dst->pair_bytes += s->pair_bytes;
     if (s->open && s->start < open_from(dst))
         close_bucket(dst, s);
+    else if (!s->open && s->exact && s->v4 != NULL && lt_ip4list_trim(s->v4) > 0)
+        remeasure(dst, s);    /* closed: trimmed, as closing and merging leave it */
     if (dst->n > dst->max_buckets)
         drop_oldest(dst);
     dst->last = 0;

@@ -20,7 +20,8 @@
  * duplicates dropped) when its array is full, before growing it: the array
  * doubles only when it stays more than half full, and halves when it
  * falls under a quarter, so its size follows the distinct addresses, not
- * the appends.  The tail is sorted aside by a radix sort (4 passes of 8
+ * the appends; a list that is done growing (a closed bucket's) is trimmed
+ * to its entries, 4 bytes an address.  The tail is sorted aside by a radix sort (4 passes of 8
  * bits) and merged into the prefix from the back.  An address larger
  * than every other, appended to a compact list, keeps it compact (the
  * order of a snapshot's addresses).
@@ -170,6 +171,18 @@ int lt_ip4list_compact(lt_ip4list *l)
     if (l->cap > INITIAL_CAP && l->n < l->cap / 4 && resize(l, l->cap / 2) == 0)
         return 1;
     return 0;
+}
+
+int lt_ip4list_trim(lt_ip4list *l)
+{
+    int rc = lt_ip4list_compact(l);
+    if (rc < 0)
+        return rc;
+    size_t cap = l->n > INITIAL_CAP ? l->n : INITIAL_CAP;
+    /* Shrinking is a hint, as in compaction. */
+    if (cap < l->cap && resize(l, cap) == 0)
+        return 1;
+    return rc;
 }
 
 /* Makes room for one more entry: 0, 1 when the memory changed, or -ENOMEM. */

@@ -24,6 +24,10 @@ int lt_ip4list_merge(lt_ip4list *dst, const lt_ip4list *src);
  * changed, or -ENOMEM (the list is then unchanged). */
 int lt_ip4list_compact(lt_ip4list *l);
 
+/* lt_ip4list_compact(), then gives back the room past the last entry (a
+ * list that will rarely grow again: a closed bucket's).  Same returns. */
+int lt_ip4list_trim(lt_ip4list *l);
+
 /* Distinct addresses: exact once the list is compact; before, the entries,
  * an upper bound. */
 uint64_t lt_ip4list_size(const lt_ip4list *l);

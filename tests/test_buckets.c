@@ -599,7 +599,18 @@ START_TEST(absorb_is_merge)
             lt_buf bx = written(x), by = written(y);
             ck_assert_msg(bx.len == by.len && memcmp(bx.data, by.data, bx.len) == 0,
                           "conf %zu, order %zu: absorbed buckets differ", c, o);
-            ck_assert_uint_eq(lt_buckets_bytes(x, NULL), lt_buckets_bytes(y, NULL));
+            /* The same bytes, but for the slack of the two newest buckets'
+             * client lists (4 to 16 bytes an address, by their history);
+             * the older ones are trimmed alike. */
+            int64_t first, end;
+            ck_assert(lt_buckets_span(y, &first, &end));
+            lt_window w2;
+            ck_assert_int_eq(lt_buckets_window(y, end - 2 * HOUR, end - 1, 10, &w2), 0);
+            size_t bx_ = lt_buckets_bytes(x, NULL), by_ = lt_buckets_bytes(y, NULL);
+            size_t slack = 12 * (size_t)w2.clients.total + 2 * 64;
+            lt_window_release(&w2);
+            ck_assert_msg(bx_ <= by_ + slack && by_ <= bx_ + slack,
+                          "conf %zu, order %zu: %zu and %zu bytes, slack %zu", c, o, bx_, by_, slack);
             if (o == 0 && c == 0)
                 assert_same_windows(x, y);
             if (c == 2) {

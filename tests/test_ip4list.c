@@ -136,6 +136,27 @@ START_TEST(ascending_stays_compact)
 }
 END_TEST
 
+/* A trimmed list costs 4 bytes an address, and still takes appends. */
+START_TEST(trim_to_the_entries)
+{
+    lt_ip4list *l = lt_ip4list_new();
+    for (int i = 0; i < 30000; i++)
+        lt_ip4list_add(l, (uint32_t)(next() % 20000));
+    size_t before = lt_ip4list_bytes(l);
+    ck_assert_int_eq(lt_ip4list_trim(l), 1);
+    uint64_t n = lt_ip4list_size(l);
+    ck_assert_uint_lt(lt_ip4list_bytes(l), before);
+    lt_ip4list *empty = lt_ip4list_new();
+    ck_assert_uint_eq(lt_ip4list_bytes(l) - lt_ip4list_bytes(empty), 4 * n);
+    ck_assert_int_eq(lt_ip4list_trim(l), 0);   /* nothing more to give back */
+    lt_ip4list_add(l, 0xfffffff0u);
+    ck_assert_int_ge(lt_ip4list_compact(l), 0);
+    ck_assert_uint_eq(lt_ip4list_size(l), n + 1);
+    lt_ip4list_free(l);
+    lt_ip4list_free(empty);
+}
+END_TEST
+
 START_TEST(merge_is_union)
 {
     lt_ip4list *a = lt_ip4list_new(), *b = lt_ip4list_new();
@@ -163,6 +184,7 @@ int main(void)
     tcase_add_test(tc, merge_every_split);
     tcase_add_test(tc, ascending_stays_compact);
     tcase_add_test(tc, merge_is_union);
+    tcase_add_test(tc, trim_to_the_entries);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
