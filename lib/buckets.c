@@ -863,9 +863,10 @@ static int add_pair(lt_buckets *b, struct bucket *k, const lt_record *rec)
     size_t len = pair_key(b, rec);
     if (len == 0)
         return -ENOMEM;
+    uint64_t h = lt_keyset_hash(b->scratch, len);    /* once, for both sets */
     lt_keyset *all = all_pairs(b);
     if (all != NULL) {
-        int r = lt_keyset_add(all, b->scratch, len);
+        int r = lt_keyset_add_hashed(all, b->scratch, len, h);
         if (r == 1)
             r = lt_urls_add(b->vhost_clients, rec->vhost, rec->vhost_len, 1);
         if (r < 0)
@@ -875,7 +876,7 @@ static int add_pair(lt_buckets *b, struct bucket *k, const lt_record *rec)
         return 0;
     if (k->pairs == NULL && (k->pairs = lt_keyset_new()) == NULL)
         return -ENOMEM;
-    int added = lt_keyset_add(k->pairs, b->scratch, len);
+    int added = lt_keyset_add_hashed(k->pairs, b->scratch, len, h);
     if (added < 0)
         return -ENOMEM;
     if (added)

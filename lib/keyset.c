@@ -191,11 +191,21 @@ static int add_hashed(lt_keyset *s, const void *key, size_t len, uint64_t h)
     return 1;
 }
 
-int lt_keyset_add(lt_keyset *s, const void *key, size_t len)
+uint64_t lt_keyset_hash(const void *key, size_t len)
+{
+    return XXH3_64bits(key, len);
+}
+
+int lt_keyset_add_hashed(lt_keyset *s, const void *key, size_t len, uint64_t hash)
 {
     if (len > UINT32_MAX - 4)
         return -EINVAL;
-    return add_hashed(s, key, len, XXH3_64bits(key, len));
+    return add_hashed(s, key, len, hash);
+}
+
+int lt_keyset_add(lt_keyset *s, const void *key, size_t len)
+{
+    return lt_keyset_add_hashed(s, key, len, XXH3_64bits(key, len));
 }
 
 int lt_keyset_contains(const lt_keyset *s, const void *key, size_t len)

@@ -19,6 +19,10 @@ void lt_keyset_set_limit(lt_keyset *s, size_t bytes);
  * when already present, -ENOMEM or -ENOSPC (set unchanged), or -EINVAL
  * (too long).  The set keeps its own copy of the key. */
 int lt_keyset_add(lt_keyset *s, const void *key, size_t len);
+/* The hash lt_keyset_add() computes, for a key added to several sets:
+ * lt_keyset_add_hashed() with it is lt_keyset_add(), one hash fewer. */
+uint64_t lt_keyset_hash(const void *key, size_t len);
+int lt_keyset_add_hashed(lt_keyset *s, const void *key, size_t len, uint64_t hash);
 int lt_keyset_contains(const lt_keyset *s, const void *key, size_t len);
 
 uint64_t lt_keyset_size(const lt_keyset *s);     /* distinct keys */

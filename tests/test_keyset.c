@@ -98,6 +98,26 @@ START_TEST(limit_and_merge)
 }
 END_TEST
 
+/* A key added with its hash is the key added: the same set either way. */
+START_TEST(hashed_is_plain)
+{
+    lt_keyset *a = lt_keyset_new(), *b = lt_keyset_new();
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(k, sizeof(k), "key-%d", i % 3000);
+        ck_assert_int_eq(lt_keyset_add_hashed(a, k, (size_t)n, lt_keyset_hash(k, (size_t)n)),
+                         lt_keyset_add(b, k, (size_t)n));
+    }
+    ck_assert_uint_eq(lt_keyset_size(a), 3000);
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof(k), "key-%d", i);
+        ck_assert(lt_keyset_contains(a, k, (size_t)n));
+    }
+    lt_keyset_free(a);
+    lt_keyset_free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("keyset");
@@ -106,6 +126,7 @@ int main(void)
     tcase_add_test(tc, binary_keys);
     tcase_add_test(tc, many_and_insertion_order);
     tcase_add_test(tc, limit_and_merge);
+    tcase_add_test(tc, hashed_is_plain);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
