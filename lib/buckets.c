@@ -1503,24 +1503,6 @@ static int put_table(lt_buf *o, const lt_urls *u)
     return 0;
 }
 
-struct collect_v4 {
-    uint32_t *a;
-    size_t n;
-};
-
-static int collect_v4(uint32_t a, void *arg)
-{
-    struct collect_v4 *c = arg;
-    c->a[c->n++] = a;
-    return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 struct key_ref {
     const unsigned char *p;
     size_t len;
@@ -1575,24 +1557,16 @@ static int put_clients(lt_buf *o, const struct bucket *k)
         }
         return 0;
     }
-    /* An open bucket's list may hold repeats, in any order: a copy is
-     * sorted and each address written once. */
-    size_t n4 = k->v4 ? (size_t)lt_ip4list_size(k->v4) : 0;
-    struct collect_v4 c4 = {malloc((n4 ? n4 : 1) * sizeof(uint32_t)), 0};
-    if (c4.a == NULL)
+    /* An open bucket's list may hold repeats, in any order: the copy is
+     * ascending and distinct. */
+    uint32_t *a4 = NULL;
+    size_t n4 = 0;
+    if (k->v4 && lt_ip4list_copy(k->v4, &a4, &n4) < 0)
         return -ENOMEM;
-    if (k->v4)
-        lt_ip4list_foreach(k->v4, collect_v4, &c4);
-    if (k->v4 && !lt_ip4list_is_compact(k->v4))
-        qsort(c4.a, c4.n, sizeof(*c4.a), cmp_u32);
-    size_t distinct = 0;
-    for (size_t i = 0; i < c4.n; i++)
-        distinct += i == 0 || c4.a[i] != c4.a[i - 1];
-    put_u32(o, (uint32_t)distinct);
-    for (size_t i = 0; i < c4.n; i++)
-        if (i == 0 || c4.a[i] != c4.a[i - 1])
-            put_u32(o, c4.a[i]);
-    free(c4.a);
+    put_u32(o, (uint32_t)n4);
+    for (size_t i = 0; i < n4; i++)
+        put_u32(o, a4[i]);
+    free(a4);
     return put_keys(o, k->keys);
 }
 
@@ -1769,14 +1743,11 @@ static int get_table(reader *r, lt_urls *u)
     return rc;
 }
 
-/* A client key: a tagged IPv6 address or host, counted by kind in arg. */
+/* A client key: a tagged IPv6 address or host. */
 static int client_key_ok(const unsigned char *key, size_t len, void *arg)
 {
-    uint64_t *kinds = arg;
-    if (len < 1 || (key[0] == TAG_IPV6 && len != 17) || (key[0] != TAG_IPV6 && key[0] != TAG_HOST))
-        return 0;
-    kinds[key[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
-    return 1;
+    (void)arg;
+    return len >= 1 && (key[0] == TAG_IPV6 ? len == 17 : key[0] == TAG_HOST);
 }
 
 /* A pair key: a host and a client's tagged key (pair_key()). */
@@ -1860,8 +1831,8 @@ static int get_clients(reader *r, lt_buckets *b, struct bucket *k)
         if (lt_ip4list_add(k->v4, a) < 0)   /* ascending: stays compact */
             return -ENOMEM;
     }
-    uint64_t nk, kinds[KINDS] = {0, 0, 0};
-    int rc = get_keys(r, 1, client_key_ok, "a tagged IPv6 or host", kinds, &k->keys, &nk);
+    uint64_t nk;
+    int rc = get_keys(r, 1, client_key_ok, "a tagged IPv6 or host", NULL, &k->keys, &nk);
     if (rc < 0)
         return rc;
     remeasure(b, k);

@@ -185,6 +185,23 @@ int lt_ip4list_trim(lt_ip4list *l)
     return rc;
 }
 
+int lt_ip4list_copy(const lt_ip4list *l, uint32_t **out, size_t *n)
+{
+    /* A list of its own over a copy of the array, compacted. */
+    lt_ip4list c = {malloc((l->n ? l->n : 1) * sizeof(uint32_t)), l->n, l->sorted, l->n};
+    if (c.a == NULL)
+        return -ENOMEM;
+    if (l->n > 0)
+        memcpy(c.a, l->a, l->n * sizeof(*c.a));
+    if (lt_ip4list_compact(&c) < 0) {
+        free(c.a);
+        return -ENOMEM;
+    }
+    *out = c.a;
+    *n = c.n;
+    return 0;
+}
+
 /* Makes room for one more entry: 0, 1 when the memory changed, or -ENOMEM. */
 static int make_room(lt_ip4list *l)
 {

@@ -28,6 +28,11 @@ int lt_ip4list_compact(lt_ip4list *l);
  * list that will rarely grow again: a closed bucket's).  Same returns. */
 int lt_ip4list_trim(lt_ip4list *l);
 
+/* Stores into *out a new array of the list's addresses, ascending and
+ * each once, and their count into *n (the list itself unchanged: a const
+ * reader's compaction).  Returns 0 or -ENOMEM. */
+int lt_ip4list_copy(const lt_ip4list *l, uint32_t **out, size_t *n);
+
 /* Distinct addresses: exact once the list is compact; before, the entries,
  * an upper bound. */
 uint64_t lt_ip4list_size(const lt_ip4list *l);

@@ -12,12 +12,19 @@
 #include "parse.h"
 #include "lt_test.h"
 
-static void add_text(lt_clients *c, const char *s)
+/* Counts the client written s with the bucket stamp given; returns what
+ * lt_clients_add() tells the buckets. */
+static int add_stamped(lt_clients *c, const char *s, uint32_t stamp)
 {
     lt_record r;
     memset(&r, 0, sizeof(r));
     lt_parse_client(s, strlen(s), &r);
-    lt_clients_add(c, &r, 0);
+    return lt_clients_add(c, &r, stamp);
+}
+
+static void add_text(lt_clients *c, const char *s)
+{
+    add_stamped(c, s, 0);
 }
 
 static void add_v4(lt_clients *c, uint32_t a)
@@ -148,14 +155,6 @@ END_TEST
 /* What lt_clients_add() tells the buckets: 1 only for an IPv4 address the
  * exact set holds with this very stamp; never for other kinds, stamp 0, a
  * plain set, or once the sets are gone. */
-static int add_stamped(lt_clients *c, const char *s, uint32_t stamp)
-{
-    lt_record r;
-    memset(&r, 0, sizeof(r));
-    lt_parse_client(s, strlen(s), &r);
-    return lt_clients_add(c, &r, stamp);
-}
-
 START_TEST(stamps_told)
 {
     lt_clients *c = lt_clients_new(1 << 20, 1);
