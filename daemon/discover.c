@@ -21,6 +21,13 @@
  * their decompressed start.  Directories are listed once per scan, and at
  * most MAX_LISTED names and MAX_SIBLING_PROBES archives are looked at.
  *
+ * Only names that start like its own (the stem: "access" of
+ * "access.log.3") are looked at, as every rotation scheme names them: a
+ * deleted file's inode is soon taken by another, and a file that was
+ * empty has no first bytes to tell them apart.  (logrotate's state file,
+ * written beside the logs' directory, took such an inode in a test run
+ * and had its two lines counted as malformed.)
+ *
  * Rotations not seen
  * ------------------
  * Two rotations while the daemon was down (or between two scans) leave a
@@ -326,8 +333,8 @@ static void find_lost(scan *s, const struct stat own[2], size_t *cap)
         size_t stem = stem_len(base);
         int got = 0;
         for (size_t k = 0; k < L.n && !got; k++) {
-            if (L.v[k].ino != l->ino)
-                continue;
+            if (L.v[k].ino != l->ino || strncmp(strrchr(L.v[k].path, '/') + 1, base, stem) != 0)
+                continue;    /* another inode, or a name no rotation of it takes */
             found *f = candidate(s, own, L.v[k].path, cap);
             if (f != NULL && f->dev == l->dev && f->ino == l->ino) {
                 probe(f);

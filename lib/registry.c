@@ -286,16 +286,50 @@ int lt_registry_ghost(lt_registry *r, const lt_reg_entry *e, uint32_t fp_len, ui
     return lt_registry_add(r, &g) != NULL ? 0 : -ENOMEM;
 }
 
+/* Among the entries whose fingerprint (LT_REG_FP_MIN bytes or more) the
+ * probe's start matches, the one being read, else the one read furthest;
+ * NULL when none. */
+static lt_reg_entry *known_content(const lt_registry *r, const lt_reg_probe *p)
+{
+    lt_reg_entry *best = NULL;
+    size_t top = p->head_len < LT_REG_FP_BYTES ? p->head_len : LT_REG_FP_BYTES;
+    for (size_t len = LT_REG_FP_MIN; len <= top; len++) {
+        if (r->fp_lengths[len] == 0)
+            continue;
+        uint64_t h = lt_registry_fp(p->head, len);
+        for (struct node *n = r->fp_buckets[fp_bucket((uint32_t)len, h)]; n; n = n->fp_chain) {
+            lt_reg_entry *c = &n->e;
+            if (c->fp_len != len || c->fp_hash != h)
+                continue;
+            if (best == NULL || (c->active && !best->active) ||
+                (c->active == best->active && c->offset > best->offset))
+                best = c;
+        }
+    }
+    return best;
+}
+
 int lt_registry_resolve(lt_registry *r, const lt_reg_probe *p, const char *path, int64_t now,
                         lt_reg_entry **out)
 {
-    lt_reg_entry *e = lt_registry_find(r, p->dev, p->ino);
+    lt_reg_entry *e = lt_registry_find(r, p->dev, p->ino), *best = NULL;
     char *name = strdup(path);
     uint64_t carried_truncations = 0, carried_rotations = 0;
 
     *out = NULL;
     if (name == NULL)
         return -ENOMEM;
+    if (e != NULL && !e->gz && e->offset == 0 && e->fp_len < LT_REG_FP_MIN &&
+        (best = known_content(r, p)) != NULL) {
+        /* Nothing read from it and too few bytes seen to recognise it:
+         * only the inode says it is that file, and its bytes now start as
+         * a content already known.  A freed inode taken by a copy of that
+         * content (copytruncate's, while the daemon was down): rule 2. */
+        carried_truncations = e->truncations;
+        carried_rotations = e->rotations;
+        lt_registry_remove(r, e);
+        e = NULL;
+    }
     if (e != NULL) {
         /* Rule 1: the same identity. */
         if (starts_as(e, p) && (e->fp_len > 0 || p->size >= e->offset)) {
@@ -334,21 +368,8 @@ int lt_registry_resolve(lt_registry *r, const lt_reg_probe *p, const char *path,
     }
 
     /* Rule 2: the start of a content already known. */
-    lt_reg_entry *best = NULL;
-    size_t top = p->head_len < LT_REG_FP_BYTES ? p->head_len : LT_REG_FP_BYTES;
-    for (size_t len = LT_REG_FP_MIN; len <= top; len++) {
-        if (r->fp_lengths[len] == 0)
-            continue;
-        uint64_t h = lt_registry_fp(p->head, len);
-        for (struct node *n = r->fp_buckets[fp_bucket((uint32_t)len, h)]; n; n = n->fp_chain) {
-            lt_reg_entry *c = &n->e;
-            if (c->fp_len != len || c->fp_hash != h)
-                continue;
-            if (best == NULL || (c->active && !best->active) ||
-                (c->active == best->active && c->offset > best->offset))
-                best = c;
-        }
-    }
+    if (best == NULL)
+        best = known_content(r, p);
     if (best != NULL && best->active) {
         free(name);
         return LT_REG_WAIT;

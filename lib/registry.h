@@ -96,7 +96,11 @@ typedef enum lt_reg_verdict {
  *      becomes a ghost and it starts again at 0 (SAME, truncations + 1).
  *      One whose first bytes differ is another content under that inode (a
  *      reuse, or a copytruncate refilled past the offset): the old content
- *      becomes a ghost and rule 2 decides for the new one.
+ *      becomes a ghost and rule 2 decides for the new one.  An entry with
+ *      nothing read (offset 0) and fewer than LT_REG_FP_MIN bytes
+ *      fingerprinted is known by its inode alone: when the probe's start
+ *      is a content rule 2 knows, that content decides (a freed inode
+ *      taken by a copy).
  *   2. Otherwise, among the entries whose fingerprint (at least
  *      LT_REG_FP_MIN bytes) the probe's start matches, the one read
  *      furthest: if it is active, WAIT (its lines are being counted through

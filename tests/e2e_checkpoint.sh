@@ -16,7 +16,18 @@
 #   state_dir      a deleted state_dir is recreated by the next checkpoint;
 #   failures       a checkpoint that cannot be written shows in /healthz
 #                  (degraded, with the error) and /metrics, and clears once
-#                  it can be written again.
+#                  it can be written again;
+#   inode_taken    an empty rotated file of the checkpoint (known by its
+#                  inode alone) is gone while the daemon is stopped, and its
+#                  inode is taken by logrotate's state file beside the logs'
+#                  directory: not a log (truth 1,000; was 1,002, the state
+#                  file's two lines counted as malformed, seen in a CI run
+#                  of e2e_logrotate's copytruncate);
+#   inode_copied   the same empty file's inode taken by logrotate's copy of
+#                  access.log (copytruncate): the copy continues what was
+#                  read through access.log (truth 1,000; was 1,600).
+#                  Inode reuse cannot be forced, so both stand it in with
+#                  the same inode: the empty file is moved, or filled.
 # root_only and failures need root (to run the daemon as nobody); without
 # it they are skipped with a notice.  With CHECK names, only those run.
 set -euo pipefail
@@ -171,4 +182,43 @@ check_failures() {
   want_truth "100 lines more" 0.5
 }
 
-run_checks kill_early clean_stop root_only state_dir failures -- "$@"
+# An empty access.log.1 beside 600 lines of access.log, under a glob, in
+# the checkpoint of a stopped daemon.
+empty_rotated_then_stop() {
+  mkdir "$tmp/logs"
+  gen 1000 "$1"
+  part 1 600 >"$tmp/logs/access.log"
+  : >"$tmp/logs/access.log.1"
+  write_config "$tmp/c.yaml" "sources:" "  - path: \"$tmp/logs/access.log*\""
+  start_daemon "$tmp/c.yaml"
+  want_lines 600 "access.log read" 0.2
+  local i
+  for i in $(seq 100); do
+    [ "$(source_state "$tmp/logs/access.log.1")" != absent ] && break
+    sleep 0.1
+  done
+  [ "$(source_state "$tmp/logs/access.log.1")" != absent ] ||
+    fail "the empty access.log.1 is not among the sources"
+  stop_daemon
+}
+
+check_inode_taken() {
+  empty_rotated_then_stop 206
+  mv "$tmp/logs/access.log.1" "$tmp/lr.status"
+  printf 'logrotate state -- version 2\n"%s" 2026-12-4-4:0:0\n' "$tmp/logs/access.log" \
+    >>"$tmp/lr.status"
+  part 601 1000 >>"$tmp/logs/access.log"
+  start_daemon "$tmp/c.yaml"
+  want_truth "access.log.1 gone, its inode now logrotate's state file" 3
+}
+
+check_inode_copied() {
+  empty_rotated_then_stop 207
+  cat "$tmp/logs/access.log" >>"$tmp/logs/access.log.1"
+  : >"$tmp/logs/access.log"
+  part 601 1000 >>"$tmp/logs/access.log"
+  start_daemon "$tmp/c.yaml"
+  want_truth "access.log.1's inode now holds a copy of access.log, then truncated" 3
+}
+
+run_checks kill_early clean_stop root_only state_dir failures inode_taken inode_copied -- "$@"

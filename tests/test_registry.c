@@ -157,6 +157,35 @@ START_TEST(short_starts_never_match_other_files)
 }
 END_TEST
 
+/* An empty rotated file known only by its inode (access.log.4, empty when
+ * it was rotated), deleted while the daemon was down, its inode then taken
+ * by logrotate's copy of access.log: the copy continues the content read
+ * through access.log, and an empty or unknown file under that inode is
+ * still the entry's. */
+START_TEST(an_empty_files_inode_taken_by_a_copy_continues_the_copied_content)
+{
+    lt_registry *r = lt_registry_new();
+    lt_reg_probe a = probe(1, 7, A, 1000, 0), empty = probe(1, 30, "", 0, 0);
+    read_to(r, &a, "/l/access.log", 1000, 10);
+    lt_reg_entry *e = read_to(r, &empty, "/l/access.log.4", 0, 0);
+    e->rotations = 3;
+    lt_reg_probe copy = probe(1, 30, A, 1000, 0);
+    ck_assert_int_eq(lt_registry_resolve(r, &copy, "/l/access.log.1", 40, &e), LT_REG_CONTINUES);
+    ck_assert_uint_eq(e->offset, 1000);
+    ck_assert_uint_eq(e->lines, 10);
+    ck_assert_ptr_eq(lt_registry_find(r, 1, 30), e);
+    ck_assert_uint_eq(lt_registry_count(r), 2);
+    /* Bytes no entry knows, or none, under an inode known empty: the same
+     * file, read from 0 as before. */
+    lt_reg_probe other = probe(1, 31, "", 0, 0), grown = probe(1, 31, B, 900, 0);
+    read_to(r, &other, "/l/b.log", 0, 0);
+    ck_assert_int_eq(lt_registry_resolve(r, &grown, "/l/b.log.1", 41, &e), LT_REG_SAME);
+    ck_assert_uint_eq(e->offset, 0);
+    ck_assert_str_eq(e->path, "/l/b.log.1");
+    lt_registry_free(r);
+}
+END_TEST
+
 START_TEST(a_growing_file_is_fingerprinted_again)
 {
     lt_registry *r = lt_registry_new();
@@ -256,6 +285,7 @@ int main(void)
     tcase_add_test(tc, a_truncation_below_the_offset_keeps_a_ghost);
     tcase_add_test(tc, a_gz_of_a_known_file_continues_where_it_was_read);
     tcase_add_test(tc, short_starts_never_match_other_files);
+    tcase_add_test(tc, an_empty_files_inode_taken_by_a_copy_continues_the_copied_content);
     tcase_add_test(tc, a_growing_file_is_fingerprinted_again);
     tcase_add_test(tc, forgetting_is_bounded_and_spares_what_is_followed);
     tcase_add_test(tc, many_files_are_found_by_identity);
