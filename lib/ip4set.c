@@ -108,6 +108,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
+
 #define INITIAL_SLOTS 1024
 /* Slots a reader reserves at a time in shared mode. */
 #define QUOTA 256
@@ -219,7 +221,7 @@ static int grow(lt_ip4set *s)
             return -ENOSPC;
         nw = 0;
     }
-    uint32_t *n = calloc(ncap, sizeof(uint32_t) << nw);
+    uint32_t *n = lt_mem_table(ncap, sizeof(uint32_t) << nw);
     if (n == NULL)
         return -ENOMEM;
     uint32_t *old = s->slots;

@@ -27,6 +27,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "mem.h"
+
 #define INITIAL_SLOTS 64
 #define CHUNK_BYTES (64 * 1024)
 #define FIRST_CHUNK_BYTES 1024
@@ -112,7 +114,7 @@ static int grow(lt_keyset *s)
     size_t ncap = (s->mask + 1) * 2;
     if (s->limit != 0 && lt_keyset_bytes(s) + (ncap / 2) * sizeof(struct slot) > s->limit)
         return -ENOSPC;
-    struct slot *n = calloc(ncap, sizeof(*n));
+    struct slot *n = lt_mem_table(ncap, sizeof(*n));
     if (n == NULL)
         return -ENOMEM;
     struct slot *old = s->slots;

@@ -132,6 +132,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "mem.h"
+
 #define INITIAL_SLOTS 16
 #define INITIAL_ARENA 4096
 #define EXACT_HDR 8                        /* count */
@@ -321,7 +323,7 @@ static int grow_slots(lt_urls *u)
         return -ENOMEM;
     size_t ncap = cap * 2;
     struct slot *old = u->slots;
-    struct slot *n = calloc(ncap, sizeof(*n));
+    struct slot *n = lt_mem_table(ncap, sizeof(*n));
     if (n == NULL)
         return -ENOMEM;
     u->slots = n;
@@ -406,6 +408,7 @@ static int rewrite_arena(lt_urls *u, size_t cap, size_t hdr)
     unsigned char *a = malloc(cap);
     if (a == NULL)
         return -ENOMEM;
+    lt_mem_hint(a, cap);
     memset(a, 0, 8);
     size_t used = 8, n = 0;
     for (size_t j = 0; j <= u->mask; j++) {
@@ -471,6 +474,7 @@ static int arena_room(lt_urls *u, size_t need)
     unsigned char *a = realloc(u->arena, (size_t)want);
     if (a == NULL)
         return -ENOMEM;
+    lt_mem_hint(a, (size_t)want);
     u->arena = a;
     u->cap = (size_t)want;
     return 0;
@@ -978,6 +982,7 @@ static lt_urls *build_inexact(size_t max, const struct candidate *c, size_t n, u
     unsigned char *arena = realloc(t->arena, (size_t)bytes);
     if (arena == NULL)
         goto fail;
+    lt_mem_hint(arena, (size_t)bytes);
     t->arena = arena;
     t->cap = (size_t)bytes;
     while (n > t->slot_limit)
