@@ -6,10 +6,12 @@
  * population every hour) and URLs drawn from a skewed population of
  * 20,000, with statuses, methods and four virtual hosts.  Prints the bytes
  * each part holds (lt_buckets_bytes()), the number of buckets whose clients
- * stayed exact and of those that kept their (host, client) pairs, and the
- * peak RSS.
+ * stayed exact and of those that kept their (host, client) pairs, the
+ * time of a window of the whole span, and the peak RSS.
  *
- *   bench/buckets [days] [rps] [clients_per_hour] [bucket_clients_bytes]
+ *   bench/buckets [days] [rps] [clients_per_hour] [bucket_clients_bytes] [urls]
+ *
+ * (urls: the size of the URL population, 20,000 by default.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +37,13 @@ int main(int argc, char **argv)
     long rps = argc > 2 ? atol(argv[2]) : 100;
     long per_hour = argc > 3 ? atol(argv[3]) : 50000;
     lt_buckets_conf conf = {0};
-    if (argc > 4)
+    if (argc > 4 && atoll(argv[4]) > 0)
         conf.clients_bytes = (size_t)atoll(argv[4]);
+    uint64_t population = argc > 5 ? (uint64_t)atoll(argv[5]) : 20000;
     lt_buckets *b = lt_buckets_new(&conf);
-    if (b == NULL || days < 1 || rps < 1 || per_hour < 1) {
-        fprintf(stderr, "usage: buckets [days] [rps] [clients_per_hour] [bucket_clients_bytes]\n");
+    if (b == NULL || days < 1 || rps < 1 || per_hour < 1 || population < 1) {
+        fprintf(stderr, "usage: buckets [days] [rps] [clients_per_hour] [bucket_clients_bytes] "
+                        "[urls]\n");
         return 2;
     }
     static const char *const methods[] = {"GET", "GET", "GET", "GET", "POST", "HEAD"};
@@ -76,8 +80,8 @@ int main(int argc, char **argv)
                 r.ipv4 = 0x0a000000u + c;
             }
             uint64_t y = next();
-            uint64_t u = y % 20000;
-            u = u * u / 20000;   /* skewed: low indices are hot */
+            uint64_t u = y % population;
+            u = u * u / population;   /* skewed: low indices are hot */
             size_t ul = (size_t)snprintf(url, sizeof(url), "/page/%llu", (unsigned long long)u);
             r.method = methods[(y >> 20) % 6];
             r.method_len = strlen(r.method);
@@ -107,6 +111,19 @@ int main(int argc, char **argv)
             pairs += w.vhost_clients != NULL && w.buckets > 0;
             lt_window_release(&w);
         }
+    }
+    /* The whole span as one window ("the last month"), with the daemon's
+     * default url_entries. */
+    struct timespec w0, w1;
+    lt_window whole;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    int wrc = lt_buckets_window(b, first, end, 1000000, &whole);
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    if (wrc == 0) {
+        printf("the whole span as one window: %zu buckets, %zu URLs, in %.3f s\n", whole.buckets,
+               lt_urls_size(whole.urls),
+               (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9);
+        lt_window_release(&whole);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -1010,20 +1010,12 @@ int lt_buckets_add(lt_buckets *b, const lt_record *rec, const char *url, size_t 
 
 /* --- merging ------------------------------------------------------------ */
 
-struct key_into {
-    lt_keyset *dst;
-    uint64_t *kinds;   /* counts of new keys per kind, or NULL */
-    int rc;
-};
-
-static int key_into(const void *key, size_t len, void *arg)
+/* Counts a tagged IPv6 or hostname key into uint64_t kinds[KINDS]. */
+static int count_kind(const void *key, size_t len, void *arg)
 {
-    struct key_into *t = arg;
-    int r = lt_keyset_add(t->dst, key, len);
-    if (r < 0)
-        return t->rc = r;
-    if (r && t->kinds)
-        t->kinds[((const unsigned char *)key)[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
+    uint64_t *kinds = arg;
+    (void)len;
+    kinds[((const unsigned char *)key)[0] == TAG_IPV6 ? KIND_IPV6 : KIND_HOST]++;
     return 0;
 }
 
@@ -1071,9 +1063,7 @@ static int merge_clients(lt_buckets *b, struct bucket *k, const struct bucket *s
     if (src->keys) {
         if (k->keys == NULL && (k->keys = lt_keyset_new()) == NULL)
             return -ENOMEM;
-        struct key_into t = {k->keys, NULL, 0};
-        lt_keyset_foreach(src->keys, key_into, &t);
-        if (t.rc < 0)
+        if (lt_keyset_merge(k->keys, src->keys) < 0)
             return -ENOMEM;
     }
     remeasure(b, k);
@@ -1304,10 +1294,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
         if (exact) {
             if (k->v4 && lt_ip4list_merge(v4, k->v4) < 0)
                 goto fail;
-            struct key_into t = {keys, kinds, 0};
-            if (k->keys)
-                lt_keyset_foreach(k->keys, key_into, &t);
-            if (t.rc < 0)
+            if (k->keys && lt_keyset_merge(keys, k->keys) < 0)
                 goto fail;
         } else if (clients_into_sketch(&sk, k) < 0) {
             goto fail;
@@ -1331,6 +1318,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     if (exact) {
         if (lt_ip4list_compact(v4) < 0)
             goto fail;
+        lt_keyset_foreach(keys, count_kind, kinds);
         c->ipv4 = lt_ip4list_size(v4);
         c->ipv6 = kinds[KIND_IPV6];
         c->other = kinds[KIND_HOST];

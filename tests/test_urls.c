@@ -717,6 +717,49 @@ START_TEST(many_merges_keep_the_bound)
 }
 END_TEST
 
+/* A window's pattern: a large table made inexact by a closed bucket's
+ * Space-Saving table, then bigger exact tables merged in (open buckets),
+ * each of more URLs than its index has room for: every URL of the union
+ * is kept, with its count plus at most the bound, and the guarantees hold. */
+START_TEST(big_exact_tables_into_a_large_inexact_one)
+{
+    char buf[16];
+    uint64_t *truth = calloc(SS_IDS, sizeof(*truth));
+    ck_assert_ptr_nonnull(truth);
+    rng_state = 17;
+    lt_urls *dst = lt_urls_new(1000000), *closed = lt_urls_new(100);
+    ck_assert(dst != NULL && closed != NULL);
+    feed_heavy(closed, truth, 20000, 10, 5000);
+    ck_assert_int_eq(lt_urls_merge(dst, closed), 0);
+    ck_assert(!lt_urls_exact(dst));
+    uint64_t bound = lt_urls_error_bound(dst);
+    ck_assert_uint_gt(bound, 0);
+    size_t union_n = 0;
+    unsigned char *in = calloc(SS_IDS, 1);
+    ck_assert_ptr_nonnull(in);
+    for (int part = 0; part < 4; part++) {
+        lt_urls *open = lt_urls_new(1000000);
+        ck_assert_ptr_nonnull(open);
+        for (uint32_t id = (uint32_t)part * 15000; id < (uint32_t)part * 15000 + 30000; id++) {
+            uint64_t c = 1 + rng() % 3;
+            truth[id] += c;
+            FAST_EQ(lt_urls_add(open, buf, ss_key(id, buf), c), 0);
+            union_n += !in[id];
+            in[id] = 1;
+        }
+        ck_assert_int_eq(lt_urls_merge(dst, open), 0);
+        lt_urls_free(open);
+    }
+    ck_assert_uint_eq(lt_urls_error_bound(dst), bound);
+    ck_assert_uint_ge(lt_urls_size(dst), union_n);
+    check_guarantees(dst, truth);
+    free(in);
+    lt_urls_free(dst);
+    lt_urls_free(closed);
+    free(truth);
+}
+END_TEST
+
 START_TEST(small_contracts)
 {
     lt_urls_free(NULL);
@@ -846,6 +889,7 @@ static Suite *urls_suite(void)
     tcase_add_test(tc, merge_exact_equals_concatenation);
     tcase_add_test(tc, merge_past_the_bound);
     tcase_add_test(tc, many_merges_keep_the_bound);
+    tcase_add_test(tc, big_exact_tables_into_a_large_inexact_one);
     tcase_add_test(tc, small_contracts);
     tcase_add_test(tc, out_of_memory_leaves_table_unchanged);
     tcase_add_test(tc, prefetch_changes_nothing);
