@@ -1239,6 +1239,76 @@ void lt_window_release(lt_window *w)
     w->durations = NULL;
 }
 
+/* A window's union of its buckets' URL (and virtual host) tables, built
+ * as a binary counter carries: rank r holds the union of 2^r tables; a
+ * new table merges with rank 0, the result with rank 1, and so on, so
+ * each table is merged O(log n) times.  Merged one after the other into
+ * one table, every bucket that is not exact (a closed one: Space-Saving)
+ * rebuilt that table whole: O(n x union) for n buckets, most of a
+ * month's window.  Until something is cut (a union past max), the result
+ * is the same: lt_urls_merge()'s rule is a sum. */
+#define UNION_RANKS 64
+
+struct table_union {
+    lt_urls *rank[UNION_RANKS];
+    size_t max;
+};
+
+static void union_free(struct table_union *u)
+{
+    for (int r = 0; r < UNION_RANKS; r++) {
+        lt_urls_free(u->rank[r]);
+        u->rank[r] = NULL;
+    }
+}
+
+static int union_add(struct table_union *u, const lt_urls *src)
+{
+    lt_urls *t = lt_urls_new(u->max);
+    if (t == NULL || lt_urls_merge(t, src) < 0)
+        goto fail;
+    for (int r = 0; r < UNION_RANKS; r++) {
+        if (u->rank[r] == NULL) {
+            u->rank[r] = t;
+            return 0;
+        }
+        if (lt_urls_merge(u->rank[r], t) < 0)
+            goto fail;
+        lt_urls_free(t);
+        t = u->rank[r];
+        u->rank[r] = NULL;
+    }
+fail:
+    lt_urls_free(t);
+    return -ENOMEM;
+}
+
+/* Replaces *dst (an empty table) by the union, when it has a table.
+ * Returns 0 or -ENOMEM. */
+static int union_into(struct table_union *u, lt_urls **dst)
+{
+    lt_urls *top = NULL;
+    for (int r = UNION_RANKS; r-- > 0;) {
+        if (u->rank[r] == NULL)
+            continue;
+        if (top == NULL) {
+            top = u->rank[r];
+        } else {
+            if (lt_urls_merge(top, u->rank[r]) < 0) {
+                lt_urls_free(top);    /* the ranks left: union_free() */
+                return -ENOMEM;
+            }
+            lt_urls_free(u->rank[r]);
+        }
+        u->rank[r] = NULL;
+    }
+    if (top != NULL) {
+        lt_urls_free(*dst);
+        *dst = top;
+    }
+    return 0;
+}
+
 int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_urls,
                       lt_window *w)
 {
@@ -1261,6 +1331,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     lt_keyset *keys = lt_keyset_new(), *pairs = lt_keyset_new();
     lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
     struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
+    struct table_union urls = {.max = 0}, vhosts = {.max = 0};
     int exact = 1, rc = -ENOMEM;
     if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->vhost_clients == NULL ||
         w->durations == NULL || v4 == NULL || keys == NULL || pairs == NULL || hll[0] == NULL ||
@@ -1271,6 +1342,8 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
 
     uint64_t kinds[KINDS] = {0, 0, 0};
     int pairs_known = 1;
+    urls.max = max_urls;
+    vhosts.max = b->conf.vhosts;
     for (size_t i = lower_bound(b, w->covered_from); i < b->n && b->b[i]->start <= to; i++) {
         const struct bucket *k = b->b[i];
         w->buckets++;
@@ -1281,7 +1354,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
             w->methods[m] += k->methods[m];
         for (uint16_t c = 0; c < k->n_codes; c++)
             w->codes[k->codes[c].code] += k->codes[c].count;
-        if (lt_urls_merge(w->urls, k->urls) < 0 || lt_urls_merge(w->vhosts, k->vhosts) < 0 ||
+        if (union_add(&urls, k->urls) < 0 || union_add(&vhosts, k->vhosts) < 0 ||
             merge_durations(&w->durations, k->durations) < 0)
             goto fail;
         if (exact && !k->exact) {
@@ -1310,6 +1383,8 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
                 goto fail;
         }
     }
+    if (union_into(&urls, &w->urls) < 0 || union_into(&vhosts, &w->vhosts) < 0)
+        goto fail;
     if (!pairs_known) {
         lt_urls_free(w->vhost_clients);
         w->vhost_clients = NULL;
@@ -1341,6 +1416,8 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
                       lt_hll_count(hll[KIND_HOST]);
     rc = 0;
 fail:
+    union_free(&urls);
+    union_free(&vhosts);
     for (int i = 0; i < KINDS; i++)
         lt_hll_free(hll[i]);
     lt_keyset_free(keys);
