@@ -95,6 +95,33 @@ START_TEST(appends_with_repeats)
 }
 END_TEST
 
+/* Clients of one network: the digits of the sort that every address
+ * shares are skipped, the others sorted, at tail sizes on both sides of
+ * RADIX_LARGE (2048) and well past it. */
+START_TEST(one_network)
+{
+    static const struct { uint32_t base; unsigned bits; } nets[] = {
+        {0x0a000000u, 24}, {0xc0a80000u, 16}, {0xc0a81000u, 11}, {0x64400000u, 22},
+        {0xfffff800u, 11}, {0x00000000u, 8},
+    };
+    static const unsigned sizes[] = {1000, 3000, 70000};
+    for (size_t i = 0; i < sizeof(nets) / sizeof(*nets); i++)
+        for (size_t j = 0; j < sizeof(sizes) / sizeof(*sizes); j++) {
+            lt_ip4list *l = lt_ip4list_new();
+            lt_ip4set *ref = lt_ip4set_new();
+            uint32_t mask = (uint32_t)((1ull << nets[i].bits) - 1);
+            for (unsigned k = 0; k < sizes[j]; k++) {
+                uint32_t a = nets[i].base | ((uint32_t)next() & mask);
+                ck_assert_int_ge(lt_ip4list_add(l, a), 0);
+                lt_ip4set_add(ref, a);
+            }
+            check_against(l, ref);
+            lt_ip4list_free(l);
+            lt_ip4set_free(ref);
+        }
+}
+END_TEST
+
 /* Every split of a small run into prefix and tail, with overlaps: the
  * in-place merge from the back keeps what it has not read yet. */
 START_TEST(merge_every_split)
@@ -182,6 +209,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, appends_with_repeats);
     tcase_add_test(tc, merge_every_split);
+    tcase_add_test(tc, one_network);
     tcase_add_test(tc, ascending_stays_compact);
     tcase_add_test(tc, merge_is_union);
     tcase_add_test(tc, trim_to_the_entries);
