@@ -33,7 +33,7 @@
 #                      process may use (needs root and cgroup v1 or v2)
 #   --daemon           instead: logtallyd's initial ingest of the log (it is
 #                      there before the daemon starts) with threads: 1 and
-#                      threads: --threads, until /metrics counts every line;
+#                      threads: --threads, until /v1/summary counts every line;
 #                      wall time, peak RSS, and the answers against the truth
 #   --follow           instead: logtallyd following a file that grows by
 #                      --rate lines per second (default 1,000,000) for
@@ -233,10 +233,12 @@ machine() {
 }
 
 # --- --daemon: the daemon's initial ingest ------------------------------------
-# daemon_ingest NAME THREADS: starts logtallyd on the log with an empty state
-# directory, waits until /metrics counts every line, appends "wall_seconds
-# peak_rss_kib" to $tmp/NAME, checks the answers against the truth (first
-# run of each NAME only) and stops the daemon.
+# daemon_ingest NAME THREADS: starts logtallyd on $log with an empty state
+# directory and asks /v1/summary every 20 ms until it counts every line;
+# appends "wall_seconds peak_rss_kib" to $tmp/NAME and each answer's time
+# to first byte (ms, curl's connection included) to $tmp/NAME.lat, checks
+# the last answer against the truth (first run of each NAME only) and
+# stops the daemon.
 daemon_ingest() {
   local name=$1 t=$2 dir="$tmp/daemon" t0 t1 n pid hwm fields want got
   rm -rf "$dir" && mkdir -p "$dir"
@@ -251,22 +253,31 @@ YAML
   t0=$(date +%s%N)
   "$logtallyd" -c "$dir/c.yaml" 2>"$dir/err" &
   pid=$!
+  for ((n = 0; n < 500; n++)); do [ -S "$dir/s.sock" ] && break; sleep 0.01; done
+  # The poller spends only curl's time: the daemon's readers run at nice
+  # 10, so a jq and an awk per answer (30 ms of CPU each time, measured)
+  # took most of a core from them and lengthened the ingest measured.
+  local head re='^\{"lines":([0-9]+)'
+  : >"$dir/ttfb"
   for ((n = 0; n < 60000; n++)); do
-    [ -S "$dir/s.sock" ] &&
-      [ "$(curl -sf --unix-socket "$dir/s.sock" http://localhost/metrics |
-           awk '$1 == "logtally_lines_total" { print $2 }')" = "$lines" ] && break
+    curl -s --unix-socket "$dir/s.sock" -o "$dir/answer" -w '%{time_starttransfer}\n' \
+      "http://localhost/v1/summary?n=10" >>"$dir/ttfb" || true
+    head=
+    read -r -n 40 head <"$dir/answer" || true
+    [[ $head =~ $re ]] && [ "${BASH_REMATCH[1]}" = "$lines" ] && break
     sleep 0.02
   done
   t1=$(date +%s%N)
+  awk '$1 > 0 { printf "%.3f\n", $1 * 1000 }' "$dir/ttfb" >>"$tmp/$name.lat"
   hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
   if [ ! -s "$tmp/$name" ]; then
     fields='[.lines, .valid, .malformed, .unparsed_requests, .bytes, .clients.ipv4, .clients.ipv6,
              .clients.other, .clients.total, .peak.second, .peak.requests,
              (.top[:10] | map([.url, .count]))]'
     want=$(jq -c "$fields" "${log%.log}.json")
-    got=$(curl -sf --unix-socket "$dir/s.sock" "http://localhost/v1/summary?n=10" | jq -c "$fields")
-    [ "$want" = "$got" ] || { kill "$pid"; die "logtallyd threads: $t: $got, not $want"; }
-    note "logtallyd threads: $t: answers equal the truth"
+    got=$(jq -c "$fields" "$dir/answer")
+    [ "$want" = "$got" ] || { kill "$pid"; die "logtallyd threads: $t on $log: $got, not $want"; }
+    note "logtallyd threads: $t on $log: answers equal the truth"
   fi
   kill "$pid"
   wait "$pid" || die "logtallyd exited $?: $(tail -3 "$dir/err")"
@@ -287,8 +298,8 @@ if [ "$daemon" -eq 1 ]; then
   echo
   echo "Command: \`bench/run.sh --daemon --runs $runs --lines $lines --seed $seed --threads $threads\`"
   echo
-  echo "From the start of \`logtallyd\` until \`/metrics\` counts every line (polled every 20 ms); answers"
-  echo "checked against the generator's truth through \`/v1/summary\`."
+  echo "From the start of \`logtallyd\` until \`/v1/summary\` counts every line (asked every 20 ms);"
+  echo "the last answer checked against the generator's truth."
   echo
   echo "| threads | wall s | MB/s | lines/s | peak RSS MiB | speed-up |"
   echo "|---:|---:|---:|---:|---:|---:|"
@@ -376,53 +387,6 @@ sweep_log() {
   echo "$log"
 }
 
-# daemon_sweep NAME: logtallyd's initial ingest of $log with threads:
-# $threads, /v1/summary asked every 20 ms until it counts every line.
-# Appends "wall_seconds peak_rss_kib" to $tmp/NAME and each answer's time
-# to first byte (ms) to $tmp/NAME.lat; checks the answers (first run).
-daemon_sweep() {
-  local name=$1 dir="$tmp/daemon" t0 t1 n pid hwm out fields want got
-  rm -rf "$dir" && mkdir -p "$dir"
-  cat >"$dir/c.yaml" <<YAML
-socket: $dir/s.sock
-state_dir: $dir/state
-threads: $threads
-sources:
-  - path: $log
-YAML
-  wait_idle
-  t0=$(date +%s%N)
-  "$logtallyd" -c "$dir/c.yaml" 2>"$dir/err" &
-  pid=$!
-  for ((n = 0; n < 500; n++)); do [ -S "$dir/s.sock" ] && break; sleep 0.01; done
-  # The poller spends only curl's time: the daemon's readers run at nice
-  # 10, so a jq and an awk per answer (30 ms of CPU each time, measured)
-  # took most of a core from them and lengthened the ingest measured.
-  local head re='^\{"lines":([0-9]+)'
-  : >"$dir/ttfb"
-  for ((n = 0; n < 60000; n++)); do
-    curl -s --unix-socket "$dir/s.sock" -o "$dir/answer" -w '%{time_starttransfer}\n' \
-      "http://localhost/v1/summary?n=10" >>"$dir/ttfb" || true
-    head=
-    read -r -n 40 head <"$dir/answer" || true
-    [[ $head =~ $re ]] && [ "${BASH_REMATCH[1]}" = "$lines" ] && break
-    sleep 0.02
-  done
-  t1=$(date +%s%N)
-  awk '$1 > 0 { printf "%.3f\n", $1 * 1000 }' "$dir/ttfb" >>"$tmp/$name.lat"
-  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-  if [ ! -s "$tmp/$name" ]; then
-    fields='[.lines, .valid, .malformed, .bytes, .clients.total, .peak.second, .peak.requests,
-             (.top[:10] | map([.url, .count]))]'
-    want=$(jq -c "$fields" "${log%.log}.json")
-    got=$(jq -c "$fields" "$dir/answer")
-    [ "$want" = "$got" ] || { kill "$pid"; die "logtallyd on $log: $got, not $want"; }
-  fi
-  kill "$pid"
-  wait "$pid" || die "logtallyd exited $?: $(tail -3 "$dir/err")"
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b - a) / 1e9}') $hwm" >>"$tmp/$name"
-}
-
 # duckdb_check LOG: DuckDB's answers against the truth, as a short note.
 duckdb_check() {
   local got want
@@ -466,7 +430,7 @@ if [ "$sweep" -eq 1 ]; then
             --to 2100-01-01T00:00:00Z "$log"
       timed logswan logswan "$log"
       timed duckdb node "$duckdb_js" "$log"
-      daemon_sweep ld
+      daemon_ingest ld "$threads"
     done
     echo "| $name | $(duckdb_check "$log") |" >>"$tmp/notes"
     lat=$(sort -n "$tmp/ld.lat" | awk '{v[NR]=$1} END{p = int(NR * 0.99); if (p < 1) p = 1; printf "%.1f / %.1f / %.1f", v[int((NR+1)/2)], v[p], v[NR]}')
