@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "follow.h"
@@ -47,6 +48,41 @@ static void append(const char *p, int first, int n, const char *tail)
     if (tail)
         fputs(tail, f);
     fclose(f);
+}
+
+/* pread() as the library sees it in this suite: the kernel's, except that
+ * when armed, the first read at offset `when` first cuts the file to `at`.
+ * The part's first chunk reads first at the part's start, after the
+ * chunk's end was found; so a cut there comes while the part is read, on
+ * whichever thread, as a copytruncate racing the reader would, but at the
+ * same point every run. */
+struct cut_plan {
+    int armed, done, rc;
+    uint64_t when, at;
+};
+static struct cut_plan cut_plan;
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    struct cut_plan *c = &cut_plan;
+    if (__atomic_load_n(&c->armed, __ATOMIC_ACQUIRE) && (uint64_t)off == c->when &&
+        __atomic_exchange_n(&c->armed, 0, __ATOMIC_ACQ_REL)) {
+        c->rc = truncate(path, (off_t)c->at);    /* fd is read-only */
+        __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    }
+    return syscall(SYS_pread64, fd, buf, n, off);
+}
+
+static uint64_t newlines(const char *p)
+{
+    FILE *fp = fopen(p, "r");
+    ck_assert_ptr_nonnull(fp);
+    int c;
+    uint64_t nl = 0;
+    while ((c = fgetc(fp)) != EOF)
+        nl += c == '\n';
+    fclose(fp);
+    return nl;
 }
 
 static uint64_t valid(lt_tally *t)
@@ -287,6 +323,45 @@ START_TEST(parts_read_like_one_reader)
 }
 END_TEST
 
+/* Cut while the part is read, inside its first chunk: the later chunks
+ * have counted lines the file no longer holds (and their clients are in
+ * the part's shared set), so the whole part is dropped (cut_short), the
+ * follower does not advance, and its next read counts every line left in
+ * the file once. */
+START_TEST(cut_while_a_part_is_read)
+{
+    char err[256];
+    append(path, 0, 60000, NULL);
+    append(path, 0, 60000, NULL);    /* 8 MB, 6 chunks of 1 MiB on 3 threads */
+    lt_follow *f = lt_follow_new(path, 0);
+    lt_tally *t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    int more;
+    ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
+    lt_follow_part part;
+    ck_assert_int_eq(lt_follow_plan(f, UINT64_MAX, 4096, &part), 1);
+    ck_assert_uint_gt(part.to - part.from, 4 << 20);
+    cut_plan = (struct cut_plan){.armed = 1, .when = part.from, .at = part.from + (256 << 10) + 17};
+    lt_tally *d = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_read_part(f, &part, d, fmt, 3, err, sizeof(err)), 0);
+    ck_assert_int_eq(cut_plan.done, 1);
+    ck_assert_int_eq(cut_plan.rc, 0);
+    ck_assert_int_eq(part.cut_short, 1);
+    ck_assert_uint_eq(part.consumed, 0);
+    ck_assert_uint_eq(part.lines, 0);
+    ck_assert_int_eq(lt_follow_advance(f, &part), -1);
+    lt_tally_free(d);
+
+    uint64_t before = lt_tally_counters(t)->lines;
+    read_all(f, t, 0);
+    ck_assert_uint_gt(lt_tally_counters(t)->lines, before);
+    ck_assert_uint_eq(lt_tally_counters(t)->lines, newlines(path));
+    ck_assert_uint_eq(valid(t), newlines(path));
+    lt_tally_free(t);
+    lt_follow_free(f);
+}
+END_TEST
+
 /* A file truncated while its parts are read: the chain stops at the short
  * part, nothing is counted twice, and the follower goes on from there. */
 START_TEST(parts_stop_at_a_truncation)
@@ -332,12 +407,7 @@ START_TEST(parts_stop_at_a_truncation)
     ck_assert_uint_eq(j.lines, lt_tally_counters(t)->lines);
     /* Every whole line left in the file counted once. */
     read_all(f, t, 0);
-    FILE *fp = fopen(path, "r");
-    int c, nl = 0;
-    while ((c = fgetc(fp)) != EOF)
-        nl += c == '\n';
-    fclose(fp);
-    ck_assert_uint_eq(lt_tally_counters(t)->lines, (uint64_t)nl);
+    ck_assert_uint_eq(lt_tally_counters(t)->lines, newlines(path));
 
     lt_tally_free(t);
     lt_follow_free(f);
@@ -462,6 +532,7 @@ int main(void)
     tcase_add_test(tc, fingerprint_follows_the_file);
     tcase_add_loop_test(tc, parts_read_like_one_reader, 0, 4);
     tcase_add_test(tc, parts_stop_at_a_truncation);
+    tcase_add_test(tc, cut_while_a_part_is_read);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
