@@ -323,6 +323,21 @@ START_TEST(parts_read_like_one_reader)
 }
 END_TEST
 
+/* A follower of an 8 MB file after its first read (2 MiB), so that the
+ * rest is a part of 6 chunks of 1 MiB on 3 threads; *t holds that read. */
+static lt_follow *behind(lt_tally **t)
+{
+    char err[256];
+    int more;
+    append(path, 0, 60000, NULL);
+    append(path, 0, 60000, NULL);
+    lt_follow *f = lt_follow_new(path, 0);
+    *t = lt_tally_new(&limits);
+    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    ck_assert_int_ge(lt_follow_read(f, *t, ps, 1, 0, &more, err, sizeof(err)), 1);
+    return f;
+}
+
 /* Cut while the part is read, inside its first chunk: the later chunks
  * have counted lines the file no longer holds (and their clients are in
  * the part's shared set), so the whole part is dropped (cut_short), the
@@ -331,13 +346,8 @@ END_TEST
 START_TEST(cut_while_a_part_is_read)
 {
     char err[256];
-    append(path, 0, 60000, NULL);
-    append(path, 0, 60000, NULL);    /* 8 MB, 6 chunks of 1 MiB on 3 threads */
-    lt_follow *f = lt_follow_new(path, 0);
-    lt_tally *t = lt_tally_new(&limits);
-    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
-    int more;
-    ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
+    lt_tally *t;
+    lt_follow *f = behind(&t);
     lt_follow_part part;
     ck_assert_int_eq(lt_follow_plan(f, UINT64_MAX, 4096, &part), 1);
     ck_assert_uint_gt(part.to - part.from, 4 << 20);
@@ -367,13 +377,9 @@ END_TEST
 START_TEST(parts_stop_at_a_truncation)
 {
     char err[256];
-    append(path, 0, 60000, NULL);    /* 4 MB: a first read takes 2 MiB */
-    append(path, 0, 60000, NULL);    /* 4 MB more: 6 chunks of 1 MiB */
-    lt_follow *f = lt_follow_new(path, 0);
-    lt_tally *t = lt_tally_new(&limits);
-    ck_assert_int_eq(lt_follow_open(f, 0, err, sizeof(err)), 0);
+    lt_tally *t;
+    lt_follow *f = behind(&t);
     int more;
-    ck_assert_int_ge(lt_follow_read(f, t, ps, 1, 0, &more, err, sizeof(err)), 1);
     lt_follow_part part;
     lt_follow_info i;
     lt_follow_info_get(f, &i);
