@@ -29,6 +29,18 @@
  * either, for the window (lt_summary_fill_window(): exact counts at any
  * edge from the per-second tables, the rest from the time buckets, which
  * the answer's "window" names).
+ *
+ * A window's summary is filled off the loop.  It unions the buckets'
+ * client sets and URL tables, work that grows with the window: 100 ms
+ * for twelve days of a million clients, the loop held meanwhile before.
+ * So fill_summary() queues an answer job on the pool and the request is
+ * held (API_HOLD).  While answer jobs run, d->tally_readers keeps merges
+ * from starting; the loop reads the tally meanwhile, as it does while a
+ * checkpoint serialises it.  The job's end calls http_release(), which
+ * asks again: the request takes the job's summary, found by its peer
+ * (its connection), and formats it on the loop, where the answer's size
+ * is bounded by n.  A summary nobody took (the question was answered
+ * from the cache meanwhile, or the connection closed) is freed then.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -205,13 +217,97 @@ static void ingest_json(lt_daemon *d, lt_buf *b)
 }
 
 
-/* The summary for all time or for [from, to].  Returns 0 or -ENOMEM. */
+/* --- windows off the loop (see the top of the file) -------------------- */
+
+struct answer_job {
+    uv_work_t work;
+    lt_daemon *d;
+    const api_peer *peer;         /* who asked; NULL once its connection closed */
+    int done, rc;
+    int64_t from, to;
+    size_t top_n, top_vhosts;
+    lt_summary s;                 /* filled on the pool; the asker's once taken */
+    struct answer_job *next;
+};
+
+static void answer_run(uv_work_t *w)
+{
+    daemon_pool_thread();
+    struct answer_job *j = w->data;
+    j->rc = lt_summary_fill_window(&j->s, j->d->tally, j->from, j->to, j->top_n, j->top_vhosts) < 0
+                ? -ENOMEM
+                : 0;
+}
+
+static void answer_done(uv_work_t *w, int status)
+{
+    struct answer_job *j = w->data;
+    lt_daemon *d = j->d;
+    if (status != 0)    /* never ran */
+        j->rc = -ENOMEM;
+    j->done = 1;
+    d->tally_readers--;
+    http_release(d);
+    /* What was not taken: freed, so that no later question finds it. */
+    for (struct answer_job **p = &d->answer_jobs; (j = *p) != NULL;) {
+        if (!j->done) {
+            p = &j->next;
+            continue;
+        }
+        *p = j->next;
+        if (j->rc == 0)
+            lt_summary_release(&j->s);
+        free(j);
+    }
+    commit_kick(d);
+}
+
+void api_forget(lt_daemon *d, const api_peer *peer)
+{
+    for (struct answer_job *j = d->answer_jobs; j != NULL; j = j->next)
+        if (j->peer == peer)
+            j->peer = NULL;
+}
+
+#define SUMMARY_HOLD 1
+
+/* The summary for all time or for [from, to].  Returns 0, -ENOMEM, or
+ * SUMMARY_HOLD when an answer job fills it: the request is held, and asked
+ * again when the job has ended. */
 static int fill_summary(request *r, lt_summary *s, int windowed, int64_t from, int64_t to,
                         size_t top_n, size_t top_vhosts)
 {
+    lt_daemon *d = r->d;
     if (!windowed)
-        return lt_summary_fill(s, r->d->tally, top_n) < 0 ? -ENOMEM : 0;
-    return lt_summary_fill_window(s, r->d->tally, from, to, top_n, top_vhosts) < 0 ? -ENOMEM : 0;
+        return lt_summary_fill(s, d->tally, top_n) < 0 ? -ENOMEM : 0;
+    struct answer_job **p = &d->answer_jobs, *j;
+    while ((j = *p) != NULL && j->peer != r->peer)
+        p = &j->next;
+    if (j != NULL) {
+        if (!j->done)
+            return SUMMARY_HOLD;
+        *p = j->next;
+        int rc = j->rc;
+        *s = j->s;
+        free(j);
+        return rc;
+    }
+    if (d->commit.n > 0)
+        return SUMMARY_HOLD;    /* the lines first: asked again after the merge */
+    if ((j = calloc(1, sizeof(*j))) == NULL)
+        return -ENOMEM;
+    *j = (struct answer_job){.d = d, .peer = r->peer, .from = from, .to = to, .top_n = top_n,
+                             .top_vhosts = top_vhosts};
+    j->work.data = j;
+    if (uv_queue_work(d->loop, &j->work, answer_run, answer_done) != 0) {
+        free(j);
+        return lt_summary_fill_window(s, d->tally, from, to, top_n, top_vhosts) < 0 ? -ENOMEM
+                                                                                      : 0;
+    }
+    d->tally_readers++;
+    j->next = d->answer_jobs;
+    d->answer_jobs = j;
+    return SUMMARY_HOLD;
 }
 
 static int get_summary(request *r)
@@ -225,7 +321,10 @@ static int get_summary(request *r)
     if (rc)
         return rc;
     lt_summary s;
-    if (fill_summary(r, &s, windowed, from, to, n, 10) < 0)
+    rc = fill_summary(r, &s, windowed, from, to, n, 10);
+    if (rc == SUMMARY_HOLD)
+        return API_HOLD;
+    if (rc < 0)
         return fail(r, 500, "out of memory");
     size_t n_names;
     const char *const *names = sources_names(r->d, &n_names);
@@ -269,7 +368,10 @@ static int get_top(request *r)
     if (rc)
         return rc;
     lt_summary s;
-    if (fill_summary(r, &s, windowed, from, to, n, 0) < 0)
+    rc = fill_summary(r, &s, windowed, from, to, n, 0);
+    if (rc == SUMMARY_HOLD)
+        return API_HOLD;
+    if (rc < 0)
         return fail(r, 500, "out of memory");
     const lt_url_count *top = s.top;
     size_t got = s.n_top;
@@ -458,7 +560,10 @@ static int get_status(request *r)
     if (rc)
         return rc;
     lt_summary s;
-    if (fill_summary(r, &s, windowed, from, to, 0, 0) < 0)
+    rc = fill_summary(r, &s, windowed, from, to, 0, 0);
+    if (rc == SUMMARY_HOLD)
+        return API_HOLD;
+    if (rc < 0)
         return fail(r, 500, "out of memory");
     static const char *const names[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
     if (r->text) {
@@ -510,7 +615,10 @@ static int get_vhosts(request *r)
     if (rc)
         return rc;
     lt_summary s;
-    if (fill_summary(r, &s, windowed, from, to, 0, n) < 0)
+    rc = fill_summary(r, &s, windowed, from, to, 0, n);
+    if (rc == SUMMARY_HOLD)
+        return API_HOLD;
+    if (rc < 0)
         return fail(r, 500, "out of memory");
     if (!windowed) {
         /* All time, the summary keeps its own short list: ask for n. */

@@ -18,6 +18,10 @@
  *                    ended (api.c, API_HOLD).  /metrics counts both.
  *   d->tally_frozen  a checkpoint serialises it: the loop only reads it,
  *                    and no merge starts (deltas queue meanwhile).
+ *   d->tally_readers answer jobs fill windows' summaries from it on the
+ *                    pool (api.c): the same, and no answer job starts
+ *                    while deltas wait, so that questions asked back to
+ *                    back cannot keep the lines out.
  *   otherwise        the loop.
  *
  * A checkpoint's positions and counts must be one instant.  A read's end
@@ -73,7 +77,7 @@ static void merge_done(uv_work_t *w, int status)
 void commit_kick(lt_daemon *d)
 {
     commit_queue *q = &d->commit;
-    if (d->merging || d->tally_frozen || q->n == 0)
+    if (d->merging || d->tally_frozen || d->tally_readers > 0 || q->n == 0)
         return;
     struct merge_job *j = &q->job;
     *j = (struct merge_job){.d = d, .deltas = q->deltas, .n = q->n};

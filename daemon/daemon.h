@@ -26,7 +26,8 @@
  * The live tally is handed over in two ways: a merge job owns it while
  * d->merging is set (the loop does not touch it), and a checkpoint reads
  * it on the pool while d->tally_frozen is set (the loop only reads it, and
- * no merge starts); commit.c says how answers and checkpoints wait.
+ * no merge starts), and so does an answer job while d->tally_readers is
+ * not 0 (api.c); commit.c says how answers and checkpoints wait.
  * Nothing else is shared: the registry, the lists of files and the
  * configuration belong to the loop. */
 #ifndef LT_DAEMON_H
@@ -67,6 +68,8 @@ typedef struct lt_daemon {
     lt_tally *tally;               /* the live aggregates */
     int tally_frozen;              /* a checkpoint is serialising it on the pool */
     int merging;                   /* a merge job owns it (commit.c) */
+    unsigned tally_readers;        /* answer jobs reading it on the pool (api.c) */
+    struct answer_job *answer_jobs;   /* those jobs, and their summaries until taken */
     uint64_t merges;               /* merges ended: the tally's version */
     uint64_t answers_earlier;      /* asked during a merge: given as last given */
     uint64_t answers_held;         /* asked during a merge: held until its end */
@@ -191,12 +194,16 @@ typedef struct api_peer {
 
 /* api.c: answers one request.  Returns the HTTP status; fills body and
  * content_type (a static string).  Or returns API_HOLD, filling nothing,
- * when the answer needs the live tally while a merge owns it: the caller
- * asks again after http_release(). */
+ * when the answer needs the live tally while a merge owns it, or waits for
+ * an answer job on the pool (a window's summary): the caller asks again,
+ * with the same peer, method, path and query, after http_release(). */
 #define API_HOLD 0
 struct lt_buf;
 int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const char *path,
                const char *query, const char *body, size_t body_len, struct lt_buf *out,
                const char **content_type);
+/* api.c: peer's connection is closing: an answer job of its is not to
+ * be taken (its summary is freed when the job ends). */
+void api_forget(lt_daemon *d, const api_peer *peer);
 
 #endif

@@ -145,6 +145,7 @@ static void conn_close(struct conn *c)
         return;
     c->closing = 1;
     struct http_server *srv = c->srv;
+    api_forget(srv->d, &c->peer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -395,13 +396,15 @@ void http_release(lt_daemon *d)
             continue;
         c->waiting = 0;
         int rc = answer(c, c->wait.method, c->wait.path, c->wait.query, c->wait.keep_alive);
+        if (rc < 0) {
+            /* Still waiting: for a merge, or for its answer job (api.c);
+             * the end of either calls this again. */
+            c->waiting = 1;
+            continue;
+        }
         free(c->wait.path);
         free(c->wait.query);
         c->wait.path = c->wait.query = NULL;
-        if (rc < 0) {    /* another merge already: not from here, but safe */
-            respond_error(c, 503, "the tally is busy", 1);
-            continue;
-        }
         if (rc == 1) {
             uv_read_stop(&c->h.stream);    /* closes once the answer is sent */
             continue;
