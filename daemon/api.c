@@ -33,14 +33,15 @@
  * A window's summary is filled off the loop.  It unions the buckets'
  * client sets and URL tables, work that grows with the window: 100 ms
  * for twelve days of a million clients, the loop held meanwhile before.
- * So fill_summary() queues an answer job on the pool and the request is
- * held (API_HOLD).  While answer jobs run, d->tally_readers keeps merges
- * from starting; the loop reads the tally meanwhile, as it does while a
- * checkpoint serialises it.  The job's end calls http_release(), which
- * asks again: the request takes the job's summary, found by its peer
- * (its connection), and formats it on the loop, where the answer's size
- * is bounded by n.  A summary nobody took (the question was answered
- * from the cache meanwhile, or the connection closed) is freed then.
+ * So fill_summary() queues an answer job on the pool (two at a time) and
+ * the request is held (API_HOLD).  While answer jobs run, d->tally_readers
+ * keeps merges from starting; the loop reads the tally meanwhile, as it
+ * does while a checkpoint serialises it.  Merges and answer jobs take
+ * turns (commit.c).  The job's end calls http_release(), which asks
+ * again: the request takes the summary of the job of its peer (its
+ * connection) and question, and formats it on the loop, where the
+ * answer's size is bounded by n.  A job nobody waits for (its asker was
+ * answered from the cache, asked something else, or closed) is freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ typedef struct request {
     lt_daemon *d;
     const api_peer *peer;
     const char *method;
+    const char *path, *query;
     struct {
         char key[32];
         char value[256];
@@ -222,7 +224,8 @@ static void ingest_json(lt_daemon *d, lt_buf *b)
 struct answer_job {
     uv_work_t work;
     lt_daemon *d;
-    const api_peer *peer;         /* who asked; NULL once its connection closed */
+    const api_peer *peer;         /* who asked; NULL once nobody waits for it */
+    char *question;               /* "path?query" as asked */
     int done, rc;
     int64_t from, to;
     size_t top_n, top_vhosts;
@@ -239,6 +242,14 @@ static void answer_run(uv_work_t *w)
                 : 0;
 }
 
+static void answer_job_free(struct answer_job *j)
+{
+    if (j->rc == 0)
+        lt_summary_release(&j->s);
+    free(j->question);
+    free(j);
+}
+
 static void answer_done(uv_work_t *w, int status)
 {
     struct answer_job *j = w->data;
@@ -248,28 +259,42 @@ static void answer_done(uv_work_t *w, int status)
     j->done = 1;
     d->tally_readers--;
     http_release(d);
-    /* What was not taken: freed, so that no later question finds it. */
+    /* What nobody waits for: freed.  A job whose asker is held again (a
+     * merge began meanwhile) stays for it: an answer of the instant it
+     * was asked, as during a merge. */
     for (struct answer_job **p = &d->answer_jobs; (j = *p) != NULL;) {
-        if (!j->done) {
+        if (!j->done || j->peer != NULL) {
             p = &j->next;
             continue;
         }
         *p = j->next;
-        if (j->rc == 0)
-            lt_summary_release(&j->s);
-        free(j);
+        answer_job_free(j);
     }
     commit_kick(d);
 }
 
 void api_forget(lt_daemon *d, const api_peer *peer)
 {
-    for (struct answer_job *j = d->answer_jobs; j != NULL; j = j->next)
-        if (j->peer == peer)
-            j->peer = NULL;
+    for (struct answer_job **p = &d->answer_jobs, *j; (j = *p) != NULL;) {
+        if (j->peer != peer) {
+            p = &j->next;
+            continue;
+        }
+        j->peer = NULL;
+        if (j->done) {    /* else freed at its end */
+            *p = j->next;
+            answer_job_free(j);
+        } else {
+            p = &j->next;
+        }
+    }
 }
 
 #define SUMMARY_HOLD 1
+/* Answer jobs at once: each holds a window's union (client lists, URL
+ * tables) until its asker takes it, and a pool thread; more questions
+ * wait for one to end, and by then the cache may have their answer. */
+#define MAX_ANSWER_JOBS 2
 
 /* The summary for all time or for [from, to].  Returns 0, -ENOMEM, or
  * SUMMARY_HOLD when an answer job fills it: the request is held, and asked
@@ -280,26 +305,45 @@ static int fill_summary(request *r, lt_summary *s, int windowed, int64_t from, i
     lt_daemon *d = r->d;
     if (!windowed)
         return lt_summary_fill(s, d->tally, top_n) < 0 ? -ENOMEM : 0;
+    size_t qlen = strlen(r->path) + strlen(r->query) + 2;
+    char *q = malloc(qlen);
+    if (q == NULL)
+        return -ENOMEM;
+    snprintf(q, qlen, "%s?%s", r->path, r->query);
+    /* The asker's job, if it has one for this question: one connection
+     * waits for one answer at a time, so one of another question is
+     * nobody's (its asker was answered from the cache). */
     struct answer_job **p = &d->answer_jobs, *j;
-    while ((j = *p) != NULL && j->peer != r->peer)
+    while ((j = *p) != NULL && (j->peer != r->peer || strcmp(j->question, q) != 0))
         p = &j->next;
     if (j != NULL) {
+        free(q);
         if (!j->done)
             return SUMMARY_HOLD;
         *p = j->next;
         int rc = j->rc;
         *s = j->s;
-        free(j);
+        j->rc = -1;    /* the summary is the asker's now */
+        answer_job_free(j);
         return rc;
     }
-    if (d->commit.n > 0)
-        return SUMMARY_HOLD;    /* the lines first: asked again after the merge */
-    if ((j = calloc(1, sizeof(*j))) == NULL)
+    api_forget(d, r->peer);
+    /* The lines first: with merges queued, a question waits for them, but
+     * not past the end of one (d->answers_first), so steady lines do not
+     * keep questions out either. */
+    if ((d->commit.n > 0 && !d->answers_first) || d->tally_readers >= MAX_ANSWER_JOBS) {
+        free(q);
+        return SUMMARY_HOLD;
+    }
+    if ((j = calloc(1, sizeof(*j))) == NULL) {
+        free(q);
         return -ENOMEM;
-    *j = (struct answer_job){.d = d, .peer = r->peer, .from = from, .to = to, .top_n = top_n,
-                             .top_vhosts = top_vhosts};
+    }
+    *j = (struct answer_job){.d = d, .peer = r->peer, .question = q, .from = from, .to = to,
+                             .top_n = top_n, .top_vhosts = top_vhosts};
     j->work.data = j;
     if (uv_queue_work(d->loop, &j->work, answer_run, answer_done) != 0) {
+        free(q);
         free(j);
         return lt_summary_fill_window(s, d->tally, from, to, top_n, top_vhosts) < 0 ? -ENOMEM
                                                                                       : 0;
@@ -1022,7 +1066,8 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
                const char *query, const char *body, size_t body_len, lt_buf *out,
                const char **content_type)
 {
-    request r = {.d = d, .peer = peer, .method = method, .out = out, .content_type = content_type};
+    request r = {.d = d, .peer = peer, .method = method, .path = path, .query = query, .out = out,
+                 .content_type = content_type};
     (void)body;
     (void)body_len;
     *content_type = "application/json";
@@ -1046,6 +1091,7 @@ int api_handle(lt_daemon *d, const api_peer *peer, const char *method, const cha
             d->answers_earlier++;
         }
         if (hit != NULL) {
+            api_forget(d, peer);    /* a job it waited for is nobody's now */
             lt_buf_append(out, hit->body.data, hit->body.len);
             *content_type = hit->content_type;
             return hit->status;

@@ -19,9 +19,11 @@
  *   d->tally_frozen  a checkpoint serialises it: the loop only reads it,
  *                    and no merge starts (deltas queue meanwhile).
  *   d->tally_readers answer jobs fill windows' summaries from it on the
- *                    pool (api.c): the same, and no answer job starts
- *                    while deltas wait, so that questions asked back to
- *                    back cannot keep the lines out.
+ *                    pool (api.c): the same.  Merges and answer jobs take
+ *                    turns: no answer job starts while deltas wait, but
+ *                    at the end of each merge the questions held start
+ *                    theirs, so neither questions asked back to back nor
+ *                    lines arriving without a pause keep the other out.
  *   otherwise        the loop.
  *
  * A checkpoint's positions and counts must be one instant.  A read's end
@@ -62,9 +64,12 @@ static void merge_done(uv_work_t *w, int status)
     d->merging = 0;
     d->merges++;
     d->generation++;
-    /* The tally is the loop's again: answers held meanwhile first, then
-     * what waited for the queue to empty, then the next merge. */
+    /* The tally is the loop's again: answers held meanwhile first (and
+     * windows' answer jobs start, deltas queued or not), then what waited
+     * for the queue to empty, then the next merge. */
+    d->answers_first = 1;
     http_release(d);
+    d->answers_first = 0;
     if (d->draining && commit_idle(d)) {
         d->draining = 0;
         daemon_checkpoint(d);

@@ -69,6 +69,7 @@ typedef struct lt_daemon {
     int tally_frozen;              /* a checkpoint is serialising it on the pool */
     int merging;                   /* a merge job owns it (commit.c) */
     unsigned tally_readers;        /* answer jobs reading it on the pool (api.c) */
+    int answers_first;             /* a merge just ended: held questions start their jobs */
     struct answer_job *answer_jobs;   /* those jobs, and their summaries until taken */
     uint64_t merges;               /* merges ended: the tally's version */
     uint64_t answers_earlier;      /* asked during a merge: given as last given */

@@ -389,9 +389,15 @@ void http_release(lt_daemon *d)
     struct http_server *srv = d->http;
     if (srv == NULL)
         return;
-    struct conn *next;
-    for (struct conn *c = srv->conns; c != NULL; c = next) {
-        next = c->next;
+    /* Least recently active first: the one that has waited longest (an
+     * answer moves its connection to the front), so that when only some
+     * can go on (answer jobs are few), none waits behind the others for
+     * ever. */
+    struct conn *c = srv->conns, *prev;
+    while (c != NULL && c->next != NULL)
+        c = c->next;
+    for (; c != NULL; c = prev) {
+        prev = c->prev;
         if (!c->waiting || c->closing)
             continue;
         c->waiting = 0;

@@ -8,9 +8,9 @@
 #      longer than that, so that a loop doing the work would have missed;
 #   2. the answers are analyze's for the same window, and the text form
 #      (`logtally summary --from --to`) comes through the same way;
-#   3. lines appended while six clients ask windows without a pause are
-#      counted: window questions do not keep the read tallies from their
-#      merge.
+#   3. while six clients ask windows without a pause and lines arrive in
+#      small appends, every question is answered and every line counted:
+#      neither keeps the other out.
 set -euo pipefail
 logtallyd=$1
 logtally=$2
@@ -24,7 +24,7 @@ lines=${LT_WINDOW_LINES:-2000000}
 "$logtallyd" -s "$sock" -S "$tmp/state" "$log" 2>"$tmp/daemon.err" &
 pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-ask() { curl -sf --unix-socket "$sock" "http://localhost$1"; }
+ask() { curl -sf --max-time 20 --unix-socket "$sock" "http://localhost$1"; }
 for _ in $(seq 1200); do
   [ "$(ask '/v1/summary?n=0' | jq .lines)" = "$lines" ] && break
   sleep 0.1
@@ -61,17 +61,26 @@ fields='[.window, .lines, .bytes, .clients, .status, .methods, (.top | map([.url
 "$logtally" -s "$sock" summary --from "$from" --to "$to" >"$tmp/text" || fail "logtally summary"
 grep -q "clients" "$tmp/text" || fail "the text summary has no clients: $(head -5 "$tmp/text")"
 
-# 3. Windows asked without a pause while lines arrive: the lines get in.
-# Six askers, so that some answer job is always running unless new ones
-# wait for the merge.
-askers=
-for _ in 1 2 3 4 5 6; do
-  (while :; do ask "/v1/summary?from=$from&to=$to&n=$((RANDOM % 1000 + 20))" >/dev/null || true; done) &
-  askers="$askers $!"
-done
+# 3. Six clients ask windows without a pause while lines arrive in 40
+#    appends 50 ms apart: every question is answered (a window does not
+#    wait for the lines to stop), and every line is counted (nor do the
+#    lines wait for the questions to stop).
 "$loggen" --lines 100000 --rps 2 --seed 6 --clients 1000000 --client-skew 0 --start 1706745600 \
   --out "$tmp/more"
-cat "$tmp/more" >>"$log"
+split -n l/40 "$tmp/more" "$tmp/piece."
+: >"$tmp/asked"
+askers=
+for k in 1 2 3 4 5 6; do
+  (while :; do
+     if ask "/v1/summary?from=$from&to=$to&n=$((RANDOM % 1000 + 20))" >/dev/null; then
+       echo "ok $k" >>"$tmp/asked"
+     else
+       echo "failed $k" >>"$tmp/asked"
+     fi
+   done) &
+  askers="$askers $!"
+done
+for f in "$tmp"/piece.*; do cat "$f" >>"$log"; sleep 0.05; done
 want=$((lines + 100000))
 for _ in $(seq 300); do
   [ "$(ask '/v1/summary?n=0' | jq .lines)" = "$want" ] && break
@@ -83,4 +92,9 @@ kill $askers 2>/dev/null || true
 # shellcheck disable=SC2086
 wait $askers 2>/dev/null || true
 [ "$got" = "$want" ] || fail "lines appended under window questions: $got of $want counted in 30 s"
+! grep -q failed "$tmp/asked" || fail "window questions failed while lines arrived: $(grep -c failed "$tmp/asked")"
+for k in 1 2 3 4 5 6; do
+  grep -q "ok $k" "$tmp/asked" || fail "client $k got no window answered while lines arrived"
+done
+echo "while lines arrived: $(grep -c ok "$tmp/asked") windows answered, none failed"
 echo "OK: windows answered off the loop (healthz max ${slowest_health}s), as analyze, lines kept flowing"
