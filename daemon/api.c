@@ -259,11 +259,11 @@ static void answer_done(uv_work_t *w, int status)
     j->done = 1;
     d->tally_readers--;
     http_release(d);
-    /* What nobody waits for: freed.  A job whose asker is held again (a
-     * merge began meanwhile) stays for it: an answer of the instant it
-     * was asked, as during a merge. */
+    /* Every asker of a job done was asked again just now and took its
+     * summary (no merge can start in between); what is left is nobody's,
+     * and is freed, so that no later question finds an older answer. */
     for (struct answer_job **p = &d->answer_jobs; (j = *p) != NULL;) {
-        if (!j->done || j->peer != NULL) {
+        if (!j->done) {
             p = &j->next;
             continue;
         }
