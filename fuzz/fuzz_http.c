@@ -4,9 +4,10 @@
  * daemon/api.c and daemon/request.c are compiled into this target; what
  * they call from the other daemon files (sources.c, main.c, log.c, http.c,
  * commit.c) is stubbed below (a request held for a window's answer job is
- * asked again once the loop has run the job, as http.c does), answering from the daemon's generation so that, as in the
- * daemon, every answer changes only when the generation does (api.c
- * caches answers by generation).  The daemon is real: d->loop is
+ * asked again once the loop has run the job, as http.c does), answering
+ * from the daemon's generation so that, as in the daemon, every answer
+ * changes only when the generation does (api.c caches answers by
+ * generation).  The daemon is real: d->loop is
  * uv_default_loop(), and d->tally one of three tallies built once from a
  * few dozen lines: empty, exact, and inexact (no client set budget, 5
  * exact URLs, so top-k), picked by generation % 3.
@@ -539,7 +540,6 @@ static void check_answer(const api_peer *peer, const char *method, const char *p
     }
 }
 
-/* Asks api_handle() and checks the answer, then asks again. */
 /* api_handle() as http.c drives it: a held request is asked again, with
  * the same peer and words, once the loop has run what it waits for. */
 static int answer_of(const api_peer *peer, const char *method, const char *path,
@@ -560,6 +560,7 @@ static int answer_of(const api_peer *peer, const char *method, const char *path,
     return status;
 }
 
+/* Asks api_handle() and checks the answer, then asks again. */
 static void ask(const api_peer *peer, const char *method, const char *path, const char *query,
                 const char *body, size_t body_len)
 {

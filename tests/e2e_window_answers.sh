@@ -2,7 +2,7 @@
 # e2e_window_answers.sh LOGTALLYD LOGTALLY LOGGEN
 # A window's summary unions its buckets' clients and URLs, work that grows
 # with the window; the daemon does it on its thread pool, not its loop:
-#   1. on twelve days of 500 K distinct clients, while windowed summaries
+#   1. on eleven days of 358 K distinct clients, while windowed summaries
 #      are asked back to back (each one new to the answer cache), /healthz
 #      answers within 50 ms every time, and each windowed answer took
 #      longer than that, so that a loop doing the work would have missed;
