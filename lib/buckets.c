@@ -1332,8 +1332,10 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     lt_hll *hll[KINDS] = {lt_hll_new(), lt_hll_new(), lt_hll_new()};
     struct bucket sk = {.exact = 0};   /* the sketches of an inexact union */
     struct table_union urls = {.max = 0}, vhosts = {.max = 0};
+    size_t first = lower_bound(b, w->covered_from), nlists = 0;
+    const lt_ip4list **lists = malloc((b->n > first ? b->n - first : 1) * sizeof(*lists));
     int exact = 1, rc = -ENOMEM;
-    if (w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->vhost_clients == NULL ||
+    if (lists == NULL || w->codes == NULL || w->urls == NULL || w->vhosts == NULL || w->vhost_clients == NULL ||
         w->durations == NULL || v4 == NULL || keys == NULL || pairs == NULL || hll[0] == NULL ||
         hll[1] == NULL || hll[2] == NULL)
         goto fail;
@@ -1344,7 +1346,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     int pairs_known = 1;
     urls.max = max_urls;
     vhosts.max = b->conf.vhosts;
-    for (size_t i = lower_bound(b, w->covered_from); i < b->n && b->b[i]->start <= to; i++) {
+    for (size_t i = first; i < b->n && b->b[i]->start <= to; i++) {
         const struct bucket *k = b->b[i];
         w->buckets++;
         w->requests += k->requests;
@@ -1360,13 +1362,14 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
         if (exact && !k->exact) {
             /* The union so far goes into the sketches, and stays there. */
             struct bucket sofar = {.exact = 1, .v4 = v4, .keys = keys};
-            if (clients_into_sketch(&sk, &sofar) < 0)
+            if (lt_ip4list_union(v4, lists, nlists) < 0 || clients_into_sketch(&sk, &sofar) < 0)
                 goto fail;
+            nlists = 0;
             exact = 0;
         }
         if (exact) {
-            if (k->v4 && lt_ip4list_merge(v4, k->v4) < 0)
-                goto fail;
+            if (k->v4)
+                lists[nlists++] = k->v4;    /* their union is made once, below */
             if (k->keys && lt_keyset_merge(keys, k->keys) < 0)
                 goto fail;
         } else if (clients_into_sketch(&sk, k) < 0) {
@@ -1391,7 +1394,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
     }
     lt_client_counts *c = &w->clients;
     if (exact) {
-        if (lt_ip4list_compact(v4) < 0)
+        if (lt_ip4list_union(v4, lists, nlists) < 0)
             goto fail;
         lt_keyset_foreach(keys, count_kind, kinds);
         c->ipv4 = lt_ip4list_size(v4);
@@ -1416,6 +1419,7 @@ int lt_buckets_window(const lt_buckets *b, int64_t from, int64_t to, size_t max_
                       lt_hll_count(hll[KIND_HOST]);
     rc = 0;
 fail:
+    free(lists);
     union_free(&urls);
     union_free(&vhosts);
     for (int i = 0; i < KINDS; i++)

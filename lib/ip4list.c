@@ -27,6 +27,15 @@
  * address larger than every other, appended to a compact list, keeps it
  * compact (the order of a snapshot's addresses).
  *
+ * A window's clients are the union of its buckets' lists, most of them
+ * closed and so compact: lt_ip4list_union() merges sorted runs pairwise,
+ * a binary counter's way (a run is merged with the one below it once that
+ * one is at most twice its size), each address moved O(log lists) times
+ * and never sorted again.  Appending every list and compacting sorted all
+ * of them once more: on a 1 M-line log of 940 K clients, the whole-log
+ * window (lt_buckets_window, callgrind) took 224.8 M instructions with
+ * appends and 176.8 M with the union, of which 39 M are the union itself.
+ *
  * Complexity: append O(1) amortised (each compaction sorts what was
  * appended since the last and moves the array once, and happens after at
  * least cap / 2 appends); size and foreach O(n).  Memory: 4 bytes per
@@ -256,6 +265,99 @@ int lt_ip4list_merge(lt_ip4list *dst, const lt_ip4list *src)
         changed |= rc;
     }
     return changed;
+}
+
+/* Writes the union of the ascending, distinct a[0..na) and b[0..nb) to
+ * out (room for na + nb), each address once; returns the count.  Forward
+ * and without branches on the keys, as merge_run. */
+static size_t union_runs(uint32_t *out, const uint32_t *a, size_t na, const uint32_t *b,
+                         size_t nb)
+{
+    size_t i = 0, j = 0, w = 0;
+    while (i < na && j < nb) {
+        uint32_t x = a[i], y = b[j];
+        out[w++] = x < y ? x : y;
+        i += x <= y;
+        j += y <= x;
+    }
+    memcpy(out + w, a + i, (na - i) * sizeof(*out));
+    w += na - i;
+    memcpy(out + w, b + j, (nb - j) * sizeof(*out));
+    return w + nb - j;
+}
+
+/* A run of the union in progress: ascending, distinct; owned when it was
+ * made here (a merge, or a copy of a list that was not compact). */
+struct run {
+    uint32_t *a;
+    size_t n;
+    int owned;
+};
+
+static void run_free(struct run *r)
+{
+    if (r->owned)
+        free(r->a);
+}
+
+/* Replaces the top two runs of the stack by their union: 0 or -ENOMEM. */
+static int merge_top(struct run *st, size_t *depth)
+{
+    struct run *x = &st[*depth - 2], *y = &st[*depth - 1];
+    uint32_t *out = malloc((x->n + y->n ? x->n + y->n : 1) * sizeof(*out));
+    if (out == NULL)
+        return -ENOMEM;
+    size_t n = union_runs(out, x->a, x->n, y->a, y->n);
+    run_free(x);
+    run_free(y);
+    *x = (struct run){out, n, 1};
+    (*depth)--;
+    return 0;
+}
+
+int lt_ip4list_union(lt_ip4list *dst, const lt_ip4list *const *src, size_t n)
+{
+    /* Each run below the top holds more than twice the one above it, so
+     * the stack is at most 64 deep and an address is copied O(log n)
+     * times (the merge policy of a binary counter, as in timsort). */
+    struct run st[66];
+    size_t depth = 0;
+    int rc = lt_ip4list_compact(dst);
+    if (rc < 0)
+        return rc;
+    st[depth++] = (struct run){dst->a, dst->n, 0};
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        const lt_ip4list *l = src[i];
+        struct run r = {l->a, l->n, 0};
+        if (l->n == 0)
+            continue;
+        if (l->sorted != l->n) {
+            if (lt_ip4list_copy(l, &r.a, &r.n) < 0) {
+                rc = -ENOMEM;
+                break;
+            }
+            r.owned = 1;
+        }
+        st[depth++] = r;
+        while (depth >= 2 && st[depth - 2].n <= 2 * st[depth - 1].n && rc >= 0)
+            rc = merge_top(st, &depth);
+    }
+    while (depth >= 2 && rc >= 0)
+        rc = merge_top(st, &depth);
+    if (rc < 0) {
+        while (depth > 0)
+            run_free(&st[--depth]);
+        return -ENOMEM;
+    }
+    if (st[0].a == dst->a)
+        return 0;    /* nothing to add */
+    /* st[0] is owned: it went through a merge. */
+    free(dst->a);
+    dst->a = st[0].a;
+    dst->n = dst->sorted = dst->cap = st[0].n;
+    if (dst->cap < INITIAL_CAP)
+        resize(dst, INITIAL_CAP);    /* a hint, as in compaction: it may fail */
+    return 1;
 }
 
 uint64_t lt_ip4list_size(const lt_ip4list *l) { return l->n; }

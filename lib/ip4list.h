@@ -20,6 +20,15 @@ int lt_ip4list_add(lt_ip4list *l, uint32_t addr);
 /* Adds every address of src to dst: 0, 1 or -ENOMEM as above. */
 int lt_ip4list_merge(lt_ip4list *dst, const lt_ip4list *src);
 
+/* Makes dst the union of itself and the n lists of src, compact, in
+ * O(entries x log n) moves without a sort of lists that are compact (a
+ * closed bucket's): the lists are merged pairwise, a binary counter's
+ * way, where n lt_ip4list_merge() calls append and sort again.  The lists
+ * in src are not changed (one that is not compact is read through a
+ * sorted copy).  Returns 0 (dst unchanged but compacted), 1 (its memory
+ * changed) or -ENOMEM (dst then holds what it held, compacted). */
+int lt_ip4list_union(lt_ip4list *dst, const lt_ip4list *const *src, size_t n);
+
 /* Sorts the list and drops its duplicates.  Returns 0, 1 when its memory
  * changed, or -ENOMEM (the list is then unchanged). */
 int lt_ip4list_compact(lt_ip4list *l);

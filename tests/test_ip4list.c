@@ -203,6 +203,56 @@ START_TEST(merge_is_union)
 }
 END_TEST
 
+/* The union of many lists, compact or not, empty or not, overlapping or
+ * not, equals an ip4set of every address: for every count of lists up to
+ * 40 (so the merge stack folds every way), into an empty and a full dst. */
+START_TEST(union_of_many)
+{
+    enum { MAX_LISTS = 40 };
+    for (size_t n = 0; n <= MAX_LISTS; n++) {
+        for (int full = 0; full < 2; full++) {
+            lt_ip4list *dst = lt_ip4list_new(), *src[MAX_LISTS];
+            lt_ip4set *ref = lt_ip4set_new();
+            for (int i = 0; full && i < 3000; i++) {
+                uint32_t a = (uint32_t)(next() % 50000);
+                lt_ip4list_add(dst, a);
+                lt_ip4set_add(ref, a);
+            }
+            for (size_t i = 0; i < n; i++) {
+                src[i] = lt_ip4list_new();
+                /* Sizes from 0 to about 8000, some lists far larger than
+                 * their neighbours; ranges that overlap dst's and not. */
+                size_t m = i % 7 == 3 ? 0 : (size_t)(next() % (i % 5 == 0 ? 8000 : 300));
+                uint32_t base = (uint32_t)(i % 3) * 40000u;
+                for (size_t e = 0; e < m; e++) {
+                    uint32_t a = base + (uint32_t)(next() % 60000);
+                    lt_ip4list_add(src[i], a);
+                    lt_ip4set_add(ref, a);
+                }
+                if (i % 2 == 0)
+                    ck_assert_int_ge(lt_ip4list_compact(src[i]), 0);
+            }
+            uint64_t sizes[MAX_LISTS];
+            for (size_t i = 0; i < n; i++)
+                sizes[i] = lt_ip4list_size(src[i]);
+            ck_assert_int_ge(lt_ip4list_union(dst, (const lt_ip4list *const *)src, n), 0);
+            ck_assert(lt_ip4list_is_compact(dst));
+            check_against(dst, ref);
+            for (size_t i = 0; i < n; i++) {
+                ck_assert_uint_eq(lt_ip4list_size(src[i]), sizes[i]);    /* unchanged */
+                lt_ip4list_free(src[i]);
+            }
+            /* The result is an ordinary list: it takes appends. */
+            ck_assert_int_ge(lt_ip4list_add(dst, 4000000000u), 0);
+            lt_ip4set_add(ref, 4000000000u);
+            check_against(dst, ref);
+            lt_ip4list_free(dst);
+            lt_ip4set_free(ref);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ip4list");
@@ -213,6 +263,7 @@ int main(void)
     tcase_add_test(tc, ascending_stays_compact);
     tcase_add_test(tc, merge_is_union);
     tcase_add_test(tc, trim_to_the_entries);
+    tcase_add_test(tc, union_of_many);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
