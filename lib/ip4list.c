@@ -280,9 +280,11 @@ static size_t union_runs(uint32_t *out, const uint32_t *a, size_t na, const uint
         i += x <= y;
         j += y <= x;
     }
-    memcpy(out + w, a + i, (na - i) * sizeof(*out));
+    if (i < na)
+        memcpy(out + w, a + i, (na - i) * sizeof(*out));
     w += na - i;
-    memcpy(out + w, b + j, (nb - j) * sizeof(*out));
+    if (j < nb)
+        memcpy(out + w, b + j, (nb - j) * sizeof(*out));
     return w + nb - j;
 }
 
@@ -322,10 +324,11 @@ int lt_ip4list_union(lt_ip4list *dst, const lt_ip4list *const *src, size_t n)
      * times (the merge policy of a binary counter, as in timsort). */
     struct run st[66];
     size_t depth = 0;
-    int rc = lt_ip4list_compact(dst);
+    int rc = lt_ip4list_compact(dst), changed = rc;
     if (rc < 0)
         return rc;
-    st[depth++] = (struct run){dst->a, dst->n, 0};
+    if (dst->n > 0)
+        st[depth++] = (struct run){dst->a, dst->n, 0};
     for (size_t i = 0; i < n && rc >= 0; i++) {
         const lt_ip4list *l = src[i];
         struct run r = {l->a, l->n, 0};
@@ -349,9 +352,16 @@ int lt_ip4list_union(lt_ip4list *dst, const lt_ip4list *const *src, size_t n)
             run_free(&st[--depth]);
         return -ENOMEM;
     }
-    if (st[0].a == dst->a)
-        return 0;    /* nothing to add */
-    /* st[0] is owned: it went through a merge. */
+    if (depth == 0 || st[0].a == dst->a)
+        return changed;    /* nothing to add */
+    if (!st[0].owned) {
+        /* One compact list into an empty dst: dst takes a copy. */
+        uint32_t *a = malloc(st[0].n * sizeof(*a));
+        if (a == NULL)
+            return -ENOMEM;
+        memcpy(a, st[0].a, st[0].n * sizeof(*a));
+        st[0] = (struct run){a, st[0].n, 1};
+    }
     free(dst->a);
     dst->a = st[0].a;
     dst->n = dst->sorted = dst->cap = st[0].n;

@@ -25,8 +25,8 @@ int lt_ip4list_merge(lt_ip4list *dst, const lt_ip4list *src);
  * closed bucket's): the lists are merged pairwise, a binary counter's
  * way, where n lt_ip4list_merge() calls append and sort again.  The lists
  * in src are not changed (one that is not compact is read through a
- * sorted copy).  Returns 0 (dst unchanged but compacted), 1 (its memory
- * changed) or -ENOMEM (dst then holds what it held, compacted). */
+ * sorted copy).  Returns 0, 1 when dst's memory changed, or -ENOMEM (dst
+ * then holds what it held, compacted). */
 int lt_ip4list_union(lt_ip4list *dst, const lt_ip4list *const *src, size_t n);
 
 /* Sorts the list and drops its duplicates.  Returns 0, 1 when its memory

@@ -253,6 +253,31 @@ START_TEST(union_of_many)
 }
 END_TEST
 
+/* Into an empty list: nothing, empty lists, and one compact list, which
+ * the result must copy, not share (the source is freed first here). */
+START_TEST(union_into_empty)
+{
+    lt_ip4list *dst = lt_ip4list_new(), *e = lt_ip4list_new(), *one = lt_ip4list_new();
+    ck_assert_int_eq(lt_ip4list_union(dst, NULL, 0), 0);
+    const lt_ip4list *empties[2] = {e, e};
+    ck_assert_int_eq(lt_ip4list_union(dst, empties, 2), 0);
+    ck_assert_uint_eq(lt_ip4list_size(dst), 0);
+    for (uint32_t a = 10; a < 5000; a += 7)
+        lt_ip4list_add(one, a);
+    ck_assert(lt_ip4list_is_compact(one));
+    const lt_ip4list *both[2] = {e, one};
+    ck_assert_int_eq(lt_ip4list_union(dst, both, 2), 1);
+    lt_ip4list_free(one);
+    ck_assert_uint_eq(lt_ip4list_size(dst), (5000 - 10 + 6) / 7);
+    struct walk c = {0, 0, 1, NULL};
+    lt_ip4list_foreach(dst, visit, &c);
+    ck_assert(c.ascending);
+    ck_assert_uint_eq(c.prev, 10 + 7 * ((5000 - 10 - 1) / 7));
+    lt_ip4list_free(dst);
+    lt_ip4list_free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ip4list");
@@ -264,6 +289,7 @@ int main(void)
     tcase_add_test(tc, merge_is_union);
     tcase_add_test(tc, trim_to_the_entries);
     tcase_add_test(tc, union_of_many);
+    tcase_add_test(tc, union_into_empty);
     suite_add_tcase(s, tc);
     return lt_test_run(s);
 }
