@@ -354,22 +354,33 @@ static int fill_summary(request *r, lt_summary *s, int windowed, int64_t from, i
     return SUMMARY_HOLD;
 }
 
+/* The summary a windowed handler answers from: the request's window read
+ * (param_window) and its summary filled (fill_summary).  Returns 1 with *s
+ * filled, or 0 with *status what the handler returns: a 400, a 500, or
+ * API_HOLD while an answer job fills it. */
+static int window_summary(request *r, lt_summary *s, int *windowed, size_t top_n,
+                          size_t top_vhosts, int *status)
+{
+    int64_t from, to;
+    int rc = param_window(r, &from, &to, windowed);
+    if (rc == 0)
+        rc = fill_summary(r, s, *windowed, from, to, top_n, top_vhosts);
+    if (rc == 0)
+        return 1;
+    *status = rc == SUMMARY_HOLD ? API_HOLD : rc < 0 ? fail(r, 500, "out of memory") : rc;
+    return 0;
+}
+
 static int get_summary(request *r)
 {
     size_t n;
-    int64_t from, to;
-    int windowed;
+    int windowed, status;
+    lt_summary s;
     int rc = param_count(r, "n", 10, 0, MAX_TOP, &n);
-    if (rc == 0)
-        rc = param_window(r, &from, &to, &windowed);
     if (rc)
         return rc;
-    lt_summary s;
-    rc = fill_summary(r, &s, windowed, from, to, n, 10);
-    if (rc == SUMMARY_HOLD)
-        return API_HOLD;
-    if (rc < 0)
-        return fail(r, 500, "out of memory");
+    if (!window_summary(r, &s, &windowed, n, 10, &status))
+        return status;
     size_t n_names;
     const char *const *names = sources_names(r->d, &n_names);
     if (r->text) {
@@ -404,19 +415,13 @@ static int get_summary(request *r)
 static int get_top(request *r)
 {
     size_t n;
-    int64_t from, to;
-    int windowed;
+    int windowed, status;
+    lt_summary s;
     int rc = param_count(r, "n", 10, 1, MAX_TOP, &n);
-    if (rc == 0)
-        rc = param_window(r, &from, &to, &windowed);
     if (rc)
         return rc;
-    lt_summary s;
-    rc = fill_summary(r, &s, windowed, from, to, n, 0);
-    if (rc == SUMMARY_HOLD)
-        return API_HOLD;
-    if (rc < 0)
-        return fail(r, 500, "out of memory");
+    if (!window_summary(r, &s, &windowed, n, 0, &status))
+        return status;
     const lt_url_count *top = s.top;
     size_t got = s.n_top;
     int exact = s.urls_exact;
@@ -598,17 +603,10 @@ static void text_counts(lt_buf *b, const char *label, const char *name, uint64_t
 
 static int get_status(request *r)
 {
-    int64_t from, to;
-    int windowed;
-    int rc = param_window(r, &from, &to, &windowed);
-    if (rc)
-        return rc;
+    int windowed, status;
     lt_summary s;
-    rc = fill_summary(r, &s, windowed, from, to, 0, 0);
-    if (rc == SUMMARY_HOLD)
-        return API_HOLD;
-    if (rc < 0)
-        return fail(r, 500, "out of memory");
+    if (!window_summary(r, &s, &windowed, 0, 0, &status))
+        return status;
     static const char *const names[6] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
     if (r->text) {
         if (windowed)
@@ -651,19 +649,13 @@ static int get_status(request *r)
 static int get_vhosts(request *r)
 {
     size_t n;
-    int64_t from, to;
-    int windowed;
+    int windowed, status;
+    lt_summary s;
     int rc = param_count(r, "n", 10, 1, MAX_TOP, &n);
-    if (rc == 0)
-        rc = param_window(r, &from, &to, &windowed);
     if (rc)
         return rc;
-    lt_summary s;
-    rc = fill_summary(r, &s, windowed, from, to, 0, n);
-    if (rc == SUMMARY_HOLD)
-        return API_HOLD;
-    if (rc < 0)
-        return fail(r, 500, "out of memory");
+    if (!window_summary(r, &s, &windowed, 0, n, &status))
+        return status;
     if (!windowed) {
         /* All time, the summary keeps its own short list: ask for n. */
         free(s.vhosts);
