@@ -70,7 +70,7 @@ typedef struct lt_daemon {
     int merging;                   /* a merge job owns it (commit.c) */
     unsigned tally_readers;        /* answer jobs reading it on the pool (api.c) */
     int answers_first;             /* a merge just ended: held questions start their jobs */
-    struct answer_job *answer_jobs;   /* those jobs, and their summaries until taken */
+    struct answer_job *answer_jobs;   /* those jobs, and their answers until taken */
     uint64_t merges;               /* merges ended: the tally's version */
     uint64_t answers_earlier;      /* asked during a merge: given as last given */
     uint64_t answers_held;         /* asked during a merge: held until its end */

@@ -58,6 +58,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,7 @@ struct write_req {
     uv_write_t req;
     struct conn *conn;
     int close_after;
-    lt_buf data;
+    lt_buf head, body;      /* the status line and headers; the answer, moved in */
 };
 
 static void on_conn_closed(uv_handle_t *h)
@@ -238,7 +239,8 @@ static void on_written(uv_write_t *req, int status)
                  uv_stream_get_write_queue_size(&c->h.stream) < RESUME_OUTPUT_BYTES)
             resume(c);
     }
-    lt_buf_free(&w->data);
+    lt_buf_free(&w->head);
+    lt_buf_free(&w->body);
     free(w);
 }
 
@@ -260,9 +262,10 @@ static const char *reason(int status)
     }
 }
 
-/* Queues a response; close_after closes the connection once it is sent. */
-static void respond(struct conn *c, int status, const char *type, const lt_buf *body,
-                    int close_after)
+/* Queues a response, whose body moves into the write (*body is left
+ * empty): the loop copies no answer, whatever its size (a snapshot is tens
+ * of megabytes).  close_after closes the connection once it is sent. */
+static void respond(struct conn *c, int status, const char *type, lt_buf *body, int close_after)
 {
     struct write_req *w = calloc(1, sizeof(*w));
     if (w == NULL) {
@@ -271,21 +274,19 @@ static void respond(struct conn *c, int status, const char *type, const lt_buf *
     }
     w->conn = c;
     w->close_after = close_after;
-    lt_buf_init(&w->data);
-    lt_buf_printf(&w->data,
+    w->body = *body;
+    lt_buf_init(body);
+    lt_buf_init(&w->head);
+    lt_buf_printf(&w->head,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Cache-Control: no-store\r\nConnection: %s\r\n\r\n",
-                  status, reason(status), type, body->len, close_after ? "close" : "keep-alive");
-    lt_buf_append(&w->data, body->data, body->len);
-    if (lt_buf_failed(&w->data)) {
-        lt_buf_free(&w->data);
-        free(w);
-        conn_close(c);
-        return;
-    }
-    uv_buf_t b = uv_buf_init(w->data.data, (unsigned)w->data.len);
-    if (uv_write(&w->req, &c->h.stream, &b, 1, on_written) < 0) {
-        lt_buf_free(&w->data);
+                  status, reason(status), type, w->body.len, close_after ? "close" : "keep-alive");
+    uv_buf_t b[2] = {uv_buf_init(w->head.data, (unsigned)w->head.len),
+                     uv_buf_init(w->body.data, (unsigned)w->body.len)};
+    if (lt_buf_failed(&w->head) || w->body.len > UINT_MAX ||
+        uv_write(&w->req, &c->h.stream, b, w->body.len > 0 ? 2 : 1, on_written) < 0) {
+        lt_buf_free(&w->head);
+        lt_buf_free(&w->body);
         free(w);
         conn_close(c);
         return;
