@@ -45,9 +45,11 @@
  * answer's size is bounded by n.  A job nobody waits for (its asker was
  * answered from the cache, asked something else, or closed) is freed.
  * GET /v1/snapshot is such a job too: serialising the tally (44 MB for
- * 1.58 M clients) held the loop 0.7 s, and /healthz as long; the sources'
- * positions are taken on the loop when the job starts, the instant of the
- * tally it reads, and the bytes move to the answer.
+ * 1.58 M clients) held the loop 0.7 s, and /healthz as long.  Its job
+ * starts only when no delta is queued or merging (as a checkpoint,
+ * commit.c), and takes the sources' positions on the loop then, so that
+ * they and the tally it reads are one instant; the bytes move to the
+ * answer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -345,8 +347,14 @@ static int ask_job(request *r, const struct answer_job *want,
     api_forget(d, r->peer);
     /* The lines first: with merges queued, a question waits for them, but
      * not past the end of one (d->answers_first), so steady lines do not
-     * keep questions out either. */
-    if ((d->commit.n > 0 && !d->answers_first) || d->tally_readers >= MAX_ANSWER_JOBS) {
+     * keep questions out either.  A snapshot's positions and counts must
+     * be one instant: it waits until nothing is queued or merging, and
+     * holds the ends of reads meanwhile (d->draining, as a checkpoint
+     * does; commit.c), so that the queue empties. */
+    int wait = want->snapshot ? !commit_idle(d) : d->commit.n > 0 && !d->answers_first;
+    if (want->snapshot && wait)
+        d->draining = 1;
+    if (wait || d->tally_readers >= MAX_ANSWER_JOBS) {
         free(q);
         return SUMMARY_HOLD;
     }

@@ -31,7 +31,10 @@
  * run ahead of the tally until the delta is merged.  daemon_checkpoint()
  * therefore starts only when nothing is queued or merging: otherwise it
  * sets d->draining, which holds the ends of reads (sources.c) until the
- * merges in flight are done, and is taken then (merge_done()). */
+ * merges in flight are done, and is taken then (merge_done()).  A
+ * snapshot (GET /v1/snapshot, api.c) holds the same two, so its job starts
+ * the same way: at the end of the merge that empties the queue, before
+ * the reads held meanwhile end. */
 #include <stdlib.h>
 
 #include "daemon.h"
@@ -68,11 +71,14 @@ static void merge_done(uv_work_t *w, int status)
      * windows' answer jobs start, deltas queued or not), then what waited
      * for the queue to empty, then the next merge. */
     d->answers_first = 1;
-    http_release(d);
+    http_release(d);    /* a snapshot waiting for this instant starts here */
     d->answers_first = 0;
     if (d->draining && commit_idle(d)) {
         d->draining = 0;
-        daemon_checkpoint(d);
+        if (d->checkpoint_waits) {
+            d->checkpoint_waits = 0;
+            daemon_checkpoint(d);
+        }
         sources_thaw(d);
     }
     sources_committed(d);

@@ -74,7 +74,9 @@ typedef struct lt_daemon {
     uint64_t merges;               /* merges ended: the tally's version */
     uint64_t answers_earlier;      /* asked during a merge: given as last given */
     uint64_t answers_held;         /* asked during a merge: held until its end */
-    int draining;                  /* a checkpoint waits for the merges in flight */
+    int draining;                  /* a checkpoint or a snapshot waits for the merges
+                                      in flight (commit.c) */
+    int checkpoint_waits;          /* ... a checkpoint, taken when they are done */
     commit_queue commit;
     uint64_t generation;           /* bumped whenever tally or sources change */
     struct sources *sources;

@@ -272,6 +272,7 @@ void daemon_checkpoint(lt_daemon *d)
     }
     if (!commit_idle(d)) {
         d->draining = 1;
+        d->checkpoint_waits = 1;
         return;
     }
     lt_snapshot_source *pos = NULL;
