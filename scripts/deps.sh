@@ -9,6 +9,7 @@ packages=(
   check                # unit tests
   libyaml-dev libuv1-dev libhttp-parser-dev zlib1g-dev libsystemd-dev  # the daemon
   jq gawk curl         # end-to-end tests read JSON, compute truths, talk HTTP
+  python3              # ... and read snapshots' and checkpoints' binary sections
   redis-server         # the HyperLogLog is checked against a real Redis
   logrotate            # tests/e2e_logrotate.sh rotates with the real one
   systemd groff-base man-db  # systemd-analyze verify, the unit's install dir, man pages
