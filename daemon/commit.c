@@ -121,11 +121,6 @@ void commit_add(lt_daemon *d, lt_tally *delta)
     commit_kick(d);
 }
 
-int commit_idle(const lt_daemon *d)
-{
-    return !d->merging && d->commit.n == 0;
-}
-
 void commit_free(lt_daemon *d)
 {
     for (size_t i = 0; i < d->commit.n; i++)    /* no merge runs: the loop has ended */

@@ -165,7 +165,10 @@ void commit_add(lt_daemon *d, lt_tally *delta);
 /* Starts a merge of what is queued, unless one runs or the tally is frozen. */
 void commit_kick(lt_daemon *d);
 /* Nothing queued, nothing merging: the live tally holds every read that ended. */
-int commit_idle(const lt_daemon *d);
+static inline int commit_idle(const lt_daemon *d)
+{
+    return !d->merging && d->commit.n == 0;
+}
 /* Frees what is still queued (after the loop has ended). */
 void commit_free(lt_daemon *d);
 

@@ -105,11 +105,6 @@ void commit_kick(lt_daemon *d)
 {
     (void)d;
 }
-/* Nothing is ever queued or merging here (as commit.c says it). */
-int commit_idle(const lt_daemon *d)
-{
-    return !d->merging && d->commit.n == 0;
-}
 
 static const char *const names_all[] = {
     "/var/log/nginx/access.log",
